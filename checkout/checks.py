@@ -1,0 +1,174 @@
+"""System checks for the app's settings, with stable ids (``checkout.E0xx`` / ``W0xx``).
+
+Errors stop ``runserver``/``migrate``; warnings are shown. Checks tagged ``deploy`` run
+only with ``manage.py check --deploy``. Messages never include a secret's value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.checks import CheckMessage, Error, Tags, Warning, register
+
+from checkout.conf import app_settings
+
+SPECTRA_KEY_PREFIXES = ("spk_test_", "spk_live_")
+STRIPE_SECRET_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+STRIPE_PUBLISHABLE_PREFIXES = ("pk_test_", "pk_live_")
+
+
+def _is_live_stripe(key: str) -> bool:
+    return "_live_" in key[:8]
+
+
+@register(Tags.compatibility)
+def check_spectra_settings(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the Spectra API key and base URLs."""
+    messages: list[CheckMessage] = []
+    key = app_settings.SPECTRA_API_KEY
+    if not key:
+        messages.append(
+            Error(
+                "CHECKOUT_SPECTRA_API_KEY is not set.",
+                hint="Create an API key in the Spectra dashboard (scopes catalog:read, "
+                "orders:read, orders:write, webhooks:manage) and set it in the environment.",
+                id="checkout.E001",
+            )
+        )
+    elif not key.startswith(SPECTRA_KEY_PREFIXES):
+        messages.append(
+            Error(
+                "CHECKOUT_SPECTRA_API_KEY does not look like a Spectra key.",
+                hint="Spectra keys start with 'spk_test_' or 'spk_live_'.",
+                id="checkout.E002",
+            )
+        )
+    elif key.startswith("spk_live_") and settings.DEBUG:
+        messages.append(
+            Warning(
+                "A live Spectra key is configured while DEBUG is on.",
+                hint="Use a spk_test_ key in development; live keys place real orders.",
+                id="checkout.W001",
+            )
+        )
+    for name in ("SPECTRA_API_BASE", "SPECTRA_COMMERCE_BASE"):
+        value = app_settings.get(name)
+        parts = urlsplit(str(value))
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            messages.append(
+                Error(
+                    f"CHECKOUT_{name} is not an absolute http(s) URL.",
+                    hint="For example https://api.spectradiag.com/api/v1.",
+                    id="checkout.E003",
+                )
+            )
+    return messages
+
+
+@register(Tags.compatibility)
+def check_stripe_settings(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the Stripe keys are present, well-formed and of the same mode."""
+    messages: list[CheckMessage] = []
+    secret = app_settings.STRIPE_SECRET_KEY
+    publishable = app_settings.STRIPE_PUBLISHABLE_KEY
+    if not secret:
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_SECRET_KEY is not set.",
+                hint="Set the Stripe secret key (sk_test_... in development).",
+                id="checkout.E004",
+            )
+        )
+    elif not secret.startswith(STRIPE_SECRET_PREFIXES):
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_SECRET_KEY does not look like a Stripe secret key.",
+                hint="Stripe secret keys start with 'sk_' or 'rk_' (restricted keys).",
+                id="checkout.E006",
+            )
+        )
+    if not publishable:
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_PUBLISHABLE_KEY is not set.",
+                hint="Set the Stripe publishable key (pk_test_... in development); "
+                "the payment page needs it for Stripe.js.",
+                id="checkout.E005",
+            )
+        )
+    elif not publishable.startswith(STRIPE_PUBLISHABLE_PREFIXES):
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_PUBLISHABLE_KEY does not look like a Stripe publishable key.",
+                hint="Stripe publishable keys start with 'pk_test_' or 'pk_live_'.",
+                id="checkout.E007",
+            )
+        )
+    if (
+        secret.startswith(STRIPE_SECRET_PREFIXES)
+        and publishable.startswith(STRIPE_PUBLISHABLE_PREFIXES)
+        and _is_live_stripe(secret) != _is_live_stripe(publishable)
+    ):
+        messages.append(
+            Error(
+                "The Stripe secret and publishable keys are of different modes (test/live).",
+                hint="Use both test keys or both live keys.",
+                id="checkout.E008",
+            )
+        )
+    spectra_key = app_settings.SPECTRA_API_KEY
+    if (
+        secret.startswith(STRIPE_SECRET_PREFIXES)
+        and spectra_key.startswith(SPECTRA_KEY_PREFIXES)
+        and spectra_key.startswith("spk_live_") != _is_live_stripe(secret)
+    ):
+        messages.append(
+            Warning(
+                "The Spectra key and the Stripe key are of different modes (test/live).",
+                hint="A spk_test_ key uses the tenant's Stripe test credentials: pair it "
+                "with Stripe test keys, and a spk_live_ key with live ones.",
+                id="checkout.W002",
+            )
+        )
+    return messages
+
+
+@register(Tags.security, deploy=True)
+def check_deploy_settings(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check settings that only matter in production (run by ``check --deploy``)."""
+    messages: list[CheckMessage] = []
+    for name in ("SPECTRA_API_BASE", "SPECTRA_COMMERCE_BASE"):
+        if urlsplit(str(app_settings.get(name))).scheme != "https":
+            messages.append(
+                Error(
+                    f"CHECKOUT_{name} is not HTTPS.",
+                    hint="The API key travels in every request: use the https:// URL.",
+                    id="checkout.E010",
+                )
+            )
+    if app_settings.STRIPE_API_BASE:
+        messages.append(
+            Warning(
+                "CHECKOUT_STRIPE_API_BASE is set, so payments do not go to Stripe.",
+                hint="Unset it in production; it is for localstripe in development.",
+                id="checkout.W010",
+            )
+        )
+    if not app_settings.WEBHOOK_SECRET:
+        messages.append(
+            Warning(
+                "CHECKOUT_WEBHOOK_SECRET is not set, so Spectra webhooks are refused.",
+                hint="Run 'manage.py checkout_register_webhook' and store the secret.",
+                id="checkout.W011",
+            )
+        )
+    return messages

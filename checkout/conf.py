@@ -1,0 +1,210 @@
+"""The app's settings: every ``CHECKOUT_*`` setting, its type and its default.
+
+Settings are read at call time (never at import time) so tests can override them
+with ``override_settings`` and a host project can set them after importing us.
+Use ``from checkout.conf import app_settings`` and read attributes.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+
+PREFIX = "CHECKOUT_"
+
+SPECTRA_PRODUCTION_API_BASE = "https://api.spectradiag.com/api/v1"
+SPECTRA_PRODUCTION_COMMERCE_BASE = "https://api.spectradiag.com/commerce-api/v1"
+
+DEFAULT_EMAIL_KINDS = ("confirmation", "shipped", "delivered", "cancelled", "refunded")
+
+# name -> default. The single source of truth for names and defaults; docs/install.md
+# lists the same table for merchants.
+DEFAULTS: dict[str, Any] = {
+    # Spectra API
+    "SPECTRA_API_BASE": SPECTRA_PRODUCTION_API_BASE,
+    "SPECTRA_COMMERCE_BASE": SPECTRA_PRODUCTION_COMMERCE_BASE,
+    "SPECTRA_API_KEY": "",
+    "SPECTRA_CONNECT_TIMEOUT": 3.05,
+    "SPECTRA_READ_TIMEOUT": 10.0,
+    # POST /orders makes Spectra talk to Stripe; give it longer before calling the
+    # outcome unknown.
+    "SPECTRA_ORDER_TIMEOUT": 30.0,
+    "SPECTRA_PAGE_SIZE": 25,
+    "SPECTRA_MAX_RETRIES": 3,
+    "SPECTRA_BACKOFF_BASE": 0.5,
+    "SPECTRA_BACKOFF_MAX": 8.0,
+    "CATALOG_CACHE_TTL": 300,
+    # Stripe
+    "STRIPE_SECRET_KEY": "",
+    "STRIPE_PUBLISHABLE_KEY": "",
+    # None means Stripe itself; set to a localstripe URL in development and tests.
+    "STRIPE_API_BASE": None,
+    "STRIPE_JS_URL": "https://js.stripe.com/v3/",
+    "STRIPE_WEBHOOK_SECRET": "",
+    # Webhooks from Spectra
+    "WEBHOOK_SECRET": "",
+    "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
+    "ADOPT_UNKNOWN_ORDERS": False,
+    # Shopper-facing
+    "ALLOWED_COUNTRIES": ("US",),
+    "CURRENCY": "USD",
+    "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
+    # Emails
+    "EMAIL_KINDS": DEFAULT_EMAIL_KINDS,
+    "EMAIL_FROM": None,
+    "EMAIL_REPLY_TO": (),
+    "SEND_TEST_ORDER_EMAILS": False,
+    "TRACKING_URLS": {
+        "UPS": "https://www.ups.com/track?tracknum={number}",
+        "FedEx": "https://www.fedex.com/fedextrack/?trknbr={number}",
+        "USPS": "https://tools.usps.com/go/TrackConfirmAction?tLabels={number}",
+    },
+    # Recovery
+    "ATTEMPT_RELEASE_AFTER": 60 * 60,
+    "RECONCILE_BATCH_SIZE": 200,
+}
+
+
+class AppSettings:
+    """Typed, lazy access to ``CHECKOUT_*`` settings."""
+
+    def get(self, name: str) -> Any:
+        if name not in DEFAULTS:
+            raise AttributeError(f"Unknown checkout setting {PREFIX}{name}")
+        return getattr(settings, PREFIX + name, DEFAULTS[name])
+
+    # --- Spectra -------------------------------------------------------------
+    @property
+    def SPECTRA_API_BASE(self) -> str:
+        return str(self.get("SPECTRA_API_BASE")).rstrip("/")
+
+    @property
+    def SPECTRA_COMMERCE_BASE(self) -> str:
+        return str(self.get("SPECTRA_COMMERCE_BASE")).rstrip("/")
+
+    @property
+    def SPECTRA_API_KEY(self) -> str:
+        return str(self.get("SPECTRA_API_KEY") or "")
+
+    @property
+    def SPECTRA_CONNECT_TIMEOUT(self) -> float:
+        return float(self.get("SPECTRA_CONNECT_TIMEOUT"))
+
+    @property
+    def SPECTRA_READ_TIMEOUT(self) -> float:
+        return float(self.get("SPECTRA_READ_TIMEOUT"))
+
+    @property
+    def SPECTRA_ORDER_TIMEOUT(self) -> float:
+        return float(self.get("SPECTRA_ORDER_TIMEOUT"))
+
+    @property
+    def SPECTRA_PAGE_SIZE(self) -> int:
+        return int(self.get("SPECTRA_PAGE_SIZE"))
+
+    @property
+    def SPECTRA_MAX_RETRIES(self) -> int:
+        return int(self.get("SPECTRA_MAX_RETRIES"))
+
+    @property
+    def SPECTRA_BACKOFF_BASE(self) -> float:
+        return float(self.get("SPECTRA_BACKOFF_BASE"))
+
+    @property
+    def SPECTRA_BACKOFF_MAX(self) -> float:
+        return float(self.get("SPECTRA_BACKOFF_MAX"))
+
+    @property
+    def CATALOG_CACHE_TTL(self) -> int:
+        return int(self.get("CATALOG_CACHE_TTL"))
+
+    # --- Stripe --------------------------------------------------------------
+    @property
+    def STRIPE_SECRET_KEY(self) -> str:
+        return str(self.get("STRIPE_SECRET_KEY") or "")
+
+    @property
+    def STRIPE_PUBLISHABLE_KEY(self) -> str:
+        return str(self.get("STRIPE_PUBLISHABLE_KEY") or "")
+
+    @property
+    def STRIPE_API_BASE(self) -> str | None:
+        value = self.get("STRIPE_API_BASE")
+        return str(value).rstrip("/") if value else None
+
+    @property
+    def STRIPE_JS_URL(self) -> str:
+        return str(self.get("STRIPE_JS_URL"))
+
+    @property
+    def STRIPE_WEBHOOK_SECRET(self) -> str:
+        return str(self.get("STRIPE_WEBHOOK_SECRET") or "")
+
+    # --- Webhooks --------------------------------------------------------------
+    @property
+    def WEBHOOK_SECRET(self) -> str:
+        return str(self.get("WEBHOOK_SECRET") or "")
+
+    @property
+    def WEBHOOK_MAX_BODY_BYTES(self) -> int:
+        return int(self.get("WEBHOOK_MAX_BODY_BYTES"))
+
+    @property
+    def ADOPT_UNKNOWN_ORDERS(self) -> bool:
+        return bool(self.get("ADOPT_UNKNOWN_ORDERS"))
+
+    # --- Shopper-facing ------------------------------------------------------
+    @property
+    def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
+        return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
+
+    @property
+    def CURRENCY(self) -> str:
+        return str(self.get("CURRENCY")).upper()
+
+    @property
+    def STATUS_TOKEN_MAX_AGE(self) -> int:
+        return int(self.get("STATUS_TOKEN_MAX_AGE"))
+
+    # --- Emails ----------------------------------------------------------------
+    @property
+    def EMAIL_KINDS(self) -> tuple[str, ...]:
+        return tuple(self.get("EMAIL_KINDS"))
+
+    @property
+    def EMAIL_FROM(self) -> str:
+        return str(self.get("EMAIL_FROM") or settings.DEFAULT_FROM_EMAIL)
+
+    @property
+    def EMAIL_REPLY_TO(self) -> tuple[str, ...]:
+        value = self.get("EMAIL_REPLY_TO")
+        if isinstance(value, str):
+            return (value,) if value else ()
+        return tuple(value)
+
+    @property
+    def SEND_TEST_ORDER_EMAILS(self) -> bool:
+        return bool(self.get("SEND_TEST_ORDER_EMAILS"))
+
+    @property
+    def TRACKING_URLS(self) -> dict[str, str]:
+        return dict(self.get("TRACKING_URLS"))
+
+    # --- Recovery --------------------------------------------------------------
+    @property
+    def ATTEMPT_RELEASE_AFTER(self) -> int:
+        return int(self.get("ATTEMPT_RELEASE_AFTER"))
+
+    @property
+    def RECONCILE_BATCH_SIZE(self) -> int:
+        return int(self.get("RECONCILE_BATCH_SIZE"))
+
+
+def money(value: Any) -> Decimal:
+    """Return ``value`` as a two-place ``Decimal`` (the API sends JSON numbers)."""
+    return Decimal(str(value)).quantize(Decimal("0.01"))
+
+
+app_settings = AppSettings()

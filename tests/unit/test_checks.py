@@ -1,0 +1,82 @@
+"""System checks fire on the bad configuration they name, and stay quiet on a good one."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import checks
+from django.test import override_settings
+
+GOOD = {
+    "CHECKOUT_SPECTRA_API_KEY": "spk_test_abc",
+    "CHECKOUT_SPECTRA_API_BASE": "https://api.spectradiag.com/api/v1",
+    "CHECKOUT_SPECTRA_COMMERCE_BASE": "https://api.spectradiag.com/commerce-api/v1",
+    "CHECKOUT_STRIPE_SECRET_KEY": "sk_test_abc",
+    "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_test_abc",
+    "CHECKOUT_STRIPE_API_BASE": None,
+    "CHECKOUT_WEBHOOK_SECRET": "whsec_x",
+    "DEBUG": False,
+}
+
+
+def ids(*, deploy: bool = False, **overrides: object) -> set[str]:
+    with override_settings(**{**GOOD, **overrides}):
+        found = checks.run_checks(include_deployment_checks=deploy)
+    return {m.id for m in found if m.id and m.id.startswith("checkout.")}
+
+
+def test_good_configuration_is_clean() -> None:
+    assert ids() == set()
+    assert ids(deploy=True) == set()
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"CHECKOUT_SPECTRA_API_KEY": ""}, "checkout.E001"),
+        ({"CHECKOUT_SPECTRA_API_KEY": "sk_live_wrong_vendor"}, "checkout.E002"),
+        ({"CHECKOUT_SPECTRA_API_KEY": "spk_live_abc", "DEBUG": True}, "checkout.W001"),
+        ({"CHECKOUT_SPECTRA_API_BASE": "api.spectradiag.com"}, "checkout.E003"),
+        ({"CHECKOUT_STRIPE_SECRET_KEY": ""}, "checkout.E004"),
+        ({"CHECKOUT_STRIPE_PUBLISHABLE_KEY": ""}, "checkout.E005"),
+        ({"CHECKOUT_STRIPE_SECRET_KEY": "pk_test_swapped"}, "checkout.E006"),
+        ({"CHECKOUT_STRIPE_PUBLISHABLE_KEY": "sk_test_swapped"}, "checkout.E007"),
+        ({"CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_abc"}, "checkout.E008"),
+        (
+            {
+                "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_a",
+                "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_a",
+            },
+            "checkout.W002",
+        ),
+    ],
+)
+def test_each_check_fires_on_its_bad_setting(overrides: dict[str, object], expected: str) -> None:
+    assert expected in ids(**overrides)
+
+
+def test_live_key_without_debug_is_fine() -> None:
+    assert "checkout.W001" not in ids(
+        CHECKOUT_SPECTRA_API_KEY="spk_live_abc",
+        CHECKOUT_STRIPE_SECRET_KEY="sk_live_a",
+        CHECKOUT_STRIPE_PUBLISHABLE_KEY="pk_live_a",
+    )
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"CHECKOUT_SPECTRA_API_BASE": "http://api.spectradiag.com/api/v1"}, "checkout.E010"),
+        ({"CHECKOUT_STRIPE_API_BASE": "http://127.0.0.1:8420"}, "checkout.W010"),
+        ({"CHECKOUT_WEBHOOK_SECRET": ""}, "checkout.W011"),
+    ],
+)
+def test_deploy_checks_fire_only_with_deploy(overrides: dict[str, object], expected: str) -> None:
+    assert expected not in ids(**overrides)
+    assert expected in ids(deploy=True, **overrides)
+
+
+def test_messages_never_contain_the_key() -> None:
+    secret = "spk_live_SUPERSECRET123"
+    with override_settings(**{**GOOD, "CHECKOUT_SPECTRA_API_KEY": secret, "DEBUG": True}):
+        found = checks.run_checks(include_deployment_checks=True)
+    assert all(secret not in f"{m.msg} {m.hint}" for m in found)
