@@ -1,0 +1,68 @@
+"""Settings modules: production passes `check --deploy`, and refuses to start without secrets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from checkout.conf import app_settings
+
+ROOT = Path(__file__).resolve().parents[2]
+
+PRODUCTION_ENV = {
+    "DJANGO_SECRET_KEY": "prod-" + "k3y" * 20,
+    "DJANGO_ALLOWED_HOSTS": "shop.example.com",
+    "DATABASE_URL": "postgres://shop@127.0.0.1:5432/shop",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/0",
+    "CHECKOUT_SPECTRA_API_KEY": "spk_live_prodkey",
+    "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_prodkey",
+    "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_prodkey",
+    "CHECKOUT_WEBHOOK_SECRET": "whsec_prod",
+}
+
+
+def manage(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "CHECKOUT_"))}
+    clean.pop("DATABASE_URL", None)
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def test_check_deploy_is_clean_with_a_complete_production_environment() -> None:
+    result = manage(
+        "check",
+        "--deploy",
+        "--fail-level",
+        "WARNING",
+        "--settings=config.settings.production",
+        env=PRODUCTION_ENV,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_production_refuses_to_start_without_a_secret() -> None:
+    env = dict(PRODUCTION_ENV)
+    del env["CHECKOUT_SPECTRA_API_KEY"]
+    result = manage("check", "--settings=config.settings.production", env=env)
+    assert result.returncode != 0
+    assert "CHECKOUT_SPECTRA_API_KEY" in result.stderr
+    assert "sk_live_prodkey" not in result.stderr
+
+
+def test_app_settings_are_read_at_call_time(settings) -> None:  # type: ignore[no-untyped-def]
+    settings.CHECKOUT_SPECTRA_READ_TIMEOUT = 4
+    assert app_settings.SPECTRA_READ_TIMEOUT == 4.0
+    settings.CHECKOUT_SPECTRA_READ_TIMEOUT = 7
+    assert app_settings.SPECTRA_READ_TIMEOUT == 7.0
+    del settings.CHECKOUT_SPECTRA_READ_TIMEOUT
+    assert app_settings.SPECTRA_READ_TIMEOUT == 10.0
