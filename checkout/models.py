@@ -95,6 +95,11 @@ class CheckoutAttempt(models.Model):
             ),
         ]
         indexes = [models.Index(fields=["state", "updated_at"], name="checkout_attempt_state_idx")]
+        # Staff actions in admin, each its own permission (see checkout/admin/).
+        permissions = [
+            ("recover_checkoutattempt", _("Can recover stuck checkout attempts")),
+            ("release_payment_checkoutattempt", _("Can release a checkout attempt's payment")),
+        ]
 
     def __str__(self) -> str:
         return f"attempt {self.public_id}"
@@ -178,6 +183,14 @@ class Order(models.Model):
             ),
             models.Index(fields=["is_test", "-placed_at"], name="checkout_order_test_idx"),
             models.Index(fields=["last_synced_at"], name="checkout_order_synced_idx"),
+        ]
+        # Staff actions in admin, each its own permission (see checkout/admin/).
+        permissions = [
+            ("ship_order", _("Can ship orders (add tracking)")),
+            ("deliver_order", _("Can mark orders delivered")),
+            ("cancel_order", _("Can cancel orders")),
+            ("resync_order", _("Can re-sync orders from Spectra")),
+            ("resend_email", _("Can resend order emails")),
         ]
 
     def __str__(self) -> str:
@@ -270,6 +283,7 @@ class WebhookEvent(models.Model):
             models.Index(fields=["outcome", "received_at"], name="checkout_webhook_outcome_idx"),
             models.Index(fields=["spectra_order_id"], name="checkout_webhook_order_idx"),
         ]
+        permissions = [("replay_webhookevent", _("Can replay webhook events"))]
 
     def __str__(self) -> str:
         return f"{self.source} {self.event_type} #{self.pk}"
