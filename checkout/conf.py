@@ -64,6 +64,11 @@ DEFAULTS: dict[str, Any] = {
     # Recovery
     "ATTEMPT_RELEASE_AFTER": 60 * 60,
     "RECONCILE_BATCH_SIZE": 200,
+    # Webhooks engineer (additive): absolute base for links in emails, e.g.
+    # "https://shop.example.com"; seconds a claimed email send may take before the sweep
+    # retries it (keep it above CELERY_TASK_TIME_LIMIT).
+    "SITE_URL": "",
+    "EMAIL_SEND_LEASE": 300,
 }
 
 

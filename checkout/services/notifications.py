@@ -1,0 +1,395 @@
+"""Customer emails: which are due, the send-once ledger, rendering and sending.
+
+The ledger (``EmailNotification``) has one row per order and kind (a unique
+constraint), so a duplicate webhook, a retried task or a re-run of reconciliation can
+never mail twice. A row moves ``queued -> sending -> sent`` (or ``failed``), or is
+created ``suppressed`` (test order, kind switched off, no address).
+
+Exactly once, as far as SMTP allows: a worker *claims* a row (``queued -> sending``
+with ``claimed_at``) in a short transaction with ``SELECT ... FOR UPDATE SKIP LOCKED``,
+sends outside any transaction, then marks it ``sent``. A row left in ``sending`` (worker
+killed) is only retried after ``CHECKOUT_EMAIL_SEND_LEASE`` seconds, which is longer than
+the task's hard time limit, so a send still in progress is never doubled. The one
+remaining gap is a worker killed after the mail server accepted the message and before
+the row was marked sent: that email is sent again after the lease (at-least-once for
+that window only). The window is the length of one UPDATE.
+
+Emails are templates, not code (allauth style): ``checkout/email/<kind>_subject.txt``,
+``<kind>_message.txt`` and ``<kind>_message.html``, rendered by ``email_render``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.mail import EmailMultiAlternatives
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.template.loader import render_to_string
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings, money
+from checkout.models import EmailNotification, Order, OrderEvent
+from checkout.services.outbox import outbox_enqueue
+
+logger = logging.getLogger(__name__)
+
+EMAIL_SEND_TASK = "checkout.tasks.email_send"
+
+# Which email a status change makes due. Confirmation is scheduled at placement.
+EMAIL_FOR_STATUS: dict[str, str] = {
+    Order.Status.SHIPPED: EmailNotification.Kind.SHIPPED,
+    Order.Status.DELIVERED: EmailNotification.Kind.DELIVERED,
+    Order.Status.CANCELLED: EmailNotification.Kind.CANCELLED,
+    Order.Status.REFUNDED: EmailNotification.Kind.REFUNDED,
+}
+
+DEFAULT_SEND_LEASE = 300
+MAX_SEND_ATTEMPTS = 20
+
+
+def _send_lease() -> dt.timedelta:
+    return dt.timedelta(seconds=int(app_settings.get("EMAIL_SEND_LEASE") or DEFAULT_SEND_LEASE))
+
+
+def _suppressed_reason(*, order: Order, kind: str) -> str:
+    if kind not in app_settings.EMAIL_KINDS:
+        return _("Email kind %(kind)s is switched off (CHECKOUT_EMAIL_KINDS).") % {"kind": kind}
+    if order.is_test and not app_settings.SEND_TEST_ORDER_EMAILS:
+        return _("Test order: customer emails are not sent (CHECKOUT_SEND_TEST_ORDER_EMAILS).")
+    if not order.email:
+        return _("The order has no email address.")
+    return ""
+
+
+def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
+    """Create the ledger row for (order, kind) and enqueue its send; None if it exists.
+
+    Call inside the caller's ``transaction.atomic``: the row and the outbox message
+    commit with the change that made the email due, or not at all.
+    """
+    if kind not in EmailNotification.Kind.values:
+        raise ValueError(f"Unknown email kind {kind!r}")
+    if EmailNotification.objects.filter(order=order, kind=kind, is_resend=False).exists():
+        return None
+    reason = _suppressed_reason(order=order, kind=kind)
+    try:
+        # A savepoint: a concurrent scheduler that won the unique constraint must not
+        # break the caller's transaction.
+        with transaction.atomic():
+            notification = EmailNotification.objects.create(
+                order=order,
+                kind=kind,
+                to_email=order.email,
+                status=(
+                    EmailNotification.Status.SUPPRESSED
+                    if reason
+                    else EmailNotification.Status.QUEUED
+                ),
+                suppressed_reason=reason[:255],
+            )
+    except IntegrityError:
+        return None
+    _record(notification, _schedule_message(notification))
+    if not reason:
+        outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
+    logger.info(
+        "order %s: %s email %s%s",
+        order.order_number,
+        kind,
+        notification.status,
+        f" ({reason})" if reason else "",
+    )
+    return notification
+
+
+def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
+    """Queue a deliberate resend of ``kind`` (a staff action); always a new ledger row."""
+    if kind not in EmailNotification.Kind.values:
+        raise ValueError(f"Unknown email kind {kind!r}")
+    with transaction.atomic():
+        notification = EmailNotification.objects.create(
+            order=order,
+            kind=kind,
+            to_email=order.email,
+            is_resend=True,
+            requested_by=actor if getattr(actor, "pk", None) else None,
+            status=(
+                EmailNotification.Status.QUEUED
+                if order.email
+                else EmailNotification.Status.SUPPRESSED
+            ),
+            suppressed_reason="" if order.email else _("The order has no email address."),
+        )
+        OrderEvent.objects.create(
+            order=order,
+            kind=OrderEvent.Kind.EMAIL,
+            message=_("Resend of the %(kind)s email requested.") % {"kind": kind},
+            data={"notification_id": notification.pk, "kind": kind},
+            actor=notification.requested_by,
+        )
+        if notification.status == EmailNotification.Status.QUEUED:
+            outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
+    return notification
+
+
+def _schedule_message(notification: EmailNotification) -> str:
+    if notification.status == EmailNotification.Status.SUPPRESSED:
+        return _("%(kind)s email suppressed: %(reason)s") % {
+            "kind": notification.get_kind_display(),
+            "reason": notification.suppressed_reason,
+        }
+    return _("%(kind)s email queued for %(to)s.") % {
+        "kind": notification.get_kind_display(),
+        "to": notification.to_email,
+    }
+
+
+def _record(notification: EmailNotification, message: str, **data: Any) -> None:
+    OrderEvent.objects.create(
+        order_id=notification.order_id,
+        kind=OrderEvent.Kind.EMAIL,
+        message=message,
+        data={
+            "notification_id": notification.pk,
+            "kind": notification.kind,
+            "status": notification.status,
+            **data,
+        },
+    )
+
+
+# --- rendering ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def _format_money(value: Any, currency: str) -> str:
+    # One formatting rule for emails; the web engineer's ``money`` template filter is
+    # used in the templates when it exists (see email_context).
+    amount = money(value)
+    symbol = "$" if currency.upper() == "USD" else f"{currency.upper()} "
+    sign = "-" if amount < 0 else ""
+    return f"{sign}{symbol}{abs(amount):,.2f}"
+
+
+def tracking_url(*, carrier: str, tracking_number: str) -> str:
+    """Return the carrier's tracking page for ``tracking_number`` ('' if unknown)."""
+    if not tracking_number:
+        return ""
+    urls = {name.lower(): url for name, url in app_settings.TRACKING_URLS.items()}
+    template = urls.get((carrier or "").lower())
+    return template.format(number=tracking_number) if template else ""
+
+
+def order_status_url(order: Order) -> str:
+    """Absolute signed order-status link, or '' when the site cannot build one."""
+    builder = None
+    try:
+        links = importlib.import_module("checkout.links")  # the web engineer's module
+        builder = getattr(links, "order_status_url", None)
+    except ImportError:
+        builder = None
+    if builder is None:
+        return ""
+    try:
+        path = str(builder(order))
+    except Exception:  # a broken link must not block an email
+        logger.exception("order %s: could not build the order-status link", order.order_number)
+        return ""
+    if path.startswith(("http://", "https://")):
+        return path
+    base = str(app_settings.get("SITE_URL") or "").rstrip("/")
+    return f"{base}{path}" if base else path
+
+
+def email_context(*, order: Order, kind: str) -> dict[str, Any]:
+    """Everything the email templates may use."""
+    currency = order.currency or app_settings.CURRENCY
+    items = []
+    for item in order.items or []:
+        quantity = item.get("quantity", 1)
+        unit = item.get("unit_price", item.get("price", 0)) or 0
+        line_total = item.get("line_total", item.get("total"))
+        if line_total is None:
+            line_total = money(unit) * int(quantity or 0)
+        items.append(
+            {
+                "name": item.get("product_name") or item.get("name") or item.get("sku") or "",
+                "variant": item.get("variant_name") or item.get("variant") or "",
+                "sku": item.get("sku", ""),
+                "quantity": quantity,
+                "unit_price": _format_money(unit, currency),
+                "line_total": _format_money(line_total, currency),
+            }
+        )
+    totals = [
+        (_("Subtotal"), order.subtotal),
+        (_("Shipping"), order.shipping_total),
+        (_("Discount"), -money(order.discount_total) if order.discount_total else None),
+        (_("Tax"), order.tax_total),
+        (_("Gift card"), -money(order.gift_card_total) if order.gift_card_total else None),
+    ]
+    return {
+        "order": order,
+        "kind": kind,
+        "order_number": order.order_number,
+        "customer_name": order.customer_name,
+        "items": items,
+        "totals": [
+            {"label": label, "amount": _format_money(value, currency)}
+            for label, value in totals
+            if value is not None
+        ],
+        "grand_total": _format_money(order.grand_total, currency),
+        "carrier": order.shipping_carrier,
+        "tracking_number": order.tracking_number,
+        "tracking_url": tracking_url(
+            carrier=order.shipping_carrier, tracking_number=order.tracking_number
+        ),
+        "status_url": order_status_url(order),
+        "shipping_address": order.shipping or {},
+        "site_url": str(app_settings.get("SITE_URL") or ""),
+    }
+
+
+def email_render(*, order: Order, kind: str) -> RenderedEmail:
+    """Render the subject/text/HTML trio of ``kind`` for ``order``."""
+    context = email_context(order=order, kind=kind)
+    prefix = f"checkout/email/{kind}"
+    subject = render_to_string(f"{prefix}_subject.txt", context)
+    return RenderedEmail(
+        subject=" ".join(subject.split()),
+        text=render_to_string(f"{prefix}_message.txt", context),
+        html=render_to_string(f"{prefix}_message.html", context),
+    )
+
+
+# --- sending -----------------------------------------------------------------------------
+
+
+def email_claim(*, notification_id: int) -> EmailNotification | None:
+    """Move a row to ``sending`` if it is queued (or its lease ran out); None otherwise."""
+    now = timezone.now()
+    with transaction.atomic():
+        notification = (
+            EmailNotification.objects.select_for_update(skip_locked=True)
+            .select_related("order")
+            .filter(pk=notification_id)
+            .first()
+        )
+        if notification is None:
+            return None  # another worker holds it right now
+        if notification.status == EmailNotification.Status.SENDING:
+            if notification.claimed_at and notification.claimed_at > now - _send_lease():
+                return None  # a send may still be in progress
+        elif notification.status not in (
+            EmailNotification.Status.QUEUED,
+            EmailNotification.Status.FAILED,
+        ):
+            return None
+        notification.status = EmailNotification.Status.SENDING
+        notification.claimed_at = now
+        notification.attempts += 1
+        notification.save(update_fields=["status", "claimed_at", "attempts"])
+    return notification
+
+
+def email_send(*, notification_id: int) -> EmailNotification | None:
+    """Send one ledger row exactly once; raise on a delivery error (the task retries).
+
+    Returns the row when this call sent it, None when there was nothing to do.
+    """
+    notification = email_claim(notification_id=notification_id)
+    if notification is None:
+        return None
+    order = notification.order
+    try:
+        rendered = email_render(order=order, kind=notification.kind)
+        message = EmailMultiAlternatives(
+            subject=rendered.subject,
+            body=rendered.text,
+            from_email=app_settings.EMAIL_FROM,
+            to=[notification.to_email or order.email],
+            reply_to=list(app_settings.EMAIL_REPLY_TO) or None,
+            headers={"X-Checkout-Notification": str(notification.pk)},
+        )
+        message.attach_alternative(rendered.html, "text/html")
+        message.send(fail_silently=False)
+    except Exception as exc:
+        # Back to ``failed``: the task retries with backoff and the sweep picks it up
+        # after that, so a mail-server outage delays the email but never drops it.
+        EmailNotification.objects.filter(pk=notification.pk).update(
+            status=EmailNotification.Status.FAILED, error=f"{type(exc).__name__}: {exc}"[:2000]
+        )
+        logger.warning(
+            "order %s: %s email failed (try %s): %s",
+            order.order_number,
+            notification.kind,
+            notification.attempts,
+            type(exc).__name__,
+        )
+        raise
+    # Keep this the very next statement after the send: it is the only at-least-once window.
+    EmailNotification.objects.filter(pk=notification.pk).update(
+        status=EmailNotification.Status.SENT,
+        sent_at=timezone.now(),
+        subject=rendered.subject[:255],
+        error="",
+    )
+    notification.status = EmailNotification.Status.SENT
+    notification.subject = rendered.subject[:255]
+    _record(
+        notification,
+        _("%(kind)s email sent to %(to)s.")
+        % {
+            "kind": notification.get_kind_display(),
+            "to": notification.to_email,
+        },
+    )
+    logger.info("order %s: %s email sent", order.order_number, notification.kind)
+    return notification
+
+
+def email_mark_failed(*, notification_id: int, error: str) -> None:
+    """Record that sending gave up (retries exhausted); the sweep may try again later."""
+    notification = EmailNotification.objects.filter(pk=notification_id).first()
+    if notification is None:
+        return
+    notification.status = EmailNotification.Status.FAILED
+    notification.error = error[:2000]
+    notification.save(update_fields=["status", "error"])
+    _record(
+        notification,
+        _("%(kind)s email failed: %(error)s")
+        % {
+            "kind": notification.get_kind_display(),
+            "error": error[:200],
+        },
+    )
+
+
+def emails_due_for_retry(*, now: dt.datetime | None = None, limit: int = 200) -> list[int]:
+    """Ids of rows the sweep should send again: queued/failed a while, or sending past lease."""
+    now = now or timezone.now()
+    lease_cutoff = now - _send_lease()
+    idle_cutoff = now - dt.timedelta(seconds=60)
+    rows = EmailNotification.objects.filter(
+        Q(status=EmailNotification.Status.SENDING, claimed_at__lt=lease_cutoff)
+        | Q(
+            status__in=[EmailNotification.Status.QUEUED, EmailNotification.Status.FAILED],
+            created_at__lt=idle_cutoff,
+            attempts__lt=MAX_SEND_ATTEMPTS,
+        )
+    ).order_by("created_at")
+    return list(rows.values_list("pk", flat=True)[:limit])
