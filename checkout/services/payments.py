@@ -1,0 +1,281 @@
+"""Stripe: SetupIntents and PaymentIntents through one ``StripeClient``, amounts in cents.
+
+This module is the only place that talks to Stripe and the only place that converts
+between ``Decimal`` dollars and integer cents (``to_cents`` / ``from_cents``). The client
+is built from settings (``CHECKOUT_STRIPE_*``) and cached per configuration; pointing
+``CHECKOUT_STRIPE_API_BASE`` at localstripe is all it takes to run offline.
+
+Stripe errors become our exceptions: a ``CardError`` is a ``PaymentDeclined`` carrying a
+message the shopper can act on (from the decline code); anything else is a
+``StripeProviderError``. Card data never reaches this module: the browser turns the card
+into a PaymentMethod with Stripe.js and we only see its id.
+
+localstripe quirks we stay inside (see /work/shared/localstripe.md): it ignores
+idempotency keys (we still send them; our database prevents duplicates), refuses
+``description``/``receipt_email``/``automatic_payment_methods``/``return_url``/
+``cancellation_reason``, wants the payment method at create time, may send ``amount``
+back as a string, and cannot retry a PaymentIntent after a decline (a new one is needed).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import OrderedDict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+import stripe
+from django.core.exceptions import ImproperlyConfigured
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings
+from checkout.exceptions import PaymentDeclined, StripeProviderError
+
+logger = logging.getLogger(__name__)
+
+CENT = Decimal("0.01")
+
+# Seconds before a Stripe call is given up (the SDK default is 80).
+STRIPE_TIMEOUT = 30.0
+
+
+# --- Money ---------------------------------------------------------------------------
+
+
+def to_cents(amount: Decimal) -> int:
+    """Return a dollar amount as integer cents (half-up rounding to the cent)."""
+    if not isinstance(amount, Decimal):
+        raise TypeError("amounts are Decimal, never float")
+    return int((amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100).to_integral_value())
+
+
+def from_cents(cents: int | str) -> Decimal:
+    """Return integer cents (localstripe may send a string) as a two-place Decimal."""
+    return (Decimal(int(cents)) / 100).quantize(CENT)
+
+
+# --- Client ----------------------------------------------------------------------------
+
+_MAX_CLIENTS = 4
+_clients: OrderedDict[tuple[str, str | None], stripe.StripeClient] = OrderedDict()
+_clients_lock = threading.Lock()
+
+
+def get_stripe_client() -> stripe.StripeClient:
+    """Return the shared ``StripeClient`` for the current settings.
+
+    Network retries are off against localstripe (it would see one failure three times)
+    and 2 against Stripe, which honours our idempotency keys.
+    """
+    key = app_settings.STRIPE_SECRET_KEY
+    if not key:
+        raise ImproperlyConfigured("CHECKOUT_STRIPE_SECRET_KEY is not set.")
+    base = app_settings.STRIPE_API_BASE
+    config = (key, base)
+    with _clients_lock:
+        client = _clients.get(config)
+        if client is not None:
+            _clients.move_to_end(config)
+            return client
+        kwargs: dict[str, Any] = {
+            "max_network_retries": 0 if base else 2,
+            "http_client": stripe.RequestsClient(timeout=STRIPE_TIMEOUT),
+        }
+        if base:
+            kwargs["base_addresses"] = {"api": base}
+        client = stripe.StripeClient(key, **kwargs)
+        _clients[config] = client
+        while len(_clients) > _MAX_CLIENTS:
+            _clients.popitem(last=False)
+        return client
+
+
+def clear_stripe_clients() -> None:
+    """Forget the cached clients (for tests)."""
+    with _clients_lock:
+        _clients.clear()
+
+
+# --- Results ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PaymentIntentInfo:
+    """The parts of a PaymentIntent the checkout decides on."""
+
+    id: str
+    status: str
+    amount: Decimal
+    currency: str
+    client_secret: str | None
+    capture_method: str
+    metadata: Mapping[str, str]
+    last_error_code: str = ""
+
+    @property
+    def requires_capture(self) -> bool:
+        """Return whether the card is authorized and waiting for a capture."""
+        return self.status == "requires_capture"
+
+    @property
+    def requires_action(self) -> bool:
+        """Return whether the bank asks the shopper to authenticate (3-D Secure)."""
+        return self.status == "requires_action"
+
+    @classmethod
+    def from_stripe(cls, intent: Any) -> PaymentIntentInfo:
+        """Build from a ``stripe.PaymentIntent`` (or any object that reads like one)."""
+        data = intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
+        error = data.get("last_payment_error") or {}
+        metadata = data.get("metadata") or {}
+        return cls(
+            id=str(data["id"]),
+            status=str(data.get("status") or ""),
+            amount=from_cents(data.get("amount") or 0),
+            currency=str(data.get("currency") or "").lower(),
+            client_secret=data.get("client_secret"),
+            capture_method=str(data.get("capture_method") or ""),
+            metadata={str(k): str(v) for k, v in dict(metadata).items()},
+            last_error_code=str(
+                (error.get("decline_code") or error.get("code") or "")
+                if isinstance(error, Mapping)
+                else ""
+            ),
+        )
+
+
+# --- Errors ----------------------------------------------------------------------------
+
+
+def decline_message(code: str) -> str:
+    """Return what the shopper should read (and can act on) for a decline code."""
+    messages = {
+        "insufficient_funds": _(
+            "Your card has insufficient funds. Try another card or a different payment method."
+        ),
+        "expired_card": _("Your card has expired. Check the expiry date or use another card."),
+        "incorrect_cvc": _("The security code (CVC) is incorrect. Check it and try again."),
+        "invalid_cvc": _("The security code (CVC) is incorrect. Check it and try again."),
+        "incorrect_number": _("The card number is incorrect. Check it and try again."),
+        "invalid_expiry_month": _("The expiry date is invalid. Check it and try again."),
+        "invalid_expiry_year": _("The expiry date is invalid. Check it and try again."),
+        "processing_error": _(
+            "Your bank could not process the card just now. Wait a moment and try again."
+        ),
+        "authentication_required": _(
+            "Your bank needs you to confirm this payment. Try again and complete the check."
+        ),
+        "payment_intent_authentication_failure": _(
+            "The card could not be authenticated. Try again or use another card."
+        ),
+    }
+    # Lost, stolen, fraudulent, do_not_honor, generic_decline, card_declined...: never
+    # tell the shopper why the bank refused, only what to do.
+    return messages.get(
+        code,
+        _("Your card was declined. Try another card or contact your bank."),
+    )
+
+
+def _decline(err: stripe.CardError) -> PaymentDeclined:
+    error = err.error
+    decline_code = str(getattr(error, "decline_code", None) or "") if error else ""
+    code = str(err.code or "card_declined")
+    shown = decline_code or code
+    return PaymentDeclined(decline_message(shown), code=code, decline_code=decline_code)
+
+
+def _provider_error(err: stripe.StripeError, action: str) -> StripeProviderError:
+    # str(err) is Stripe's own message; it carries no key or card number.
+    return StripeProviderError(f"Stripe {action} failed: {type(err).__name__} {err.http_status}")
+
+
+# --- Services --------------------------------------------------------------------------
+
+
+def setup_intent_create(*, metadata: Mapping[str, str] | None = None) -> str:
+    """Create a SetupIntent for Stripe.js ``confirmCardSetup`` and return its client secret."""
+    params: dict[str, Any] = {"payment_method_types": ["card"]}
+    if metadata:
+        params["metadata"] = dict(metadata)
+    try:
+        intent = get_stripe_client().v1.setup_intents.create(params=params)  # type: ignore[arg-type]
+    except stripe.StripeError as err:
+        raise _provider_error(err, "SetupIntent create") from err
+    return str(intent.client_secret)
+
+
+def payment_intent_create(
+    *,
+    amount: Decimal,
+    currency: str,
+    payment_method_id: str,
+    idempotency_key: str,
+    metadata: Mapping[str, str],
+) -> PaymentIntentInfo:
+    """Create and confirm a manual-capture PaymentIntent for ``amount``.
+
+    Returns the intent (``requires_capture`` when authorized, ``requires_action`` when
+    the bank asks for 3-D Secure). Raises ``PaymentDeclined`` for a card error and
+    ``StripeProviderError`` for anything else.
+    """
+    if amount <= 0:
+        raise ValueError("a PaymentIntent needs a positive amount")
+    params: dict[str, Any] = {
+        "amount": to_cents(amount),
+        "currency": currency.lower(),
+        "payment_method": payment_method_id,
+        "payment_method_types": ["card"],
+        "capture_method": "manual",
+        "confirm": True,
+        "metadata": dict(metadata),
+    }
+    try:
+        intent = get_stripe_client().v1.payment_intents.create(
+            params=params,  # type: ignore[arg-type]
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.CardError as err:
+        declined = _decline(err)
+        logger.info(
+            "PaymentIntent declined (%s/%s) key=%s",
+            declined.code,
+            declined.decline_code or "-",
+            idempotency_key,
+        )
+        raise declined from err
+    except stripe.StripeError as err:
+        raise _provider_error(err, "PaymentIntent create") from err
+    info = PaymentIntentInfo.from_stripe(intent)
+    logger.info("PaymentIntent %s created status=%s key=%s", info.id, info.status, idempotency_key)
+    return info
+
+
+def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntentInfo:
+    """Return the PaymentIntent as Stripe sees it now (never trust the browser's word)."""
+    try:
+        intent = get_stripe_client().v1.payment_intents.retrieve(payment_intent_id)
+    except stripe.StripeError as err:
+        raise _provider_error(err, "PaymentIntent retrieve") from err
+    return PaymentIntentInfo.from_stripe(intent)
+
+
+def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntentInfo:
+    """Cancel a PaymentIntent, releasing its hold; cancelling twice is not an error."""
+    client = get_stripe_client()
+    try:
+        intent = client.v1.payment_intents.cancel(payment_intent_id)
+    except stripe.InvalidRequestError as err:
+        # Already cancelled (or captured): report the state it is in instead.
+        current = payment_intent_retrieve(payment_intent_id=payment_intent_id)
+        if current.status in {"canceled", "succeeded"}:
+            return current
+        raise _provider_error(err, "PaymentIntent cancel") from err
+    except stripe.StripeError as err:
+        raise _provider_error(err, "PaymentIntent cancel") from err
+    info = PaymentIntentInfo.from_stripe(intent)
+    logger.info("PaymentIntent %s cancelled", info.id)
+    return info
