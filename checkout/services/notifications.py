@@ -21,7 +21,6 @@ Emails are templates, not code (allauth style): ``checkout/email/<kind>_subject.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +35,7 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings, money
 from checkout.models import EmailNotification, Order, OrderEvent
 from checkout.services.outbox import outbox_enqueue
+from checkout.services.relay import outbox_kick_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +98,7 @@ def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
     _record(notification, _schedule_message(notification))
     if not reason:
         outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
+        outbox_kick_on_commit()
     logger.info(
         "order %s: %s email %s%s",
         order.order_number,
@@ -135,6 +136,7 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
         )
         if notification.status == EmailNotification.Status.QUEUED:
             outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
+            outbox_kick_on_commit()
     return notification
 
 
@@ -174,15 +176,6 @@ class RenderedEmail:
     html: str
 
 
-def _format_money(value: Any, currency: str) -> str:
-    # One formatting rule for emails; the web engineer's ``money`` template filter is
-    # used in the templates when it exists (see email_context).
-    amount = money(value)
-    symbol = "$" if currency.upper() == "USD" else f"{currency.upper()} "
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,.2f}"
-
-
 def tracking_url(*, carrier: str, tracking_number: str) -> str:
     """Return the carrier's tracking page for ``tracking_number`` ('' if unknown)."""
     if not tracking_number:
@@ -194,16 +187,10 @@ def tracking_url(*, carrier: str, tracking_number: str) -> str:
 
 def order_status_url(order: Order) -> str:
     """Absolute signed order-status link, or '' when the site cannot build one."""
-    builder = None
+    from checkout.links import order_status_url as status_path
+
     try:
-        links = importlib.import_module("checkout.links")  # the web engineer's module
-        builder = getattr(links, "order_status_url", None)
-    except ImportError:
-        builder = None
-    if builder is None:
-        return ""
-    try:
-        path = str(builder(order))
+        path = str(status_path(order))
     except Exception:  # a broken link must not block an email
         logger.exception("order %s: could not build the order-status link", order.order_number)
         return ""
@@ -214,44 +201,40 @@ def order_status_url(order: Order) -> str:
 
 
 def email_context(*, order: Order, kind: str) -> dict[str, Any]:
-    """Everything the email templates may use."""
-    currency = order.currency or app_settings.CURRENCY
+    """Everything the email templates may use; amounts are Decimals (``|money`` formats)."""
     items = []
     for item in order.items or []:
-        quantity = item.get("quantity", 1)
-        unit = item.get("unit_price", item.get("price", 0)) or 0
-        line_total = item.get("line_total", item.get("total"))
-        if line_total is None:
-            line_total = money(unit) * int(quantity or 0)
+        quantity = int(item.get("quantity") or 0)
+        unit = money(item.get("unit_price") or item.get("price") or 0)
+        line_total = item.get("line_total")
         items.append(
             {
-                "name": item.get("product_name") or item.get("name") or item.get("sku") or "",
-                "variant": item.get("variant_name") or item.get("variant") or "",
+                "name": item.get("name") or item.get("product_name") or item.get("sku") or "",
+                "variant": item.get("variant_name") or "",
                 "sku": item.get("sku", ""),
                 "quantity": quantity,
-                "unit_price": _format_money(unit, currency),
-                "line_total": _format_money(line_total, currency),
+                "unit_price": unit,
+                "line_total": money(line_total) if line_total is not None else unit * quantity,
             }
         )
-    totals = [
+    totals: list[tuple[str, Any]] = [
         (_("Subtotal"), order.subtotal),
         (_("Shipping"), order.shipping_total),
-        (_("Discount"), -money(order.discount_total) if order.discount_total else None),
-        (_("Tax"), order.tax_total),
-        (_("Gift card"), -money(order.gift_card_total) if order.gift_card_total else None),
     ]
+    if order.discount_total:
+        totals.append((_("Discount"), -money(order.discount_total)))
+    totals.append((_("Tax"), order.tax_total))
+    if order.gift_card_total:
+        totals.append((_("Gift card"), -money(order.gift_card_total)))
     return {
         "order": order,
         "kind": kind,
+        "currency": order.currency or app_settings.CURRENCY,
         "order_number": order.order_number,
-        "customer_name": order.customer_name,
+        "customer_name": order.customer_name or (order.shipping or {}).get("name", ""),
         "items": items,
-        "totals": [
-            {"label": label, "amount": _format_money(value, currency)}
-            for label, value in totals
-            if value is not None
-        ],
-        "grand_total": _format_money(order.grand_total, currency),
+        "totals": [{"label": label, "amount": value} for label, value in totals],
+        "grand_total": order.grand_total,
         "carrier": order.shipping_carrier,
         "tracking_number": order.tracking_number,
         "tracking_url": tracking_url(

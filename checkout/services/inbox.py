@@ -1,0 +1,323 @@
+"""The webhook inbox: verify, store raw, hand over to Celery; later, process one event.
+
+Intake (``webhook_receive_spectra`` / ``webhook_receive_stripe``) runs in the request:
+it verifies the signature over the raw bytes, stores the event in a ``WebhookEvent`` row
+keyed by a deduplication key and writes an outbox row in the same transaction. It makes
+no broker call and changes nothing about any order, so it answers in milliseconds and a
+broker outage cannot fail it: the relay publishes the outbox row when the broker is back.
+
+Processing (``webhook_event_process``) runs in a Celery task: it locks the row, applies
+the event through ``order_apply_remote`` (Spectra) or the attempt recovery (Stripe), and
+records the outcome, error and traceback on the row (dj-stripe style).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import importlib
+import json
+import logging
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings
+from checkout.models import CheckoutAttempt, OrderEvent, WebhookEvent
+from checkout.services.outbox import outbox_enqueue
+from checkout.services.relay import outbox_kick_on_commit
+from checkout.services.spectra import Order as RemoteOrder
+
+logger = logging.getLogger(__name__)
+
+PROCESS_TASK = "checkout.tasks.webhook_event_process"
+STRIPE_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
+# Headers worth keeping next to the raw body (never the signature secret: it is not sent).
+KEPT_HEADERS = ("Content-Type", "User-Agent", "X-Webhook-Event", "X-Webhook-Signature")
+
+
+class WebhookRejected(Exception):
+    """The delivery is refused; ``status`` is the HTTP answer, ``reason`` a short code."""
+
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Receipt:
+    event: WebhookEvent
+    created: bool  # False: a duplicate delivery of an event already stored
+
+
+def spectra_signature_valid(*, body: bytes, header: str | None, secret: str) -> bool:
+    """Check ``sha256=<hex HMAC-SHA256(body)>`` in constant time."""
+    if not header or not secret:
+        return False
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), header.strip().lower().encode())
+
+
+def _store(
+    *,
+    source: str,
+    dedup_key: str,
+    event_type: str,
+    body: bytes,
+    headers: dict[str, str],
+    spectra_order_id: int | None = None,
+    object_id: str = "",
+) -> Receipt:
+    try:
+        with transaction.atomic():
+            event = WebhookEvent.objects.create(
+                source=source,
+                event_type=event_type[:64],
+                dedup_key=dedup_key,
+                raw_body=body.decode("utf-8"),
+                headers=headers,
+                signature_valid=True,
+                spectra_order_id=spectra_order_id,
+                object_id=object_id[:255],
+            )
+            # Same transaction: the event and the work to do on it exist together.
+            outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=event.pk)
+            outbox_kick_on_commit()
+    except IntegrityError:
+        WebhookEvent.objects.filter(dedup_key=dedup_key).update(deliveries=F("deliveries") + 1)
+        event = WebhookEvent.objects.get(dedup_key=dedup_key)
+        logger.info("webhook %s: duplicate delivery of %s (%s)", event.pk, event_type, source)
+        return Receipt(event=event, created=False)
+    logger.info(
+        "webhook %s: stored %s %s for order %s", event.pk, source, event_type, spectra_order_id
+    )
+    return Receipt(event=event, created=True)
+
+
+def webhook_receive_spectra(*, body: bytes, headers: dict[str, str]) -> Receipt:
+    """Verify and store one Spectra delivery; raise ``WebhookRejected`` to refuse it."""
+    if not spectra_signature_valid(
+        body=body,
+        header=headers.get("X-Webhook-Signature"),
+        secret=app_settings.WEBHOOK_SECRET,
+    ):
+        raise WebhookRejected(401, "invalid_signature", "Missing or invalid X-Webhook-Signature.")
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRejected(400, "invalid_json", "The body is not valid JSON.") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
+        raise WebhookRejected(400, "invalid_event", "The body is not a Spectra event.")
+    data = payload.get("data")
+    if not isinstance(data, dict):
+        raise WebhookRejected(400, "invalid_event", "The event has no data object.")
+    order_id: int | None = None
+    if payload["event"].startswith("order."):
+        raw_id = data.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
+            raise WebhookRejected(400, "invalid_event", "The order event has no order id.")
+        order_id = raw_id
+    # Spectra sends no event id: the digest of the raw body is the key, so a duplicate
+    # delivery or a replayed capture lands on the same row.
+    dedup_key = "spectra:" + hashlib.sha256(body).hexdigest()
+    kept = {name: headers[name] for name in KEPT_HEADERS if name in headers}
+    return _store(
+        source=WebhookEvent.Source.SPECTRA,
+        dedup_key=dedup_key,
+        event_type=payload["event"],
+        body=body,
+        headers=kept,
+        spectra_order_id=order_id,
+        object_id=str(order_id or ""),
+    )
+
+
+def webhook_receive_stripe(*, body: bytes, headers: dict[str, str]) -> Receipt:
+    """Verify (``stripe.Webhook.construct_event``) and store one Stripe delivery."""
+    import stripe
+
+    secret = app_settings.STRIPE_WEBHOOK_SECRET
+    signature = headers.get("Stripe-Signature", "")
+    if not secret or not signature:
+        raise WebhookRejected(401, "invalid_signature", "Missing or invalid Stripe-Signature.")
+    try:
+        event = stripe.Webhook.construct_event(body.decode("utf-8"), signature, secret)
+    except stripe.SignatureVerificationError as exc:
+        raise WebhookRejected(
+            401, "invalid_signature", "Missing or invalid Stripe-Signature."
+        ) from exc
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise WebhookRejected(400, "invalid_json", "The body is not a Stripe event.") from exc
+    event_id = str(event.get("id") or "")
+    event_type = str(event.get("type") or "")
+    if not event_id or not event_type:
+        raise WebhookRejected(400, "invalid_event", "The body is not a Stripe event.")
+    obj = (event.get("data") or {}).get("object") or {}
+    return _store(
+        source=WebhookEvent.Source.STRIPE,
+        dedup_key="stripe:" + event_id,
+        event_type=event_type,
+        body=body,
+        headers={"Stripe-Signature": signature[:200]},
+        object_id=str(obj.get("id") or ""),
+    )
+
+
+# --- processing --------------------------------------------------------------------------
+
+
+def webhook_event_process(*, webhook_event_id: int, force: bool = False) -> str:
+    """Apply one stored event once; return its outcome. ``force`` re-applies (replay).
+
+    Raises on an unexpected error after recording it on the row, so the task retries.
+    """
+    try:
+        event = WebhookEvent.objects.get(pk=webhook_event_id)
+        if event.source == WebhookEvent.Source.STRIPE:
+            return _process_stripe(event_id=webhook_event_id, force=force)
+        return _process_spectra(event_id=webhook_event_id, force=force)
+    except WebhookEvent.DoesNotExist:
+        logger.warning("webhook %s: no such event", webhook_event_id)
+        return "missing"
+    except Exception as exc:
+        WebhookEvent.objects.filter(pk=webhook_event_id).update(
+            outcome=WebhookEvent.Outcome.FAILED,
+            error=f"{type(exc).__name__}: {exc}"[:2000],
+            traceback=traceback.format_exc()[-10000:],
+            processing_attempts=F("processing_attempts") + 1,
+        )
+        logger.exception("webhook %s: processing failed", webhook_event_id)
+        raise
+
+
+def _pending(event: WebhookEvent, force: bool) -> bool:
+    return force or event.outcome in (WebhookEvent.Outcome.RECEIVED, WebhookEvent.Outcome.FAILED)
+
+
+def _finish(event: WebhookEvent, outcome: str) -> None:
+    event.outcome = outcome
+    event.processed_at = timezone.now()
+    event.processing_attempts += 1
+    event.error = ""
+    event.traceback = ""
+    event.save(
+        update_fields=["outcome", "processed_at", "processing_attempts", "error", "traceback"]
+    )
+
+
+def _process_spectra(*, event_id: int, force: bool) -> str:
+    from checkout.services.sync import order_apply_remote
+
+    # One transaction, no network: the row lock makes concurrent deliveries of the same
+    # task apply once, and the order change commits with the "processed" mark.
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if not _pending(event, force):
+            return str(event.outcome)
+        payload = json.loads(event.raw_body)
+        data = payload.get("data") or {}
+        if not str(payload.get("event", "")).startswith("order.") or not data.get("id"):
+            _finish(event, WebhookEvent.Outcome.IGNORED)
+            return str(event.outcome)
+        remote = RemoteOrder.from_api(data)
+        order = order_apply_remote(remote=remote, source="webhook", webhook_event=event)
+        _finish(
+            event,
+            WebhookEvent.Outcome.PROCESSED if order is not None else WebhookEvent.Outcome.IGNORED,
+        )
+        return str(event.outcome)
+
+
+def _attempt_for_intent(obj: dict[str, Any]) -> CheckoutAttempt | None:
+    metadata = obj.get("metadata") or {}
+    for key in ("attempt_id", "attempt", "checkout_attempt", "attempt_public_id"):
+        value = str(metadata.get(key) or "")
+        if not value:
+            continue
+        attempt = CheckoutAttempt.objects.filter(public_id=value).first() if "-" in value else None
+        if attempt is None and value.isdigit():
+            attempt = CheckoutAttempt.objects.filter(pk=int(value)).first()
+        if attempt is not None:
+            return attempt
+    intent_id = str(obj.get("id") or "")
+    if intent_id:
+        return CheckoutAttempt.objects.filter(payment_intent_id=intent_id).first()
+    return None
+
+
+def _process_stripe(*, event_id: int, force: bool) -> str:
+    # Short transaction to record; attempt recovery talks to Stripe and Spectra, so it
+    # runs after the commit (never a network call inside a transaction).
+    recover: CheckoutAttempt | None = None
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if not _pending(event, force):
+            return str(event.outcome)
+        payload = json.loads(event.raw_body)
+        obj = (payload.get("data") or {}).get("object") or {}
+        attempt = _attempt_for_intent(obj) if event.event_type in STRIPE_EVENTS else None
+        if attempt is None:
+            _finish(event, WebhookEvent.Outcome.IGNORED)
+            return str(event.outcome)
+        has_order = hasattr(attempt, "order")
+        OrderEvent.objects.create(
+            attempt=attempt,
+            order=attempt.order if has_order else None,
+            kind=OrderEvent.Kind.WEBHOOK,
+            message=_("Stripe %(type)s for PaymentIntent %(pi)s.")
+            % {"type": event.event_type, "pi": obj.get("id", "")},
+            data={"webhook_event_id": event.pk, "status": obj.get("status", "")},
+        )
+        if (
+            event.event_type == "payment_intent.succeeded"
+            and not has_order
+            and attempt.state
+            in (CheckoutAttempt.State.PAYMENT_AUTHORIZED, CheckoutAttempt.State.SUBMITTING)
+        ):
+            recover = attempt
+        _finish(event, WebhookEvent.Outcome.PROCESSED)
+    if recover is not None:
+        orders = importlib.import_module("checkout.services.orders")
+        logger.info("attempt %s: paid without an order, recovering", recover.public_id)
+        orders.attempt_recover(attempt=recover)
+    return str(WebhookEvent.Outcome.PROCESSED)
+
+
+def webhook_events_replay(
+    *, ids: list[int] | None = None, since: Any = None, failed_only: bool = False
+) -> list[int]:
+    """Mark stored events for processing again and enqueue them; return their ids."""
+    events = WebhookEvent.objects.filter(signature_valid=True).order_by("received_at", "id")
+    if ids:
+        events = events.filter(pk__in=ids)
+    if since is not None:
+        events = events.filter(received_at__gte=since)
+    if failed_only:
+        events = events.filter(outcome=WebhookEvent.Outcome.FAILED)
+    chosen = list(events.values_list("pk", flat=True))
+    with transaction.atomic():
+        for pk in chosen:
+            outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=pk, force=True)
+        outbox_kick_on_commit()
+    return chosen
+
+
+def webhook_events_stuck(*, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
+    """Ids of events received but never processed (the broker lost or never got the task)."""
+    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    return list(
+        WebhookEvent.objects.filter(
+            outcome__in=[WebhookEvent.Outcome.RECEIVED, WebhookEvent.Outcome.FAILED],
+            received_at__lt=cutoff,
+            processing_attempts__lt=20,
+        )
+        .order_by("received_at")
+        .values_list("pk", flat=True)[:limit]
+    )

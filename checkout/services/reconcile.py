@@ -1,0 +1,163 @@
+"""Convergence when webhooks are lost: reconciliation against the API, and the sweep.
+
+``orders_reconcile`` polls ``GET /orders/{id}`` for every local order not yet final,
+oldest-synced first, and feeds each answer through ``order_apply_remote`` (the same path
+as webhooks), so state and emails converge even if every webhook is lost. It spends at
+most ``CHECKOUT_RECONCILE_BATCH_SIZE`` calls per pass and stops at the first 429,
+returning ``retry_after``: the next pass resumes with the orders still oldest-synced.
+
+``checkout_sweep`` finishes what a broker outage or a killed worker left behind: it
+re-publishes unconfirmed outbox rows, re-enqueues inbox events never processed, retries
+emails stuck in ``queued``/``failed`` or in ``sending`` past their lease, and recovers
+checkout attempts left in ``submitting`` or ``payment_authorized``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from checkout.conf import app_settings
+from checkout.exceptions import SpectraError, SpectraRateLimited, SpectraRejection
+from checkout.models import CheckoutAttempt, Order
+from checkout.services.inbox import PROCESS_TASK, webhook_events_stuck
+from checkout.services.notifications import EMAIL_SEND_TASK, emails_due_for_retry
+from checkout.services.outbox import outbox_enqueue
+from checkout.services.relay import outbox_kick_on_commit, outbox_relay
+from checkout.services.spectra import get_spectra_client
+from checkout.services.sync import FINAL, order_apply_remote
+
+logger = logging.getLogger(__name__)
+
+# A submitting attempt younger than this may still be inside its request.
+ATTEMPT_GRACE = dt.timedelta(minutes=2)
+
+
+@dataclass
+class ReconcileResult:
+    checked: int = 0
+    changed: int = 0
+    failed: int = 0
+    remaining: int = 0
+    rate_limited: bool = False
+    retry_after: float | None = None
+    errors: list[str] = field(default_factory=list)
+
+
+def orders_to_reconcile() -> list[int]:
+    """Ids of local orders not yet final, least recently synced first."""
+    return list(
+        Order.objects.exclude(status__in=FINAL)
+        .order_by(F("last_synced_at").asc(nulls_first=True), "id")
+        .values_list("pk", flat=True)
+    )
+
+
+def orders_reconcile(
+    *, limit: int | None = None, progress: Callable[[Order, str], None] | None = None
+) -> ReconcileResult:
+    """Poll Spectra for every non-final order (up to ``limit``) and apply differences."""
+    limit = limit or app_settings.RECONCILE_BATCH_SIZE
+    pending = orders_to_reconcile()
+    result = ReconcileResult()
+    client = get_spectra_client()
+    for position, order_pk in enumerate(pending[:limit]):
+        order = Order.objects.get(pk=order_pk)
+        try:
+            remote = client.get_order(order.spectra_id)  # network: outside any transaction
+        except SpectraRateLimited as exc:
+            result.rate_limited = True
+            result.retry_after = exc.retry_after
+            result.remaining = len(pending) - position
+            logger.warning(
+                "reconcile: rate limited at order %s; %s left, retry after %s s",
+                order.order_number,
+                result.remaining,
+                exc.retry_after,
+            )
+            return result
+        except SpectraRejection as exc:
+            # 404 and friends: the order will not answer; note the try so the pass moves
+            # on to others next time instead of asking again first.
+            Order.objects.filter(pk=order.pk).update(last_synced_at=timezone.now())
+            result.failed += 1
+            result.errors.append(f"{order.order_number}: {exc}")
+            logger.warning("reconcile: order %s refused: %s", order.order_number, exc)
+            continue
+        except SpectraError as exc:
+            result.failed += 1
+            result.errors.append(f"{order.order_number}: {exc}")
+            logger.warning("reconcile: order %s failed: %s", order.order_number, exc)
+            continue
+        result.checked += 1
+        before = order.status
+        applied = order_apply_remote(remote=remote, source="reconcile")
+        after = applied.status if applied else before
+        if after != before:
+            result.changed += 1
+        if progress is not None:
+            progress(order, f"{before} -> {after}" if after != before else after)
+    result.remaining = max(0, len(pending) - limit)
+    return result
+
+
+@dataclass
+class SweepResult:
+    outbox_published: int = 0
+    events_requeued: int = 0
+    emails_requeued: int = 0
+    attempts_recovered: int = 0
+    attempt_errors: int = 0
+
+
+def attempts_to_recover(*, now: dt.datetime | None = None) -> list[int]:
+    """Attempts paid (or being submitted) whose request ended without an outcome."""
+    cutoff = (now or timezone.now()) - ATTEMPT_GRACE
+    return list(
+        CheckoutAttempt.objects.filter(
+            state__in=[
+                CheckoutAttempt.State.SUBMITTING,
+                CheckoutAttempt.State.PAYMENT_AUTHORIZED,
+            ],
+            updated_at__lt=cutoff,
+        )
+        .order_by("updated_at")
+        .values_list("pk", flat=True)[:100]
+    )
+
+
+def checkout_sweep(*, recover_attempts: bool = True) -> SweepResult:
+    """Re-drive everything left behind; safe to run any time, on any number of machines."""
+    result = SweepResult()
+    event_ids = webhook_events_stuck()
+    email_ids = emails_due_for_retry()
+    with transaction.atomic():
+        for pk in event_ids:
+            outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=pk)
+        for pk in email_ids:
+            outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=pk)
+        if event_ids or email_ids:
+            outbox_kick_on_commit()
+    result.events_requeued = len(event_ids)
+    result.emails_requeued = len(email_ids)
+    result.outbox_published = outbox_relay(limit=500).published
+    if recover_attempts:
+        orders = importlib.import_module("checkout.services.orders")
+        for pk in attempts_to_recover():
+            attempt = CheckoutAttempt.objects.get(pk=pk)
+            try:
+                orders.attempt_recover(attempt=attempt)
+                result.attempts_recovered += 1
+            except Exception:
+                result.attempt_errors += 1
+                logger.exception("sweep: attempt %s recovery failed", attempt.public_id)
+    if event_ids or email_ids:
+        logger.info("sweep: %s events and %s emails re-enqueued", len(event_ids), len(email_ids))
+    return result

@@ -1,0 +1,194 @@
+"""Bring a local ``Order`` in line with what Spectra says, forward only.
+
+One entry point for every source of truth (webhook, reconciliation, staff re-sync):
+``order_apply_remote``. The status machine:
+
+    pending < processing < shipped < delivered        (forward moves only; skips allowed)
+    pending | processing | shipped  -> cancelled      (final)
+    any non-final status            -> refunded       (final; delivered -> refunded)
+
+A cancelled or refunded order never moves again. A remote status behind or equal to the
+local one is stale or a duplicate: it changes nothing and is written to the timeline as
+ignored. Each forward move records an ``OrderEvent``, schedules the email of the new
+status (send-once ledger) and sends ``order_status_changed`` after the commit.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings, money
+from checkout.models import Order, OrderEvent, WebhookEvent
+from checkout.services.notifications import EMAIL_FOR_STATUS, email_schedule
+from checkout.services.spectra import Order as RemoteOrder
+from checkout.services.spectra import get_spectra_client
+from checkout.signals import order_status_changed
+
+logger = logging.getLogger(__name__)
+
+FORWARD = ("pending", "processing", "shipped", "delivered")
+FINAL = ("cancelled", "refunded")
+CANCELLABLE_FROM = ("pending", "processing", "shipped")
+
+
+def status_move_allowed(old: str, new: str) -> bool:
+    """Return whether the forward-only machine lets ``old`` become ``new``."""
+    if old == new or old in FINAL:
+        return False
+    if new == "refunded":
+        return True
+    if new == "cancelled":
+        return old in CANCELLABLE_FROM or old not in FORWARD
+    if new in FORWARD:
+        if old not in FORWARD:
+            return True  # an unknown local value: trust a documented status
+        return FORWARD.index(new) > FORWARD.index(old)
+    return False  # an undocumented remote status never moves the order
+
+
+def _source_label(source: str, webhook_event: WebhookEvent | None) -> str:
+    if webhook_event is not None:
+        return f"{source} {webhook_event.event_type}"
+    return source
+
+
+def _adopt(remote: RemoteOrder) -> Order | None:
+    """Record an order placed elsewhere (``CHECKOUT_ADOPT_UNKNOWN_ORDERS``)."""
+    orders = importlib.import_module("checkout.services.orders")
+    order, _created = orders.order_record(remote=remote, attempt=None)
+    return order  # type: ignore[no-any-return]
+
+
+def order_apply_remote(
+    *,
+    remote: RemoteOrder,
+    source: str,
+    webhook_event: WebhookEvent | None = None,
+    actor: Any = None,
+) -> Order | None:
+    """Apply ``remote`` to the local order; None when the order is unknown and not adopted."""
+    actor = actor if getattr(actor, "pk", None) else None
+    label = _source_label(source, webhook_event)
+    event_data: dict[str, Any] = {"source": source, "remote_status": remote.status}
+    if webhook_event is not None:
+        event_data["webhook_event_id"] = webhook_event.pk
+    with transaction.atomic():
+        order = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
+        if order is None:
+            if not app_settings.ADOPT_UNKNOWN_ORDERS:
+                logger.info(
+                    "order %s (%s): unknown here, %s ignored", remote.order_number, remote.id, label
+                )
+                return None
+            order = _adopt(remote)
+            if order is None:
+                return None
+            order = Order.objects.select_for_update().get(pk=order.pk)
+            OrderEvent.objects.create(
+                order=order,
+                kind=OrderEvent.Kind.SYNC,
+                message=_("Order placed elsewhere adopted from %(source)s.") % {"source": label},
+                data=event_data,
+                actor=actor,
+            )
+
+        old = order.status
+        now = timezone.now()
+        fresh = (
+            order.spectra_updated_at is None
+            or remote.updated_at is None
+            or (remote.updated_at >= order.spectra_updated_at)
+        )
+        moved = status_move_allowed(old, remote.status)
+        changed: list[str] = ["last_synced_at"]
+        order.last_synced_at = now
+
+        if moved or (fresh and remote.status == old):
+            # Details (tracking, payment status, totals) follow a forward move or a newer
+            # snapshot of the same status, never a stale one.
+            for field, value in (
+                ("payment_status", remote.payment_status),
+                ("tracking_number", remote.tracking_number),
+                ("shipping_carrier", remote.shipping_carrier),
+            ):
+                if value and getattr(order, field) != value:
+                    setattr(order, field, value)
+                    changed.append(field)
+            if remote.grand_total is not None and money(order.grand_total) != remote.grand_total:
+                order.grand_total = remote.grand_total
+                changed.append("grand_total")
+            if remote.updated_at is not None:
+                order.spectra_updated_at = remote.updated_at
+                changed.append("spectra_updated_at")
+            order.raw = dict(remote.raw)
+            changed.append("raw")
+
+        if moved:
+            order.status = remote.status
+            changed.append("status")
+            order.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+            OrderEvent.objects.create(
+                order=order,
+                kind=OrderEvent.Kind.STATUS,
+                message=_("Status changed from %(old)s to %(new)s (%(source)s).")
+                % {"old": old, "new": remote.status, "source": label},
+                data={
+                    **event_data,
+                    "old_status": old,
+                    "new_status": remote.status,
+                    "tracking_number": order.tracking_number,
+                    "carrier": order.shipping_carrier,
+                },
+                actor=actor,
+            )
+            kind = EMAIL_FOR_STATUS.get(remote.status)
+            if kind:
+                email_schedule(order=order, kind=kind)
+            logger.info("order %s: %s -> %s (%s)", order.order_number, old, remote.status, label)
+            transaction.on_commit(
+                lambda: order_status_changed.send(
+                    sender=Order,
+                    order=order,
+                    old_status=old,
+                    new_status=remote.status,
+                    source=source,
+                )
+            )
+            return order
+
+        order.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
+        if remote.status == old:
+            reason = "duplicate"
+            message = _("Duplicate %(status)s ignored (%(source)s).")
+        elif remote.status not in FORWARD and remote.status not in FINAL:
+            reason = "unknown_status"
+            message = _("Unknown status %(status)s ignored (%(source)s).")
+        else:
+            reason = "stale"
+            message = _("Stale %(status)s ignored: the order is %(current)s (%(source)s).")
+        # Reconciliation that finds nothing new writes no timeline noise; webhooks and
+        # staff actions always leave a trace.
+        if webhook_event is not None or reason != "duplicate" or source != "reconcile":
+            OrderEvent.objects.create(
+                order=order,
+                kind=OrderEvent.Kind.IGNORED,
+                message=message % {"status": remote.status, "current": old, "source": label},
+                data={**event_data, "reason": reason, "current_status": old},
+                actor=actor,
+            )
+        return order
+
+
+def order_resync(*, order: Order, actor: Any = None) -> Order:
+    """Fetch the order from Spectra (outside any transaction) and apply it."""
+    remote = get_spectra_client().get_order(order.spectra_id)
+    result = order_apply_remote(
+        remote=remote, source="staff" if actor else "reconcile", actor=actor
+    )
+    return result or order

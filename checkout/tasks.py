@@ -1,0 +1,109 @@
+"""Thin Celery tasks: take ids, call one service. The retry policy lives here.
+
+Delivery is at least once (``acks_late``, ``reject_on_worker_lost``; see
+``config/settings/base.py``), so every task is idempotent: the services lock their row
+and skip work already done. Retries are bounded, with exponential backoff and jitter.
+
+Services are imported inside the tasks so this module imports without Django being set
+up: the Celery app file can import ``CHECKOUT_BEAT_SCHEDULE`` from here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+RETRY_POLICY: dict[str, Any] = {
+    "autoretry_for": (Exception,),
+    "retry_backoff": 2,
+    "retry_backoff_max": 300,
+    "retry_jitter": True,
+    "max_retries": 8,
+}
+
+# Wire into the Celery app: ``app.conf.beat_schedule = {**CHECKOUT_BEAT_SCHEDULE}``
+# (config/celery_app.py does). Run exactly one beat process.
+CHECKOUT_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
+    "checkout-outbox-relay": {
+        "task": "checkout.tasks.outbox_relay",
+        "schedule": 1.0,
+        "options": {"expires": 10},
+    },
+    "checkout-sweep": {
+        "task": "checkout.tasks.checkout_sweep",
+        "schedule": 60.0,
+        "options": {"expires": 120},
+    },
+    "checkout-reconcile": {
+        "task": "checkout.tasks.orders_reconcile",
+        "schedule": 300.0,
+        "options": {"expires": 600},
+    },
+}
+
+
+def _relay() -> None:
+    # Publish what the service just wrote to the outbox (we are in a worker: talking to
+    # the broker here is fine). Anything left is picked up by beat's relay.
+    from checkout.services.relay import outbox_relay
+
+    outbox_relay()
+
+
+@shared_task(name="checkout.tasks.webhook_event_process", **RETRY_POLICY)
+def webhook_event_process(webhook_event_id: int, force: bool = False) -> str:
+    """Apply one stored webhook event."""
+    from checkout.services.inbox import webhook_event_process as process
+
+    outcome = process(webhook_event_id=webhook_event_id, force=force)
+    _relay()
+    return outcome
+
+
+@shared_task(bind=True, name="checkout.tasks.email_send", **RETRY_POLICY)
+def email_send(self: Any, notification_id: int) -> bool:
+    """Send one ledger row (once); gives up into ``failed`` after the last retry."""
+    from checkout.services import notifications
+
+    try:
+        return notifications.email_send(notification_id=notification_id) is not None
+    except Exception as exc:
+        if self.request.retries >= self.max_retries:
+            notifications.email_mark_failed(
+                notification_id=notification_id, error=f"{type(exc).__name__}: {exc}"
+            )
+        raise
+
+
+@shared_task(name="checkout.tasks.outbox_relay", ignore_result=True)
+def outbox_relay() -> int:
+    """Publish due outbox rows (beat, every second)."""
+    from checkout.services.relay import outbox_relay as relay
+
+    return relay().published
+
+
+@shared_task(name="checkout.tasks.checkout_sweep", ignore_result=True)
+def checkout_sweep() -> dict[str, int]:
+    """Re-drive events, emails, outbox rows and attempts left behind."""
+    from checkout.services.reconcile import checkout_sweep as sweep
+
+    result = sweep()
+    return dict(vars(result))
+
+
+@shared_task(name="checkout.tasks.orders_reconcile", ignore_result=True)
+def orders_reconcile() -> dict[str, Any]:
+    """One reconciliation pass; a 429 ends it early and the next scheduled pass resumes."""
+    from checkout.services.reconcile import orders_reconcile as reconcile
+
+    result = reconcile()
+    _relay()
+    return {
+        "checked": result.checked,
+        "changed": result.changed,
+        "failed": result.failed,
+        "remaining": result.remaining,
+        "rate_limited": result.rate_limited,
+    }
