@@ -1,10 +1,9 @@
-"""URLs of the demo site: Django admin and the checkout app."""
+"""URLs of the demo site: Django admin and the checkout app (storefront at the root)."""
 
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("", include("checkout.urls")),
 ]

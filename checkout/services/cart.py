@@ -1,0 +1,110 @@
+"""The shopper's cart: its id lives in the session, the cart itself in Spectra.
+
+A merchant whose own storefront builds the cart hands it over with
+``cart_attach(request, cart_id)``; from then on the checkout pages use that cart.
+The session also keeps the cart's item count so the header can show it without an
+API call on every page.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest
+
+from checkout.exceptions import SpectraNotFound
+from checkout.services.spectra import Cart, get_spectra_client
+
+logger = logging.getLogger(__name__)
+
+SESSION_CART_ID = "checkout_cart_id"
+SESSION_CART_COUNT = "checkout_cart_count"
+
+
+def _remember(request: HttpRequest, cart: Cart) -> Cart:
+    request.session[SESSION_CART_ID] = cart.id
+    request.session[SESSION_CART_COUNT] = cart.item_count
+    return cart
+
+
+def cart_attach(request: HttpRequest, cart_id: str) -> Cart:
+    """Make ``cart_id`` (a Spectra cart built elsewhere) this session's cart.
+
+    Raises ``SpectraNotFound`` if the API does not know the cart.
+    """
+    cart = get_spectra_client().get_cart(cart_id)
+    logger.info("Cart %s attached to a session", cart.id)
+    return _remember(request, cart)
+
+
+def cart_id_from_session(request: HttpRequest) -> str | None:
+    """Return the session's cart id, or None."""
+    value = request.session.get(SESSION_CART_ID)
+    return str(value) if value else None
+
+
+def cart_count_from_session(request: HttpRequest) -> int:
+    """Return the item count last seen for the session's cart (no API call)."""
+    return int(request.session.get(SESSION_CART_COUNT) or 0)
+
+
+def cart_get(request: HttpRequest) -> Cart | None:
+    """Return the session's cart from the API, or None when there is none (any more)."""
+    cart_id = cart_id_from_session(request)
+    if not cart_id:
+        return None
+    try:
+        cart = get_spectra_client().get_cart(cart_id)
+    except SpectraNotFound:
+        cart_forget(request)
+        return None
+    if cart.locked:
+        # An order was placed from it: the shopper starts a new cart next time.
+        cart_forget(request)
+        return None
+    return _remember(request, cart)
+
+
+def cart_get_or_create(request: HttpRequest) -> Cart:
+    """Return the session's cart, creating an empty one in Spectra if needed."""
+    cart = cart_get(request)
+    if cart is None:
+        cart = get_spectra_client().create_cart()
+        logger.info("Cart %s created", cart.id)
+    return _remember(request, cart)
+
+
+def cart_add_item(request: HttpRequest, *, variant_id: int, quantity: int) -> Cart:
+    """Add a variant to the session's cart (creating the cart if needed)."""
+    cart = cart_get_or_create(request)
+    existing = next((i for i in cart.items if i.variant_id == variant_id), None)
+    client = get_spectra_client()
+    if existing is not None:
+        cart = client.update_cart_item(cart.id, existing.id, quantity=existing.quantity + quantity)
+    else:
+        cart = client.add_cart_item(cart.id, variant_id=variant_id, quantity=quantity)
+    return _remember(request, cart)
+
+
+def cart_update_item(request: HttpRequest, *, item_id: str, quantity: int) -> Cart | None:
+    """Set a line's quantity (0 removes it); None when the session has no cart."""
+    cart_id = cart_id_from_session(request)
+    if not cart_id:
+        return None
+    client = get_spectra_client()
+    if quantity <= 0:
+        cart = client.remove_cart_item(cart_id, item_id)
+    else:
+        cart = client.update_cart_item(cart_id, item_id, quantity=quantity)
+    return _remember(request, cart)
+
+
+def cart_remove_item(request: HttpRequest, *, item_id: str) -> Cart | None:
+    """Remove a line; None when the session has no cart."""
+    return cart_update_item(request, item_id=item_id, quantity=0)
+
+
+def cart_forget(request: HttpRequest) -> None:
+    """Drop the cart from the session (after its order was placed)."""
+    request.session.pop(SESSION_CART_ID, None)
+    request.session.pop(SESSION_CART_COUNT, None)

@@ -1,0 +1,280 @@
+/*
+ * The checkout's progressive enhancements: focus the error summary, reveal the billing
+ * form, the variant picker, and the card payment flow (localstripe.md, "The browser
+ * flow that works on both"):
+ *   1. POST the billing form (JSON answer: billing details + a fresh SetupIntent secret),
+ *   2. stripe.confirmCardSetup(secret, {payment_method: {card, billing_details}}),
+ *   3. POST {payment_method_id} to the pay endpoint -> authorized | requires_action | not_required,
+ *   4. on requires_action, stripe.confirmCardPayment(client_secret) (3-D Secure),
+ *   5. POST the place endpoint -> {redirect} (confirmation or "we are confirming").
+ * The pay button stays disabled while a payment is in flight. No build step, no CDN.
+ */
+(function () {
+  "use strict";
+
+  function csrfToken(form) {
+    var input = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return input ? input.value : "";
+  }
+
+  function readJSON(id) {
+    var node = document.getElementById(id);
+    if (!node) return {};
+    try { return JSON.parse(node.textContent); } catch (e) { return {}; }
+  }
+
+  // --- Error summary takes focus -------------------------------------------------------
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) {
+      summary.focus();
+      summary.addEventListener("click", function (event) {
+        var link = event.target.closest("a[href^='#']");
+        if (!link) return;
+        var target = document.getElementById(link.getAttribute("href").slice(1));
+        if (target) { event.preventDefault(); target.focus(); }
+      });
+    }
+  }
+
+  // --- Billing address toggle ----------------------------------------------------------
+  function initBillingToggle() {
+    var toggle = document.querySelector("[data-billing-toggle]");
+    var fields = document.getElementById("billing-fields");
+    if (!toggle || !fields) return;
+    var sync = function () {
+      fields.hidden = toggle.checked;
+      toggle.setAttribute("aria-expanded", String(!toggle.checked));
+    };
+    toggle.addEventListener("change", sync);
+    sync();
+  }
+
+  // --- Variant picker ------------------------------------------------------------------
+  function initVariantPicker() {
+    var form = document.querySelector("[data-variant-form]");
+    if (!form) return;
+    var variants = readJSON("variants-data");
+    var labels = readJSON("variant-labels");
+    var price = document.querySelector("[data-variant-price]");
+    var compare = document.querySelector("[data-variant-compare]");
+    var stock = document.querySelector("[data-variant-stock]");
+    var button = form.querySelector("[data-add-button]");
+    var buttonLabel = form.querySelector("[data-add-label]");
+    var money = function (value) {
+      var n = Number(value);
+      return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    };
+    var chosen = function () {
+      var result = {};
+      form.querySelectorAll("input[type=radio]:checked").forEach(function (input) {
+        result[input.name.replace(/^attr_/, "")] = input.value;
+      });
+      return result;
+    };
+    var matches = function (variant, choice) {
+      return Object.keys(choice).every(function (key) {
+        return (variant.attributes[key] || "") === choice[key];
+      });
+    };
+    var update = function () {
+      var choice = chosen();
+      var variant = variants.find(function (v) { return matches(v, choice); });
+      // Mark options that are sold out given the other current choices.
+      form.querySelectorAll("input[type=radio]").forEach(function (input) {
+        var key = input.name.replace(/^attr_/, "");
+        var alt = Object.assign({}, choice);
+        alt[key] = input.value;
+        var candidate = variants.find(function (v) { return matches(v, alt); });
+        var label = input.closest(".option");
+        if (label) label.classList.toggle("option--sold-out", !candidate || !candidate.in_stock);
+      });
+      if (!variant) {
+        price.textContent = "";
+        compare.textContent = "";
+        stock.textContent = labels.unavailable || "";
+        button.disabled = true;
+        button.setAttribute("aria-disabled", "true");
+        buttonLabel.textContent = labels.unavailable || "";
+        return;
+      }
+      price.textContent = money(variant.price);
+      compare.textContent = variant.compare_at_price ? money(variant.compare_at_price) : "";
+      if (variant.in_stock) {
+        stock.textContent = variant.quantity_available <= 3
+          ? (labels.low_stock || "").replace("%(n)s", variant.quantity_available)
+          : labels.in_stock;
+        button.disabled = false;
+        button.removeAttribute("aria-disabled");
+        buttonLabel.textContent = labels.add;
+      } else {
+        stock.textContent = labels.sold_out;
+        button.disabled = true;
+        button.setAttribute("aria-disabled", "true");
+        buttonLabel.textContent = labels.sold_out;
+      }
+    };
+    form.addEventListener("change", update);
+    update();
+  }
+
+  // --- Payment -------------------------------------------------------------------------
+  function initPayment() {
+    var form = document.querySelector("[data-payment-form]");
+    if (!form) return;
+    var labels = readJSON("payment-labels");
+    var button = form.querySelector("[data-pay-button]");
+    var buttonLabel = form.querySelector("[data-pay-label]");
+    var idleLabel = buttonLabel.textContent;
+    var status = form.querySelector("[data-pay-status]");
+    var cardErrors = form.querySelector("[data-card-errors]");
+    var paymentNeeded = form.dataset.paymentNeeded === "true";
+    var inFlight = false;
+    var stripe = null;
+    var card = null;
+
+    if (paymentNeeded) {
+      if (typeof window.Stripe !== "function") {
+        cardErrors.textContent = labels.stripe_missing;
+        button.disabled = true;
+        return;
+      }
+      stripe = window.Stripe(form.dataset.stripeKey);
+      card = stripe.elements().create("card", { hidePostalCode: false });
+      card.mount("#card-element");
+      labelFakeCardInputs();
+      if (card.on) card.on("change", function (event) {
+        if (event && event.error) { cardErrors.textContent = event.error.message; }
+        else if (!inFlight) { cardErrors.textContent = ""; }
+      });
+    }
+
+    // The offline Stripe.js (localstripe) mounts bare inputs in our page; give them labels.
+    // Real Stripe.js mounts an iframe with its own labels, so this finds nothing there.
+    function labelFakeCardInputs() {
+      var names = ["card_number", "exp_month", "exp_year", "cvc", "postal_code"];
+      document.querySelectorAll("#card-element input").forEach(function (input, index) {
+        var key = input.getAttribute("placeholder") === "number" ? "card_number" : input.getAttribute("placeholder");
+        key = labels[key] ? key : names[index];
+        if (labels[key] && !input.getAttribute("aria-label")) input.setAttribute("aria-label", labels[key]);
+        if (key === "card_number") input.setAttribute("autocomplete", "cc-number");
+        if (key === "cvc") input.setAttribute("autocomplete", "cc-csc");
+        if (key === "postal_code") input.setAttribute("autocomplete", "billing postal-code");
+        input.setAttribute("inputmode", "numeric");
+      });
+      var prefix = document.querySelector("#card-element > span");
+      if (prefix) prefix.setAttribute("aria-hidden", "true");
+    }
+
+    function setBusy(busy, message) {
+      inFlight = busy;
+      button.disabled = busy;
+      button.setAttribute("aria-busy", String(busy));
+      buttonLabel.textContent = busy ? (message || labels.processing) : idleLabel;
+      status.textContent = busy ? (message || labels.processing) : "";
+    }
+
+    function showError(message) {
+      setBusy(false);
+      cardErrors.textContent = message || labels.generic;
+      var field = document.getElementById("card-field");
+      if (field) field.classList.add("field--invalid");
+      var first = document.querySelector("#card-element input") || button;
+      first.focus();
+    }
+
+    function post(url, body, isForm) {
+      var headers = { "X-CSRFToken": csrfToken(form), "Accept": "application/json" };
+      if (!isForm) headers["Content-Type"] = "application/json";
+      return fetch(url, {
+        method: "POST",
+        credentials: "same-origin",
+        headers: headers,
+        body: isForm ? body : JSON.stringify(body || {}),
+      }).then(function (response) {
+        return response.json().catch(function () { return {}; }).then(function (data) {
+          return { ok: response.ok, status: response.status, data: data };
+        });
+      });
+    }
+
+    function follow(data) {
+      if (data && data.redirect) { window.location.assign(data.redirect); return true; }
+      return false;
+    }
+
+    function place() {
+      setBusy(true, labels.placing);
+      return post(form.dataset.placeUrl, {}).then(function (res) {
+        if (res.data.status === "placed" || res.data.status === "pending") {
+          follow(res.data);
+          return;
+        }
+        if (res.data.redirect && res.data.step && res.data.step !== "payment") {
+          follow(res.data);
+          return;
+        }
+        showError(res.data.message);
+      });
+    }
+
+    function pay(paymentMethodId) {
+      return post(form.dataset.payUrl, { payment_method_id: paymentMethodId }).then(function (res) {
+        if (!res.ok) {
+          if (res.data.reason === "step_unreachable" && follow(res.data)) return;
+          showError(res.data.message);
+          return;
+        }
+        if (res.data.status === "requires_action") {
+          setBusy(true, labels.authenticating);
+          return stripe.confirmCardPayment(res.data.client_secret).then(function (result) {
+            if (result.error) { showError(result.error.message); return; }
+            return place();
+          });
+        }
+        return place();
+      });
+    }
+
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      if (inFlight) return;  // a double click starts one payment
+      cardErrors.textContent = "";
+      var field = document.getElementById("card-field");
+      if (field) field.classList.remove("field--invalid");
+      if (paymentNeeded && card && card.value === undefined && document.querySelector("#card-element input")) {
+        showError(labels.card_incomplete);
+        return;
+      }
+      setBusy(true);
+      post(form.action, new FormData(form), true).then(function (res) {
+        if (!res.ok) {
+          if (res.data.reason === "invalid_billing") {
+            // Let the server render the billing errors with the error summary.
+            HTMLFormElement.prototype.submit.call(form);
+            return;
+          }
+          if (res.data.reason === "step_unreachable" && follow(res.data)) return;
+          showError(res.data.message);
+          return;
+        }
+        if (!paymentNeeded) return pay("");
+        return stripe.confirmCardSetup(res.data.setup_intent_secret, {
+          payment_method: { card: card, billing_details: res.data.billing_details },
+        }).then(function (result) {
+          if (result.error) { showError(result.error.message); return; }
+          return pay(result.setupIntent.payment_method);
+        });
+      }).catch(function () {
+        showError(labels.network);
+      });
+    });
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    focusErrorSummary();
+    initBillingToggle();
+    initVariantPicker();
+    initPayment();
+  });
+})();

@@ -1,0 +1,43 @@
+"""The checkout app's URLs: storefront, cart, the three checkout steps, payment endpoints,
+confirmation and the signed order-status page.
+
+Include it at the site root: ``path("", include("checkout.urls"))``. Names are
+kebab-case under ``app_name = "checkout"`` (``{% url 'checkout:cart' %}``).
+"""
+
+from django.urls import path
+
+from checkout import views, webhooks
+
+app_name = "checkout"
+
+urlpatterns = [
+    # Storefront (optional for merchants with their own).
+    path("", views.product_list, name="product-list"),
+    path("products/<int:product_id>/", views.product_detail, name="product-detail"),
+    path("cart/", views.cart_detail, name="cart"),
+    path("cart/items/<str:item_id>/update/", views.cart_update, name="cart-update"),
+    path("cart/items/<str:item_id>/remove/", views.cart_remove, name="cart-remove"),
+    # Checkout steps.
+    path("checkout/", views.checkout_start, name="checkout-start"),
+    path("checkout/information/", views.checkout_information, name="checkout-information"),
+    path("checkout/shipping/", views.checkout_shipping, name="checkout-shipping"),
+    path("checkout/payment/", views.checkout_payment, name="checkout-payment"),
+    path("checkout/promo/", views.checkout_promo, name="checkout-promo"),
+    path("checkout/gift-card/", views.checkout_gift_card, name="checkout-gift-card"),
+    # Machine endpoints (JSON) used by checkout.js.
+    path("checkout/pay/", views.checkout_pay, name="checkout-pay"),
+    path("checkout/place/", views.checkout_place, name="checkout-place"),
+    # After payment.
+    path("checkout/pending/<uuid:public_id>/", views.checkout_pending, name="checkout-pending"),
+    path(
+        "checkout/confirmation/<uuid:public_id>/",
+        views.checkout_confirmation,
+        name="checkout-confirmation",
+    ),
+    path("orders/status/<str:token>/", views.order_status, name="order-status"),
+    # --- webhooks (webhooks engineer) ---
+    path("webhooks/spectra/", webhooks.spectra_webhook, name="webhook-spectra"),
+    path("webhooks/stripe/", webhooks.stripe_webhook, name="webhook-stripe"),
+    # --- end webhooks ---
+]
