@@ -1,0 +1,640 @@
+"""What staff do to orders, emails, webhook events and checkout attempts (used by admin).
+
+Each action calls the Spectra API (or Stripe) outside any database transaction, feeds
+Spectra's answer through ``sync.order_apply_remote(source="staff")`` so the local row
+moves the same way a webhook would move it, and records a ``staff`` timeline entry with
+the actor. A refusal raises ``StaffActionError`` whose message is the API's own reason,
+so admin can show it as it is. Every API call made on an order's behalf is recorded as
+an ``api_call`` entry (method, path, status, duration).
+
+Also here: ``order_timeline``, the selector that merges an order's events, webhooks and
+emails into one chronological list for the order page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
+from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
+from checkout.services.spectra import CallRecord, get_spectra_client
+from checkout.services.spectra import Order as RemoteOrder
+
+logger = logging.getLogger(__name__)
+
+# Spectra's forward moves ([ours] in spectra-api.md): shipping a pending order goes
+# through processing first.
+SHIPPABLE_FROM = ("pending", "processing")
+
+
+class StaffActionError(CheckoutError):
+    """A staff action was refused (by Spectra, Stripe or a precondition); ``message`` says why."""
+
+    def __init__(self, message: str, *, code: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+
+
+@dataclass(frozen=True)
+class StaffResult:
+    """What a staff action did, in words staff can read."""
+
+    message: str
+    order: Order | None = None
+    attempt: CheckoutAttempt | None = None
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _actor(actor: Any) -> Any:
+    """Return a user that can be stored in a foreign key, or None."""
+    return actor if getattr(actor, "pk", None) else None
+
+
+def _actor_name(actor: Any) -> str:
+    if actor is None:
+        return ""
+    getter = getattr(actor, "get_username", None)
+    return str(getter()) if callable(getter) else str(actor)
+
+
+def _call_data(record: CallRecord) -> dict[str, Any]:
+    return {
+        "method": record.method,
+        "path": record.path,
+        "status": record.status,
+        "duration_ms": round(record.duration_ms, 1),
+        "error_code": record.error_code,
+        "attempt": record.attempt,
+        "ok": record.ok,
+    }
+
+
+@contextmanager
+def _recording_api_calls(
+    *, order: Order | None = None, attempt: CheckoutAttempt | None = None
+) -> Iterator[list[CallRecord]]:
+    """Record every Spectra call made inside the block as ``api_call`` timeline entries.
+
+    The entries are written after the block, in their own short transaction, so no
+    database transaction is held open while the API answers.
+    """
+    calls: list[CallRecord] = []
+    try:
+        with get_spectra_client().observe(calls.append):
+            yield calls
+    finally:
+        if calls:
+            OrderEvent.objects.bulk_create(
+                [
+                    OrderEvent(
+                        order=order,
+                        attempt=attempt,
+                        kind=OrderEvent.Kind.API_CALL,
+                        message=f"{c.method} {c.path} → {c.status or c.error_code or '-'}",
+                        data=_call_data(c),
+                    )
+                    for c in calls
+                ]
+            )
+
+
+def _record_staff(
+    *,
+    message: str,
+    actor: Any,
+    order: Order | None = None,
+    attempt: CheckoutAttempt | None = None,
+    ok: bool = True,
+    **data: Any,
+) -> OrderEvent:
+    return OrderEvent.objects.create(
+        order=order,
+        attempt=attempt,
+        kind=OrderEvent.Kind.STAFF,
+        message=message,
+        data={"ok": ok, "actor": _actor_name(actor), **data},
+        actor=_actor(actor),
+    )
+
+
+def _api_reason(err: SpectraError) -> str:
+    """Return the API's reason in a form staff can read (never a key: the client trims)."""
+    status = f"{err.status} " if err.status else ""
+    code = f"{err.code}: " if err.code else ""
+    return f"{status}{code}{err.message}".strip()
+
+
+def _refused(
+    *, what: str, err: Exception, actor: Any, order: Order | None, attempt: Any = None
+) -> StaffActionError:
+    if isinstance(err, SpectraError):
+        reason = _api_reason(err)
+        code = err.code
+    else:
+        reason = str(err) or err.__class__.__name__
+        code = getattr(err, "code", "") or ""
+    message = _("%(what)s failed: %(reason)s") % {"what": what, "reason": reason}
+    _record_staff(message=message, actor=actor, order=order, attempt=attempt, ok=False, code=code)
+    logger.warning(
+        "Staff action on %s refused: %s",
+        order.order_number if order else attempt,
+        reason,
+    )
+    return StaffActionError(message, code=code)
+
+
+def _apply(*, remote: RemoteOrder, actor: Any) -> Order:
+    """Feed Spectra's answer through the one state machine, as a webhook would."""
+    from checkout.services import sync
+
+    order = sync.order_apply_remote(remote=remote, source="staff", actor=_actor(actor))
+    if order is None:
+        # Not adopted (an order we do not know locally): nothing to show staff.
+        raise StaffActionError(_("Spectra answered, but the order is not known locally."))
+    return order
+
+
+# --- orders -------------------------------------------------------------------------------
+
+
+def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) -> Order:
+    """Set tracking on Spectra, then mark the order shipped there; apply the answer locally."""
+    tracking_number = tracking_number.strip()
+    carrier = carrier.strip()
+    what = _("Shipping order %(number)s") % {"number": order.order_number}
+    if not tracking_number or not carrier:
+        raise StaffActionError(_("A tracking number and a carrier are required."))
+    client = get_spectra_client()
+    try:
+        with _recording_api_calls(order=order):
+            remote = client.set_tracking(
+                order.spectra_id, tracking_number=tracking_number, carrier=carrier
+            )
+            if remote.status == "pending":
+                remote = client.set_order_status(order.spectra_id, "processing")
+            if remote.status in SHIPPABLE_FROM:
+                remote = client.set_order_status(order.spectra_id, "shipped")
+    except SpectraError as err:
+        raise _refused(what=what, err=err, actor=actor, order=order) from err
+    order = _apply(remote=remote, actor=actor)
+    _record_staff(
+        message=_("Marked shipped: %(carrier)s %(number)s (Spectra status: %(status)s).")
+        % {"carrier": carrier, "number": tracking_number, "status": remote.status},
+        actor=actor,
+        order=order,
+        action="ship",
+        tracking_number=tracking_number,
+        carrier=carrier,
+    )
+    logger.info("Order %s shipped by staff (%s)", order.order_number, carrier)
+    return order
+
+
+def _order_set_status(*, order: Order, status: str, actor: Any, what: str, done: str) -> Order:
+    client = get_spectra_client()
+    try:
+        with _recording_api_calls(order=order):
+            remote = client.set_order_status(order.spectra_id, status)
+    except SpectraError as err:
+        raise _refused(what=what, err=err, actor=actor, order=order) from err
+    order = _apply(remote=remote, actor=actor)
+    _record_staff(message=done, actor=actor, order=order, action=status)
+    logger.info("Order %s set to %s by staff", order.order_number, status)
+    return order
+
+
+def order_deliver(*, order: Order, actor: Any) -> Order:
+    """Mark the order delivered on Spectra and apply the answer locally."""
+    return _order_set_status(
+        order=order,
+        status="delivered",
+        actor=actor,
+        what=_("Marking order %(number)s delivered") % {"number": order.order_number},
+        done=_("Marked delivered."),
+    )
+
+
+def order_cancel(*, order: Order, actor: Any) -> Order:
+    """Cancel the order on Spectra (which releases stock and refunds) and apply the answer."""
+    return _order_set_status(
+        order=order,
+        status="cancelled",
+        actor=actor,
+        what=_("Cancelling order %(number)s") % {"number": order.order_number},
+        done=_("Cancelled."),
+    )
+
+
+def order_resync(*, order: Order, actor: Any) -> Order:
+    """Fetch the order from Spectra and apply whatever changed."""
+    from checkout.services import sync
+
+    what = _("Re-syncing order %(number)s") % {"number": order.order_number}
+    try:
+        with _recording_api_calls(order=order):
+            order = sync.order_resync(order=order, actor=_actor(actor))
+    except SpectraError as err:
+        raise _refused(what=what, err=err, actor=actor, order=order) from err
+    _record_staff(
+        message=_("Re-synced from Spectra (status: %(status)s, payment: %(payment)s).")
+        % {"status": order.status, "payment": order.payment_status or "-"},
+        actor=actor,
+        order=order,
+        action="resync",
+    )
+    return order
+
+
+def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
+    """Queue a deliberate resend of one email kind (a new ledger row marked as a resend)."""
+    from checkout.services import notifications
+
+    if kind not in EmailNotification.Kind.values:
+        raise StaffActionError(_("Unknown email kind: %(kind)s") % {"kind": kind})
+    notification = notifications.email_resend(order=order, kind=kind, actor=_actor(actor))
+    label = EmailNotification.Kind(kind).label
+    if notification.status == EmailNotification.Status.SUPPRESSED:
+        message = _("Resend of the %(kind)s email suppressed: %(reason)s") % {
+            "kind": label,
+            "reason": notification.suppressed_reason,
+        }
+    else:
+        message = _("Resend of the %(kind)s email queued for %(to)s.") % {
+            "kind": label,
+            "to": notification.to_email,
+        }
+    _record_staff(
+        message=message,
+        actor=actor,
+        order=order,
+        action="resend_email",
+        kind=kind,
+        notification_id=notification.pk,
+    )
+    return notification
+
+
+# --- webhooks -----------------------------------------------------------------------------
+
+
+def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
+    """Process a stored webhook event again, now, with the worker's own service.
+
+    Events whose signature failed are refused: replaying one would let a forged body
+    change an order.
+    """
+    from checkout.services import inbox
+
+    order = (
+        Order.objects.filter(spectra_id=event.spectra_order_id).first()
+        if event.spectra_order_id
+        else None
+    )
+    what = _("Replaying webhook event %(id)s") % {"id": event.pk}
+    if not event.signature_valid:
+        raise StaffActionError(
+            _("%(what)s refused: its signature did not verify.") % {"what": what}
+        )
+    try:
+        outcome = inbox.webhook_event_process(webhook_event_id=event.pk, force=True)
+    except Exception as err:
+        # The service has recorded the error and traceback on the row already.
+        raise _refused(what=what, err=err, actor=actor, order=order) from err
+    event.refresh_from_db()
+    _record_staff(
+        message=_("Replayed webhook event %(id)s (%(type)s): %(outcome)s.")
+        % {"id": event.pk, "type": event.event_type, "outcome": event.get_outcome_display()},
+        actor=actor,
+        order=order,
+        action="replay_webhook",
+        webhook_event_id=event.pk,
+        outcome=outcome,
+    )
+    return event
+
+
+# --- checkout attempts --------------------------------------------------------------------
+
+
+def attempt_is_stuck(attempt: CheckoutAttempt, *, now: dt.datetime | None = None) -> bool:
+    """Return whether the attempt needs a person: review, or paid/submitting for too long."""
+    return CheckoutAttempt.objects.filter(stuck_attempts_q(now=now), pk=attempt.pk).exists()
+
+
+STUCK_AFTER = dt.timedelta(minutes=15)
+
+
+def stuck_attempts_q(*, now: dt.datetime | None = None) -> Q:
+    """Return the filter for attempts that need a person (admin's "stuck" filter)."""
+    cutoff = (now or timezone.now()) - STUCK_AFTER
+    return Q(state=CheckoutAttempt.State.NEEDS_REVIEW) | Q(
+        state__in=[CheckoutAttempt.State.PAYMENT_AUTHORIZED, CheckoutAttempt.State.SUBMITTING],
+        updated_at__lt=cutoff,
+    )
+
+
+def attempt_recover_now(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
+    """Run the recovery sweep's logic on one attempt now: adopt, place or release."""
+    from checkout.services import orders
+
+    what = _("Recovering attempt %(id)s") % {"id": attempt.public_id}
+    try:
+        # attempt_recover records its own API calls on the attempt's timeline.
+        result = orders.attempt_recover(attempt=attempt)
+    except (ProviderError, CheckoutError) as err:
+        raise _refused(what=what, err=err, actor=actor, order=None, attempt=attempt) from err
+    attempt.refresh_from_db()
+    if result is None:
+        message = _("Nothing to recover: the attempt is %(state)s.") % {
+            "state": attempt.get_state_display()
+        }
+    elif result.status == "placed" and result.order is not None:
+        message = _("Recovered: order %(number)s.") % {"number": result.order.order_number}
+    else:
+        message = _("Recovery result: %(status)s. %(message)s") % {
+            "status": result.status,
+            "message": result.message,
+        }
+    order = result.order if result is not None else None
+    _record_staff(
+        message=message,
+        actor=actor,
+        attempt=attempt,
+        order=order,
+        action="recover",
+        result=result.status if result else "",
+    )
+    return StaffResult(message=message, order=order, attempt=attempt)
+
+
+def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
+    """Cancel the attempt's PaymentIntent (release the card hold) when no order exists.
+
+    Refused when an order exists locally or in Spectra for the cart: that payment is
+    the order's, and "recover now" adopts it instead.
+    """
+    from checkout.services import payments
+
+    if not attempt.payment_intent_id:
+        raise StaffActionError(_("This attempt has no payment to release."))
+    if Order.objects.filter(attempt=attempt).exists():
+        raise StaffActionError(_("This attempt has an order; its payment cannot be released."))
+    if attempt.cart_id:
+        try:
+            with _recording_api_calls(attempt=attempt):
+                existing = get_spectra_client().find_order_by_cart(attempt.cart_id)
+        except SpectraNotFound:
+            existing = None
+        except SpectraError as err:
+            raise _refused(
+                what=_("Checking Spectra for an order"),
+                err=err,
+                actor=actor,
+                order=None,
+                attempt=attempt,
+            ) from err
+        if existing is not None:
+            raise StaffActionError(
+                _(
+                    'Spectra has order %(number)s for this cart: use "recover now" to adopt '
+                    "it instead of releasing its payment."
+                )
+                % {"number": existing.order_number}
+            )
+    try:
+        info = payments.payment_intent_cancel(payment_intent_id=attempt.payment_intent_id)
+    except ProviderError as err:
+        raise _refused(
+            what=_("Releasing payment %(pi)s") % {"pi": attempt.payment_intent_id},
+            err=err,
+            actor=actor,
+            order=None,
+            attempt=attempt,
+        ) from err
+    if info.status != "canceled":
+        message = _("The payment could not be released: Stripe says it is %(status)s.") % {
+            "status": info.status
+        }
+        _record_staff(message=message, actor=actor, attempt=attempt, ok=False)
+        raise StaffActionError(message)
+    with transaction.atomic():
+        attempt = CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk)
+        if attempt.state != CheckoutAttempt.State.PLACED:
+            attempt.state = CheckoutAttempt.State.FAILED
+            attempt.failure_code = "released_by_staff"
+            attempt.failure_message = _("Payment released by staff.")
+            attempt.finished_at = timezone.now()
+            attempt.save(
+                update_fields=[
+                    "state",
+                    "failure_code",
+                    "failure_message",
+                    "finished_at",
+                    "updated_at",
+                ]
+            )
+        message = _("Payment %(pi)s released (cancelled in Stripe).") % {
+            "pi": attempt.payment_intent_id
+        }
+        _record_staff(
+            message=message,
+            actor=actor,
+            attempt=attempt,
+            action="release_payment",
+            payment_intent_id=attempt.payment_intent_id,
+        )
+        OrderEvent.objects.create(
+            attempt=attempt,
+            kind=OrderEvent.Kind.PAYMENT,
+            message=message,
+            data={"payment_intent_id": attempt.payment_intent_id, "status": info.status},
+            actor=_actor(actor),
+        )
+    logger.info("Attempt %s: payment %s released by staff", attempt.public_id, info.id)
+    return StaffResult(message=message, attempt=attempt)
+
+
+# --- the timeline -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    """One line of an order's story. ``ref`` names the row it came from: (model, pk)."""
+
+    at: dt.datetime
+    kind: str
+    label: str
+    summary: str
+    detail: str = ""
+    ok: bool | None = None
+    actor: str = ""
+    ref: tuple[str, int] | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+def _event_entry(event: OrderEvent) -> TimelineEntry:
+    data = event.data or {}
+    detail = ""
+    ok: bool | None = data.get("ok") if isinstance(data.get("ok"), bool) else None
+    if event.kind == OrderEvent.Kind.API_CALL:
+        status = data.get("status")
+        duration = data.get("duration_ms")
+        parts = [str(status) if status is not None else _("no answer")]
+        if duration is not None:
+            parts.append(_("%(ms)s ms") % {"ms": duration})
+        if data.get("error_code"):
+            parts.append(str(data["error_code"]))
+        detail = " · ".join(parts)
+        if ok is None and isinstance(status, int):
+            ok = status < 400
+    elif data.get("error"):
+        detail = str(data["error"])
+    return TimelineEntry(
+        at=event.created_at,
+        kind=event.kind,
+        label=event.get_kind_display(),
+        summary=event.message,
+        detail=detail,
+        ok=ok,
+        actor=event.actor.get_username() if event.actor else str(data.get("actor") or ""),
+        ref=("orderevent", event.pk),
+        data=data,
+    )
+
+
+def _webhook_entry(event: WebhookEvent) -> TimelineEntry:
+    signature = _("signature valid") if event.signature_valid else _("signature INVALID")
+    detail = f"{signature} · {event.get_outcome_display()}"
+    if event.deliveries > 1:
+        detail += " · " + _("%(n)s deliveries") % {"n": event.deliveries}
+    if event.error:
+        detail += f" · {event.error}"
+    return TimelineEntry(
+        at=event.received_at,
+        kind="webhook",
+        label=_("Webhook received"),
+        summary=f"{event.get_source_display()} {event.event_type}",
+        detail=detail,
+        ok=event.signature_valid and event.outcome != WebhookEvent.Outcome.FAILED,
+        ref=("webhookevent", event.pk),
+    )
+
+
+def _email_entries(email: EmailNotification) -> list[TimelineEntry]:
+    kind = email.get_kind_display()
+    resend = _(" (deliberate resend)") if email.is_resend else ""
+    actor = email.requested_by.get_username() if email.requested_by else ""
+    ref = ("emailnotification", email.pk)
+    if email.status == EmailNotification.Status.SUPPRESSED:
+        return [
+            TimelineEntry(
+                at=email.created_at,
+                kind="email",
+                label=_("Email"),
+                summary=_("%(kind)s email suppressed%(resend)s") % {"kind": kind, "resend": resend},
+                detail=email.suppressed_reason,
+                actor=actor,
+                ref=ref,
+            )
+        ]
+    entries = [
+        TimelineEntry(
+            at=email.created_at,
+            kind="email",
+            label=_("Email"),
+            summary=_("%(kind)s email queued%(resend)s for %(to)s")
+            % {"kind": kind, "resend": resend, "to": email.to_email},
+            actor=actor,
+            ref=ref,
+        )
+    ]
+    if email.status == EmailNotification.Status.SENT and email.sent_at:
+        entries.append(
+            TimelineEntry(
+                at=email.sent_at,
+                kind="email",
+                label=_("Email"),
+                summary=_("%(kind)s email sent to %(to)s") % {"kind": kind, "to": email.to_email},
+                detail=email.subject,
+                ok=True,
+                ref=ref,
+            )
+        )
+    elif email.status == EmailNotification.Status.FAILED:
+        entries.append(
+            TimelineEntry(
+                at=email.claimed_at or email.created_at,
+                kind="email",
+                label=_("Email"),
+                summary=_("%(kind)s email failed (%(n)s attempts)")
+                % {"kind": kind, "n": email.attempts},
+                detail=email.error,
+                ok=False,
+                ref=ref,
+            )
+        )
+    elif email.status == EmailNotification.Status.SENDING:
+        entries.append(
+            TimelineEntry(
+                at=email.claimed_at or email.created_at,
+                kind="email",
+                label=_("Email"),
+                summary=_("%(kind)s email being sent") % {"kind": kind},
+                detail=email.error,
+                ref=ref,
+            )
+        )
+    return entries
+
+
+def order_timeline(*, order: Order) -> list[TimelineEntry]:
+    """Return everything that happened to an order (and its checkout attempt), oldest first.
+
+    Merges timeline events (order's and attempt's), webhooks naming the order (Spectra by
+    order id, Stripe by PaymentIntent id) and the email ledger. Email events that merely
+    restate a ledger row are folded into that row's entries. Four queries in all.
+    """
+    event_filter = Q(order=order)
+    if order.attempt_id:
+        event_filter |= Q(attempt_id=order.attempt_id)
+    events = list(OrderEvent.objects.filter(event_filter).select_related("actor"))
+    webhook_filter = Q(source=WebhookEvent.Source.SPECTRA, spectra_order_id=order.spectra_id)
+    if order.payment_intent_id:
+        webhook_filter |= Q(source=WebhookEvent.Source.STRIPE, object_id=order.payment_intent_id)
+    webhooks = list(WebhookEvent.objects.filter(webhook_filter).defer("raw_body", "traceback"))
+    emails = list(EmailNotification.objects.filter(order=order).select_related("requested_by"))
+    email_ids = {e.pk for e in emails}
+
+    entries: list[TimelineEntry] = []
+    for event in events:
+        if (
+            event.kind == OrderEvent.Kind.EMAIL
+            and (event.data or {}).get("notification_id") in email_ids
+            and not (event.data or {}).get("error")
+        ):
+            continue
+        entries.append(_event_entry(event))
+    entries.extend(_webhook_entry(w) for w in webhooks)
+    for email in emails:
+        entries.extend(_email_entries(email))
+    entries.sort(key=lambda e: (e.at, e.ref or ("", 0)))
+    return entries
+
+
+def attempt_timeline(*, attempt: CheckoutAttempt) -> list[TimelineEntry]:
+    """Return an attempt's own timeline (its order's, when it has one, is the fuller one)."""
+    events = OrderEvent.objects.filter(attempt=attempt).select_related("actor")
+    return [_event_entry(e) for e in events]

@@ -1,0 +1,203 @@
+"""Staff in Django admin: the orders list and page, actions against the sandbox, permissions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+import requests
+from django.contrib.auth.models import User
+from django.contrib.messages import get_messages
+from django.test import Client
+from django.urls import reverse
+
+from checkout.models import EmailNotification, Order, OrderEvent
+from tests.integration.checkout.support import Live
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+def action_url(order: Order, name: str) -> str:
+    return reverse("admin:checkout_order_action", args=[order.pk, name])
+
+
+def change_url(order: Order) -> str:
+    return reverse("admin:checkout_order_change", args=[order.pk])
+
+
+def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]
+    return [str(m) for m in get_messages(response.wsgi_request)]
+
+
+def remote(live: Live, order: Order) -> dict:  # type: ignore[type-arg]
+    return live.spectra.get_order(order.spectra_id).raw  # type: ignore[return-value]
+
+
+def test_superuser_sees_the_list_and_the_whole_story(
+    superuser_client: Client, placed_order: Callable[[], Order]
+) -> None:
+    order = placed_order()
+
+    listing = superuser_client.get(reverse("admin:checkout_order_changelist"))
+    assert listing.status_code == 200
+    body = listing.content.decode()
+    assert order.order_number in body
+    assert "checkout-badge--warning" in body  # pending, as a readable badge
+    assert order.email in body
+
+    page = superuser_client.get(change_url(order))
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "Timeline" in html
+    assert "POST /api/v1/orders" in html or "POST" in html  # the API calls made for it
+    assert "Order confirmation email" in html  # the email ledger, merged in
+    assert "Add tracking and mark shipped" in html
+    assert order.items[0]["sku"] in html
+    assert "Charged to the card" in html
+
+
+def test_search_finds_an_order_by_number_email_cart_and_payment_intent(
+    superuser_client: Client, placed_order: Callable[[], Order]
+) -> None:
+    order = placed_order()
+    url = reverse("admin:checkout_order_changelist")
+    for term in (order.order_number, order.email, order.cart_id, order.payment_intent_id):
+        response = superuser_client.get(url, {"q": term})
+        assert order.order_number in response.content.decode(), term
+    response = superuser_client.get(url, {"q": "nobody@nowhere.example"})
+    assert order.order_number not in response.content.decode()
+
+
+def test_ship_with_tracking_moves_the_order_in_spectra_and_here(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live
+) -> None:
+    order = placed_order()
+    form = superuser_client.get(action_url(order, "ship"))
+    assert form.status_code == 200
+    assert "Tracking number" in form.content.decode()
+
+    response = superuser_client.post(
+        action_url(order, "ship"), {"tracking_number": "1Z999AA10123456784", "carrier": "UPS"}
+    )
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "shipped"
+    assert order.tracking_number == "1Z999AA10123456784"
+    assert remote(live, order)["status"] == "shipped"
+    staff_event = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.STAFF)
+    assert staff_event.actor is not None
+    assert "1Z999AA10123456784" in staff_event.message
+    assert EmailNotification.objects.filter(order=order, kind="shipped").exists()
+    assert any("shipped" in m for m in messages_of(response))
+
+
+def test_a_refused_action_reports_the_api_reason_and_changes_nothing(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live
+) -> None:
+    order = placed_order()
+    response = superuser_client.post(action_url(order, "deliver"), follow=True)
+    order.refresh_from_db()
+    assert order.status == "pending"
+    text = " ".join(messages_of(response))
+    assert "invalid_transition" in text or "409" in text
+    assert OrderEvent.objects.filter(
+        order=order, kind=OrderEvent.Kind.STAFF, data__ok=False
+    ).exists()
+
+
+def test_cancel_from_the_list_asks_first_then_cancels(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live
+) -> None:
+    order = placed_order()
+    url = reverse("admin:checkout_order_changelist")
+    data = {"action": "cancel_orders", "_selected_action": [order.pk]}
+    confirm = superuser_client.post(url, data)
+    assert confirm.status_code == 200
+    assert "Cancel in Spectra?" in confirm.content.decode()
+    order.refresh_from_db()
+    assert order.status == "pending"
+
+    done = superuser_client.post(url, {**data, "post": "yes"})
+    assert done.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "cancelled"
+    assert remote(live, order)["status"] == "cancelled"
+
+
+def test_resync_picks_up_a_change_made_in_spectra(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live
+) -> None:
+    order = placed_order()
+    requests.post(
+        f"{live.sandbox.control_base}/orders/{order.spectra_id}/advance",
+        json={"to": "processing"},
+        timeout=5,
+    ).raise_for_status()
+    response = superuser_client.post(action_url(order, "resync"))
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert OrderEvent.objects.filter(order=order, kind=OrderEvent.Kind.API_CALL).exists()
+
+
+def test_resend_an_email_is_logged_as_a_deliberate_resend(
+    superuser_client: Client, placed_order: Callable[[], Order]
+) -> None:
+    order = placed_order()
+    response = superuser_client.post(action_url(order, "resend-email"), {"kind": "confirmation"})
+    assert response.status_code == 302
+    resend = EmailNotification.objects.get(order=order, kind="confirmation", is_resend=True)
+    assert resend.requested_by is not None
+    assert resend.requested_by.username == "boss"
+
+
+def test_view_only_staff_see_everything_and_change_nothing(
+    login: Callable[[User], Client],
+    staff_user: Callable[..., User],
+    placed_order: Callable[[], Order],
+) -> None:
+    order = placed_order()
+    client = login(staff_user())
+    for url in (
+        reverse("admin:checkout_order_changelist"),
+        change_url(order),
+        reverse("admin:checkout_checkoutattempt_changelist"),
+        reverse("admin:checkout_checkoutattempt_change", args=[order.attempt_id]),
+        reverse("admin:checkout_webhookevent_changelist"),
+        reverse("admin:checkout_emailnotification_changelist"),
+        reverse("admin:checkout_outboxmessage_changelist"),
+    ):
+        assert client.get(url).status_code == 200, url
+    page = client.get(change_url(order)).content.decode()
+    assert "Timeline" in page
+    assert "Add tracking and mark shipped" not in page
+    assert 'name="_save"' not in page
+
+    assert client.get(action_url(order, "ship")).status_code == 403
+    assert client.post(action_url(order, "cancel")).status_code == 403
+    listing = client.post(
+        reverse("admin:checkout_order_changelist"),
+        {"action": "cancel_orders", "_selected_action": [order.pk], "post": "yes"},
+    )
+    assert listing.status_code in (200, 302)
+    order.refresh_from_db()
+    assert order.status == "pending"
+
+
+def test_each_action_needs_its_own_permission(
+    login: Callable[[User], Client],
+    staff_user: Callable[..., User],
+    placed_order: Callable[[], Order],
+) -> None:
+    order = placed_order()
+    client = login(staff_user("ship_order"))
+    page = client.get(change_url(order)).content.decode()
+    assert "Add tracking and mark shipped" in page
+    assert "Cancel order" not in page
+    assert client.post(action_url(order, "cancel")).status_code == 403
+    assert client.post(action_url(order, "resend-email"), {"kind": "shipped"}).status_code == 403
+
+    shipped = client.post(action_url(order, "ship"), {"tracking_number": "X1", "carrier": "FedEx"})
+    assert shipped.status_code == 302
+    order.refresh_from_db()
+    assert order.status == "shipped"
