@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+pytest_plugins = ["checkout.testing.pytest_plugin"]
+
 
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:

@@ -28,6 +28,7 @@ Rules this module keeps:
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import json
 import logging
@@ -159,10 +160,21 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, cls=DjangoJSONEncoder))
 
 
+_observed_attempt: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "checkout_observed_attempt", default=None
+)
+
+
 @contextmanager
 def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]:
-    """Yield the Spectra client; every call inside is recorded on the attempt's timeline."""
+    """Yield the Spectra client; every call inside is recorded on the attempt's timeline.
+
+    Re-entrant: a nested block for the same attempt records each call once.
+    """
     client = get_spectra_client()
+    if _observed_attempt.get() == attempt.pk:
+        yield client
+        return
 
     def record(call: CallRecord) -> None:
         OrderEvent.objects.create(
@@ -180,8 +192,12 @@ def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]
             },
         )
 
-    with client.observe(record):
-        yield client
+    token = _observed_attempt.set(attempt.pk)
+    try:
+        with client.observe(record):
+            yield client
+    finally:
+        _observed_attempt.reset(token)
 
 
 # --- State helpers ---------------------------------------------------------------------
