@@ -110,8 +110,9 @@ Step = Literal["information", "shipping", "payment"]
 
 ZERO = Decimal("0.00")
 
-# How long a second caller waits for the winner's POST /orders before answering "pending".
-SUBMIT_WAIT_SECONDS = 8.0
+# How long a second caller (double click, refresh, the pending page's poll) waits for the
+# winner's POST /orders before answering "pending". Short: a request thread is held.
+SUBMIT_WAIT_SECONDS = 3.0
 SUBMIT_POLL_SECONDS = 0.1
 
 
@@ -503,6 +504,8 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
             )
         return _authorized_outcome(_fresh(attempt))
 
+    if not payment_method_id:
+        raise PaymentDeclined(_("Enter your card details."), code="payment_method_required")
     # Claim a try number in a short transaction: it names the idempotency key.
     with transaction.atomic():
         locked = CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk)
