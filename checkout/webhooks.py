@@ -14,7 +14,6 @@ from collections.abc import Callable
 
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 
 from checkout.conf import app_settings
 from checkout.services.inbox import (
@@ -50,6 +49,10 @@ def _read_body(request: HttpRequest) -> bytes:
 def _intake(
     request: HttpRequest, receive: Callable[..., Receipt], headers: tuple[str, ...]
 ) -> JsonResponse:
+    if request.method != "POST":
+        response = _refuse(405, "method_not_allowed", "Only POST is accepted.")
+        response["Allow"] = "POST"
+        return response
     try:
         body = _read_body(request)
         receipt = receive(
@@ -70,9 +73,8 @@ def _intake(
 
 
 @csrf_exempt
-@require_POST
 def spectra_webhook(request: HttpRequest) -> JsonResponse:
-    """Receive one Spectra event."""
+    """Receive one Spectra event (POST only)."""
     return _intake(
         request,
         webhook_receive_spectra,
@@ -81,7 +83,6 @@ def spectra_webhook(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-@require_POST
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Receive one Stripe event (payment_intent.succeeded / payment_failed)."""
     return _intake(request, webhook_receive_stripe, ("Stripe-Signature",))

@@ -148,13 +148,16 @@ def webhook_receive_stripe(*, body: bytes, headers: dict[str, str]) -> Receipt:
     if not secret or not signature:
         raise WebhookRejected(401, "invalid_signature", "Missing or invalid Stripe-Signature.")
     try:
-        event = stripe.Webhook.construct_event(body.decode("utf-8"), signature, secret)
+        stripe.Webhook.construct_event(body.decode("utf-8"), signature, secret)
+        event = json.loads(body)
     except stripe.SignatureVerificationError as exc:
         raise WebhookRejected(
             401, "invalid_signature", "Missing or invalid Stripe-Signature."
         ) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise WebhookRejected(400, "invalid_json", "The body is not a Stripe event.") from exc
+    if not isinstance(event, dict):
+        raise WebhookRejected(400, "invalid_event", "The body is not a Stripe event.")
     event_id = str(event.get("id") or "")
     event_type = str(event.get("type") or "")
     if not event_id or not event_type:

@@ -1,0 +1,91 @@
+"""Each email, rendered: order number, items and the right status details, text and HTML."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from checkout.models import EmailNotification, Order
+from checkout.services.notifications import email_render, email_schedule
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture
+def order(settings: Any) -> Order:
+    settings.CHECKOUT_SITE_URL = "https://shop.example.com"
+    return Order.objects.create(
+        spectra_id=4242,
+        order_number="ORD-20260515-0042",
+        email="ada@example.com",
+        customer_name="Ada Lovelace",
+        subtotal=Decimal("1299.00"),
+        shipping_total=Decimal("12.50"),
+        tax_total=Decimal("107.17"),
+        grand_total=Decimal("1418.67"),
+        amount_charged=Decimal("1418.67"),
+        items=[
+            {
+                "sku": "SPX-12-128-BLK",
+                "name": "Spectra X12 128 GB Black",
+                "quantity": 1,
+                "unit_price": 1299.0,
+                "line_total": 1299.0,
+            },
+        ],
+        shipping={
+            "name": "Ada Lovelace",
+            "address1": "1 Analytical Way",
+            "city": "Austin",
+            "state": "TX",
+            "zip": "78701",
+            "country": "US",
+        },
+        tracking_number="1Z999AA10123456784",
+        shipping_carrier="UPS",
+    )
+
+
+DETAILS = {
+    "confirmation": ["Thank you for your order"],
+    "shipped": [
+        "1Z999AA10123456784",
+        "UPS",
+        "https://www.ups.com/track?tracknum=1Z999AA10123456784",
+    ],
+    "delivered": ["delivered"],
+    "cancelled": ["cancelled"],
+    "refunded": ["refunded", "$1,418.67"],
+}
+
+
+@pytest.mark.parametrize("kind", list(DETAILS))
+def test_email_shows_order_items_totals_link_and_status(order: Order, kind: str) -> None:
+    rendered = email_render(order=order, kind=kind)
+    assert order.order_number in rendered.subject
+    assert "\n" not in rendered.subject
+    for body in (rendered.text, rendered.html):
+        assert order.order_number in body
+        assert "Spectra X12 128 GB Black" in body
+        assert "$1,418.67" in body
+        assert "https://shop.example.com/orders/status/" in body
+        for detail in DETAILS[kind]:
+            assert detail in body, (kind, detail)
+    assert "<html" in rendered.html
+    assert "<link" not in rendered.html and "<script" not in rendered.html
+    assert "&lt;" not in rendered.text
+
+
+def test_schedule_is_once_per_kind_and_suppresses_test_orders(order: Order, settings: Any) -> None:
+    first = email_schedule(order=order, kind="shipped")
+    assert first is not None
+    assert first.status == EmailNotification.Status.QUEUED
+    assert email_schedule(order=order, kind="shipped") is None
+    order.is_test = True
+    assert email_schedule(order=order, kind="delivered").status == "suppressed"  # type: ignore[union-attr]
+    settings.CHECKOUT_SEND_TEST_ORDER_EMAILS = True
+    assert email_schedule(order=order, kind="cancelled").status == "queued"  # type: ignore[union-attr]
+    settings.CHECKOUT_EMAIL_KINDS = ("confirmation",)
+    assert email_schedule(order=order, kind="refunded").status == "suppressed"  # type: ignore[union-attr]
