@@ -74,7 +74,8 @@ def test_email_shows_order_items_totals_link_and_status(order: Order, kind: str)
         for detail in DETAILS[kind]:
             assert detail in body, (kind, detail)
     assert "<html" in rendered.html
-    assert "<link" not in rendered.html and "<script" not in rendered.html
+    assert "<link" not in rendered.html
+    assert "<script" not in rendered.html
     assert "&lt;" not in rendered.text
 
 
