@@ -251,22 +251,6 @@ class Order:
         }
 
 
-@dataclass
-class Quote:
-    """The server's own numbers for a cart: what an order would cost."""
-
-    subtotal: Decimal
-    discount: Decimal
-    free_shipping: bool
-    shipping: Decimal
-    tax: Decimal
-    tax_rate: Decimal
-
-    @property
-    def grand_total(self) -> Decimal:
-        return self.subtotal + self.shipping - self.discount + self.tax
-
-
 PaymentCheck = Callable[[str, Decimal], None]
 
 
@@ -297,12 +281,7 @@ class Store:
             self.day_sequence: dict[str, int] = {}
             self.order_ids = itertools.count(self.config.order_id_start)
             self.item_ids = itertools.count(1)
-            self.counters: dict[str, int] = {
-                "captures": 0,
-                "payment_checks": 0,
-                "payment_rejections": 0,
-                "refunds": 0,
-            }
+            self.counters: dict[str, int] = {"captures": 0}
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset
@@ -1004,8 +983,6 @@ class Store:
         if refund is not None and new_status in {"cancelled", "refunded"} and pi and charged:
             try:
                 refund(pi, charged)
-                with self.lock:
-                    self.counters["refunds"] += 1
             except Exception:
                 logger.exception("order %s: Stripe refund failed", order.order_number)
         return data
@@ -1070,9 +1047,6 @@ class Store:
                 "orders_by_status": by_status,
                 "carts": len(self.carts),
                 "captures": self.counters["captures"],
-                "payment_checks": self.counters["payment_checks"],
-                "payment_rejections": self.counters["payment_rejections"],
-                "refunds": self.counters["refunds"],
                 "gift_cards": {
                     c.code: {"balance": money(c.balance), "status": self._gift_card_status(c)}
                     for c in self.gift_cards.values()

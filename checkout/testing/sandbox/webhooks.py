@@ -75,7 +75,6 @@ class WebhookHub:
         self._queue: queue.Queue[Delivery | None] = queue.Queue()
         self._held: list[tuple[float, Delivery]] = []
         self._session = requests.Session()
-        self._generation = 0
         self.counters: dict[str, int] = self._zero_counters()
         self._thread = threading.Thread(target=self._run, name="sandbox-webhooks", daemon=True)
         self._thread.start()
@@ -132,7 +131,6 @@ class WebhookHub:
                 sub.active = False
             self._subs.clear()
             self._held.clear()
-            self._generation += 1
             self.counters = self._zero_counters()
         while True:
             try:
