@@ -1,0 +1,371 @@
+"""``manage.py checkout_doctor``: check a running configuration end to end.
+
+System checks (``manage.py check``) look at settings; the doctor talks to the services:
+the Spectra key authenticates and holds every scope the app uses, Stripe answers with the
+configured key, the Celery broker is reachable, Spectra will deliver webhooks to us, and
+email can go out. Each check prints OK, WARN or FAIL with what to fix; any FAIL makes
+the command exit non-zero. Probes never change data. No secret is ever printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.urls import NoReverseMatch, reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from checkout.conf import app_settings
+from checkout.exceptions import (
+    SpectraAuthenticationError,
+    SpectraError,
+    SpectraPermissionError,
+    SpectraRejection,
+)
+from checkout.services.spectra import SpectraClient
+
+OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+
+# A Spectra order id no tenant has: the orders:write probe PATCHes it with a status that
+# does not exist, so even a real order by that id could not change.
+PROBE_ORDER_ID = 999_999_999_999
+PROBE_STATUS = "checkout-doctor-probe"
+
+NON_DELIVERING_BACKENDS = {
+    "django.core.mail.backends.console.EmailBackend": gettext_lazy("prints emails to the console"),
+    "django.core.mail.backends.locmem.EmailBackend": gettext_lazy(
+        "keeps emails in memory (tests only)"
+    ),
+    "django.core.mail.backends.dummy.EmailBackend": gettext_lazy("throws emails away"),
+    "django.core.mail.backends.filebased.EmailBackend": gettext_lazy("writes emails to files"),
+}
+
+
+@dataclass(frozen=True)
+class Result:
+    """One check's verdict and what to do about it."""
+
+    name: str
+    status: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class DoctorOptions:
+    webhook_url: str = ""
+    broker_timeout: float = 3.0
+    smtp: bool = False
+
+
+def _scope_probe(call: Callable[[], Any], scope: str) -> Result:
+    """Run one read (or harmless write) and say whether the key holds ``scope``."""
+    name = _("Spectra scope %(scope)s") % {"scope": scope}
+    try:
+        call()
+    except SpectraPermissionError:
+        return Result(
+            name,
+            FAIL,
+            _("the key lacks %(scope)s: create a key with it in the Spectra dashboard.")
+            % {"scope": scope},
+        )
+    except SpectraAuthenticationError as err:
+        return Result(
+            name, FAIL, _("the key does not authenticate (%(reason)s).") % {"reason": err.message}
+        )
+    except SpectraRejection:
+        # 404/409/422 from the write probe: the call passed the scope check.
+        return Result(name, OK, _("granted"))
+    except SpectraError as err:
+        return Result(name, FAIL, _("Spectra did not answer: %(reason)s") % {"reason": err})
+    return Result(name, OK, _("granted"))
+
+
+def check_spectra(client: SpectraClient) -> list[Result]:
+    """Check the key authenticates and holds catalog:read, orders:read/write, webhooks:manage."""
+    auth_name = _("Spectra API key")
+    try:
+        client.list_products(per_page=1)
+    except SpectraAuthenticationError as err:
+        return [
+            Result(
+                auth_name,
+                FAIL,
+                _(
+                    "the key does not authenticate at %(base)s (%(reason)s): check "
+                    "CHECKOUT_SPECTRA_API_KEY and that it is not revoked."
+                )
+                % {"base": client.api_base, "reason": err.message},
+            )
+        ]
+    except SpectraPermissionError:
+        pass  # authenticated; the catalog scope is reported below
+    except SpectraError as err:
+        return [
+            Result(
+                auth_name,
+                FAIL,
+                _("cannot reach Spectra at %(base)s: %(reason)s (check CHECKOUT_SPECTRA_API_BASE).")
+                % {"base": client.api_base, "reason": err},
+            )
+        ]
+    key = app_settings.SPECTRA_API_KEY
+    mode = _("test mode") if key.startswith("spk_test_") else _("live mode")
+    results = [
+        Result(
+            auth_name,
+            OK,
+            _("authenticates at %(base)s (%(mode)s)") % {"base": client.api_base, "mode": mode},
+        )
+    ]
+    results.append(_scope_probe(lambda: client.list_products(per_page=1), "catalog:read"))
+    results.append(_scope_probe(lambda: client.list_orders(per_page=1), "orders:read"))
+    results.append(
+        _scope_probe(lambda: client.set_order_status(PROBE_ORDER_ID, PROBE_STATUS), "orders:write")
+    )
+    results.append(_scope_probe(client.list_webhooks, "webhooks:manage"))
+    return results
+
+
+def check_webhook(client: SpectraClient, *, webhook_url: str) -> Result:
+    """Check Spectra has a subscription that delivers to our webhook URL."""
+    name = _("Spectra webhook")
+    try:
+        path = reverse("checkout:webhook-spectra")
+    except NoReverseMatch:
+        return Result(
+            name, FAIL, _("no URL named checkout:webhook-spectra: include checkout.urls.")
+        )
+    if not app_settings.WEBHOOK_SECRET:
+        return Result(
+            name,
+            FAIL,
+            _(
+                "CHECKOUT_WEBHOOK_SECRET is not set, so every webhook is refused: run "
+                "'manage.py checkout_register_webhook' and store the secret it prints."
+            ),
+        )
+    try:
+        hooks = client.list_webhooks()
+    except SpectraError as err:
+        return Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})
+    urls = [h.url for h in hooks if h.active]
+    if webhook_url:
+        matched = [u for u in urls if u.rstrip("/") == webhook_url.rstrip("/")]
+    else:
+        matched = [u for u in urls if u.rstrip("/").endswith(path.rstrip("/"))]
+    if not matched:
+        wanted = webhook_url or f"https://<your-site>{path}"
+        return Result(
+            name,
+            FAIL,
+            _(
+                "no active subscription delivers to %(url)s: run 'manage.py "
+                "checkout_register_webhook --url <public URL>'."
+            )
+            % {"url": wanted},
+        )
+    return Result(name, OK, _("delivers to %(url)s") % {"url": matched[0]})
+
+
+def check_stripe() -> Result:
+    """Check Stripe answers a read with the configured secret key."""
+    from checkout.services.payments import get_stripe_client
+
+    name = _("Stripe")
+    where = app_settings.STRIPE_API_BASE or "https://api.stripe.com"
+    try:
+        client = get_stripe_client()
+        client.v1.payment_intents.list(params={"limit": 1})
+    except ImproperlyConfigured as err:
+        return Result(name, FAIL, str(err))
+    except Exception as err:
+        import stripe
+
+        if isinstance(err, stripe.AuthenticationError):
+            reason = _("the secret key is not accepted: check CHECKOUT_STRIPE_SECRET_KEY.")
+        elif isinstance(err, stripe.PermissionError):
+            reason = _("the key may not read PaymentIntents (restricted key?).")
+        else:
+            reason = _("no answer from %(base)s: %(error)s") % {
+                "base": where,
+                "error": err.__class__.__name__,
+            }
+        return Result(name, FAIL, reason)
+    mode = _("test mode") if "_test_" in app_settings.STRIPE_SECRET_KEY[:8] else _("live mode")
+    return Result(name, OK, _("answers at %(base)s (%(mode)s)") % {"base": where, "mode": mode})
+
+
+def _celery_conf() -> tuple[str, bool]:
+    url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
+    eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
+    if not url:
+        try:
+            from celery import current_app
+
+            url = str(current_app.conf.broker_url or "")
+            eager = eager or bool(current_app.conf.task_always_eager)
+        except Exception:  # noqa: S110  (no Celery app: reported as not configured)
+            pass
+    return url, eager
+
+
+def _redacted(url: str) -> str:
+    from kombu.utils.url import maybe_sanitize_url
+
+    return str(maybe_sanitize_url(url))
+
+
+def check_broker(*, timeout: float) -> Result:
+    """Check the Celery broker accepts a connection (unless tasks run eagerly)."""
+    name = _("Celery broker")
+    url, eager = _celery_conf()
+    if eager:
+        return Result(
+            name,
+            WARN,
+            _(
+                "CELERY_TASK_ALWAYS_EAGER is on: tasks run inside the web request. Fine for "
+                "a demo; in production set CELERY_BROKER_URL and run a worker and beat."
+            ),
+        )
+    if not url:
+        return Result(name, FAIL, _("CELERY_BROKER_URL is not set."))
+    from kombu import Connection
+
+    try:
+        with Connection(url, connect_timeout=timeout, transport_options={}) as conn:
+            conn.ensure_connection(
+                max_retries=1, interval_start=0, interval_step=0, timeout=max(1, int(timeout))
+            )
+    except Exception as err:
+        return Result(
+            name,
+            FAIL,
+            _("cannot connect to %(url)s (%(error)s): start the broker or fix CELERY_BROKER_URL.")
+            % {"url": _redacted(url), "error": err.__class__.__name__},
+        )
+    return Result(name, OK, _("reachable at %(url)s") % {"url": _redacted(url)})
+
+
+def check_email(*, smtp: bool) -> Result:
+    """Check an email backend that delivers is configured (and, with --smtp, connects)."""
+    name = _("Email")
+    backend = str(settings.EMAIL_BACKEND)
+    sender = app_settings.EMAIL_FROM
+    if not sender or sender.endswith("@localhost"):
+        return Result(
+            name,
+            FAIL,
+            _("no sender address: set CHECKOUT_EMAIL_FROM or DEFAULT_FROM_EMAIL."),
+        )
+    if backend in NON_DELIVERING_BACKENDS:
+        return Result(
+            name,
+            WARN,
+            _("%(backend)s %(what)s: customers get no email. Configure SMTP or a provider.")
+            % {"backend": backend.rsplit(".", 2)[-2], "what": NON_DELIVERING_BACKENDS[backend]},
+        )
+    if smtp:
+        from django.core.mail import get_connection
+
+        try:
+            connection = get_connection(fail_silently=False, timeout=5)
+            connection.open()
+            connection.close()
+        except Exception as err:
+            return Result(
+                name,
+                FAIL,
+                _("%(backend)s cannot connect: %(error)s")
+                % {"backend": backend, "error": err.__class__.__name__},
+            )
+    return Result(
+        name, OK, _("%(backend)s, from %(sender)s") % {"backend": backend, "sender": sender}
+    )
+
+
+def run_checks(options: DoctorOptions) -> list[Result]:
+    """Run every check; no check stops another."""
+    results: list[Result] = []
+    client: SpectraClient | None
+    try:
+        # Its own client: no catalog cache (a cached answer would hide a bad key) and no
+        # retries (a doctor should answer quickly).
+        client = SpectraClient(cache_ttl=0, max_retries=0)
+    except ImproperlyConfigured as err:
+        results.append(Result(_("Spectra API key"), FAIL, str(err)))
+        client = None
+    if client is not None:
+        spectra = check_spectra(client)
+        results.extend(spectra)
+        if all(r.status == OK for r in spectra):
+            results.append(check_webhook(client, webhook_url=options.webhook_url))
+        else:
+            results.append(
+                Result(_("Spectra webhook"), SKIP, _("needs a working key with webhooks:manage."))
+            )
+        client.close()
+    results.append(check_stripe())
+    results.append(check_broker(timeout=options.broker_timeout))
+    results.append(check_email(smtp=options.smtp))
+    return results
+
+
+class Command(BaseCommand):
+    help = gettext_lazy(  # type: ignore[assignment]
+        "Check the checkout's configuration end to end: Spectra key and scopes, Stripe, the "
+        "Celery broker, the webhook registration and email. Exits non-zero on a failure."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--webhook-url",
+            default="",
+            help=_(
+                "The public webhook URL Spectra should deliver to (default: any URL "
+                "ending with this site's webhook path)."
+            ),
+        )
+        parser.add_argument(
+            "--broker-timeout",
+            type=float,
+            default=3.0,
+            help=_("Seconds to wait for the broker."),
+        )
+        parser.add_argument(
+            "--smtp",
+            action="store_true",
+            help=_("Also open a connection to the email server."),
+        )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        results = run_checks(
+            DoctorOptions(
+                webhook_url=options["webhook_url"],
+                broker_timeout=options["broker_timeout"],
+                smtp=options["smtp"],
+            )
+        )
+        styles = {
+            OK: self.style.SUCCESS,
+            WARN: self.style.WARNING,
+            FAIL: self.style.ERROR,
+            SKIP: self.style.NOTICE,
+        }
+        width = max(len(r.name) for r in results)
+        for result in results:
+            label = styles[result.status](f"[{result.status:<4}]")
+            self.stdout.write(f"{label} {result.name:<{width}}  {result.detail}")
+        failed = [r for r in results if r.status == FAIL]
+        if failed:
+            raise CommandError(
+                _("%(n)d check(s) failed: %(names)s")
+                % {"n": len(failed), "names": ", ".join(r.name for r in failed)}
+            )
+        self.stdout.write(self.style.SUCCESS(_("All checks passed.")))

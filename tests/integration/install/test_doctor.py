@@ -1,0 +1,114 @@
+"""``manage.py checkout_doctor`` against the sandbox and localstripe: passes, names each cause."""
+
+from __future__ import annotations
+
+from io import StringIO
+from typing import Any
+
+import pytest
+import requests
+from django.core.management import CommandError, call_command
+
+from checkout.services.spectra import get_spectra_client
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess
+
+pytestmark = [pytest.mark.integration]
+
+WEBHOOK_URL = "https://shop.example.com/webhooks/spectra/"
+
+
+@pytest.fixture
+def configured(
+    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess
+) -> SandboxProcess:
+    """A configuration that should pass: sandbox, localstripe, Redis broker, a webhook."""
+    settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
+    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
+    settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
+    settings.CHECKOUT_STRIPE_API_BASE = localstripe.api_base
+    settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
+    settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
+    settings.CELERY_TASK_ALWAYS_EAGER = False
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/5"
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    get_spectra_client().register_webhook(url=WEBHOOK_URL)
+    return sandbox_reset
+
+
+def doctor(*args: str) -> tuple[str, CommandError | None]:
+    out = StringIO()
+    try:
+        call_command("checkout_doctor", *args, stdout=out, no_color=True)
+    except CommandError as err:
+        return out.getvalue(), err
+    return out.getvalue(), None
+
+
+def line(output: str, name: str) -> str:
+    return next(row for row in output.splitlines() if name in row)
+
+
+def test_a_good_configuration_passes(configured: SandboxProcess) -> None:
+    output, error = doctor()
+    assert error is None, output
+    for name in (
+        "Spectra API key",
+        "catalog:read",
+        "orders:read",
+        "orders:write",
+        "webhooks:manage",
+        "Spectra webhook",
+        "Stripe",
+        "Celery broker",
+        "Email",
+    ):
+        assert line(output, name).startswith("[OK"), output
+    assert WEBHOOK_URL in output
+    assert "All checks passed." in output
+    assert "spk_test_sandbox" not in output  # never a secret
+
+
+def test_a_wrong_key_fails_and_says_so(configured: SandboxProcess, settings: Any) -> None:
+    settings.CHECKOUT_SPECTRA_API_KEY = "spk_test_not_a_real_key"
+    output, error = doctor()
+    assert error is not None
+    assert "does not authenticate" in line(output, "Spectra API key")
+    assert "spk_test_not_a_real_key" not in output
+
+
+def test_a_missing_scope_is_named(configured: SandboxProcess, settings: Any) -> None:
+    response = requests.post(
+        f"{configured.control_base}/keys",
+        json={"key": "spk_test_readonly", "scopes": ["catalog:read", "orders:read"]},
+        timeout=5,
+    )
+    response.raise_for_status()
+    settings.CHECKOUT_SPECTRA_API_KEY = "spk_test_readonly"
+    output, error = doctor()
+    assert error is not None
+    assert line(output, "catalog:read").startswith("[OK")
+    assert line(output, "orders:read").startswith("[OK")
+    assert "lacks orders:write" in line(output, "orders:write")
+    assert "lacks webhooks:manage" in line(output, "webhooks:manage")
+    assert "orders:write" in str(error)
+
+
+def test_an_unreachable_broker_fails(configured: SandboxProcess, settings: Any) -> None:
+    settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
+    output, error = doctor("--broker-timeout", "1")
+    assert error is not None
+    assert "cannot connect to redis://127.0.0.1:1/0" in line(output, "Celery broker")
+    assert "Celery broker" in str(error)
+
+
+def test_an_unregistered_webhook_url_fails(configured: SandboxProcess) -> None:
+    output, error = doctor("--webhook-url", "https://elsewhere.example.com/webhooks/spectra/")
+    assert error is not None
+    assert "checkout_register_webhook" in line(output, "Spectra webhook")
+
+
+def test_an_unreachable_stripe_fails(configured: SandboxProcess, settings: Any) -> None:
+    settings.CHECKOUT_STRIPE_API_BASE = "http://127.0.0.1:1"
+    output, error = doctor()
+    assert error is not None
+    assert line(output, "Stripe").startswith("[FAIL")
