@@ -281,3 +281,25 @@ def main(argv: Sequence[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+def start_demo_worker(
+    *,
+    broker_url: str,
+    email_dir: str | Path = "var/emails",
+    settings_module: str = "config.settings.local",
+    database_url: str | None = None,
+    log_dir: str | Path = "var/log",
+) -> CeleryWorker:
+    """Worker + beat for the demo: emails land as readable ``.eml`` files in ``email_dir``."""
+    return start_celery_worker(
+        broker_url=broker_url,
+        database_url=database_url,
+        settings_module=settings_module,
+        settings_overrides={
+            "EMAIL_BACKEND": "checkout.testing.celery_worker.RecordingEmailBackend",
+            "CHECKOUT_TEST_EMAIL_DIR": str(Path(email_dir).resolve()),
+        },
+        beat=True,
+        log_dir=log_dir,
+    )
