@@ -9,8 +9,6 @@ from checkout.testing.servers import SandboxProcess
 
 from .helpers import Client
 
-pytest_plugins = ["checkout.testing.pytest_plugin"]
-
 
 @pytest.fixture
 def sandbox(sandbox_reset: SandboxProcess) -> SandboxProcess:
