@@ -13,6 +13,7 @@ records the outcome, error and traceback on the row (dj-stripe style).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import importlib
@@ -314,7 +315,7 @@ def webhook_events_replay(
 
 def webhook_events_stuck(*, older_than_seconds: int = 60, limit: int = 500) -> list[int]:
     """Ids of events received but never processed (the broker lost or never got the task)."""
-    cutoff = timezone.now() - timezone.timedelta(seconds=older_than_seconds)
+    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
     return list(
         WebhookEvent.objects.filter(
             outcome__in=[WebhookEvent.Outcome.RECEIVED, WebhookEvent.Outcome.FAILED],

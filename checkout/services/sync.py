@@ -62,7 +62,7 @@ def _adopt(remote: RemoteOrder) -> Order | None:
     """Record an order placed elsewhere (``CHECKOUT_ADOPT_UNKNOWN_ORDERS``)."""
     orders = importlib.import_module("checkout.services.orders")
     order, _created = orders.order_record(remote=remote, attempt=None)
-    return order  # type: ignore[no-any-return]
+    return order
 
 
 def order_apply_remote(
