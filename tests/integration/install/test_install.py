@@ -1,0 +1,174 @@
+"""The built wheel installs into a brand-new Django site by following docs/install.md.
+
+Builds the wheel, installs it into a fresh virtualenv (dependencies from the package
+index), runs ``django-admin startproject mysite``, applies the code blocks of
+docs/install.md exactly as written, then: ``check``, ``migrate``,
+``checkout_register_webhook``, ``checkout_doctor``, and ``runserver`` serving the
+storefront, the cart and the admin, all against the sandbox and localstripe.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+REPO = Path(__file__).resolve().parents[3]
+DOC = REPO / "docs" / "install.md"
+
+
+def doc_block(marker: str) -> str:
+    """Return the code block that follows ``<!-- install:<marker> -->`` in the doc."""
+    match = re.search(
+        rf"<!-- install:{re.escape(marker)} -->\n```[a-z]*\n(.*?)\n```", DOC.read_text(), re.S
+    )
+    assert match, f"docs/install.md has no block install:{marker}"
+    return match.group(1) + "\n"
+
+
+def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
+    result = subprocess.run(
+        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    assert result.returncode == 0, (
+        f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
+    )
+    return result.stdout
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A fresh virtualenv with the freshly built wheel installed; yields its bin dir."""
+    root = tmp_path_factory.mktemp("install")
+    source = root / "src"
+    source.mkdir()
+    # Build from a copy so the build leaves nothing in the work tree.
+    shutil.copytree(
+        REPO / "checkout",
+        source / "checkout",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, source / name)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTHON"))}
+    run(
+        [sys.executable, "-m", "build", "--wheel", "--outdir", str(root / "dist"), str(source)],
+        cwd=root,
+        env=env,
+    )
+    wheel = next((root / "dist").glob("spectra_checkout-*.whl"))
+    run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root, env=env)
+    bin_dir = root / "venv" / "bin"
+    run([str(bin_dir / "pip"), "install", "-q", str(wheel)], cwd=root, env=env, timeout=180)
+    return bin_dir
+
+
+def test_the_documented_steps_give_a_working_shop(
+    installed: Path,
+    tmp_path: Path,
+    sandbox_reset: SandboxProcess,
+    localstripe: LocalstripeProcess,
+) -> None:
+    port = free_port()
+    env = {
+        "PATH": f"{installed}:{os.environ.get('PATH', '')}",
+        "HOME": str(tmp_path),
+        "LANG": "C.UTF-8",
+        "DJANGO_SETTINGS_MODULE": "mysite.settings",
+        "CHECKOUT_SPECTRA_API_KEY": sandbox_reset.test_key,
+        "CHECKOUT_SPECTRA_API_BASE": sandbox_reset.api_base,
+        "CHECKOUT_SPECTRA_COMMERCE_BASE": sandbox_reset.commerce_base,
+        "CHECKOUT_STRIPE_SECRET_KEY": localstripe.secret_key,
+        "CHECKOUT_STRIPE_PUBLISHABLE_KEY": localstripe.publishable_key,
+        "CHECKOUT_STRIPE_API_BASE": localstripe.api_base,
+        "CHECKOUT_STRIPE_JS_URL": localstripe.js_url,
+        "CHECKOUT_SITE_URL": f"http://127.0.0.1:{port}",
+    }
+    python = str(installed / "python")
+    run(
+        [str(installed / "django-admin"), "startproject", "mysite", str(tmp_path)],
+        cwd=tmp_path,
+        env=env,
+    )
+    site = tmp_path
+
+    # Steps 2-4 and 6 of docs/install.md, as written.
+    with (site / "mysite" / "settings.py").open("a") as settings:
+        settings.write("\n" + doc_block("settings"))
+    (site / "mysite" / "urls.py").write_text(doc_block("urls"))
+    (site / "templates").mkdir()
+    (site / "templates" / "base.html").write_text(doc_block("base-template"))
+    (site / "mysite" / "celery.py").write_text(doc_block("celery"))
+    (site / "mysite" / "__init__.py").write_text(doc_block("celery-init"))
+
+    manage = [python, "manage.py"]
+    # The app comes from the wheel, not from the repository.
+    where = run([python, "-c", "import checkout; print(checkout.__file__)"], cwd=site, env=env)
+    assert str(installed.parent) in where
+
+    run([*manage, "check"], cwd=site, env=env)
+    run([*manage, "migrate", "--no-input"], cwd=site, env=env)
+
+    # Step 8: register the webhook; the secret is printed once.
+    webhook_url = f"http://127.0.0.1:{port}/webhooks/spectra/"
+    out = run([*manage, "checkout_register_webhook", "--url", webhook_url], cwd=site, env=env)
+    secret = re.search(r"shown once, store it now\):\s+(\S+)", out)
+    assert secret, out
+    env["CHECKOUT_WEBHOOK_SECRET"] = secret.group(1)
+
+    # Step 9: the doctor passes.
+    doctor = run([*manage, "checkout_doctor"], cwd=site, env=env)
+    assert "All checks passed." in doctor
+    assert webhook_url in doctor
+
+    product = requests.get(
+        f"{sandbox_reset.api_base}/products",
+        headers={"Authorization": f"Bearer {sandbox_reset.test_key}"},
+        params={"per_page": 1},
+        timeout=10,
+    ).json()["data"][0]["name"]
+
+    server = subprocess.Popen(
+        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
+        cwd=site,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{base}/admin/login/", timeout=2).status_code == 200:
+                    break
+            except requests.ConnectionError:
+                pass
+            assert server.poll() is None, server.stderr.read() if server.stderr else ""
+            assert time.monotonic() < deadline, "runserver did not answer"
+            time.sleep(0.2)
+        storefront = requests.get(f"{base}/", timeout=10)
+        assert storefront.status_code == 200
+        assert product in storefront.text
+        cart = requests.get(f"{base}/cart/", timeout=10)
+        assert cart.status_code == 200
+        assert requests.get(f"{base}/static/checkout/checkout.css", timeout=10).status_code == 200
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait(timeout=10)
