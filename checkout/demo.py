@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -160,9 +161,31 @@ def _interrupt(signum: int, frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def _port_in_use(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((host, port)) == 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo until Ctrl-C; return the exit code."""
     args = _parse(argv)
+    busy = [
+        f"{name} port {port}"
+        for name, host, port in (
+            ("web", args.host, args.port),
+            ("sandbox", "127.0.0.1", args.sandbox_port),
+            ("localstripe", "127.0.0.1", args.stripe_port),
+        )
+        if _port_in_use(host, port)
+    ]
+    if busy:
+        print(
+            f"Cannot start the demo: {', '.join(busy)} already in use. Stop what uses it, "
+            "or choose other ports with --port, --sandbox-port, --stripe-port.",
+            file=sys.stderr,
+        )
+        return 2
     Path(args.database).parent.mkdir(parents=True, exist_ok=True)
     env = _settings_env(args)
     os.environ.update({k: v for k, v in env.items() if k.startswith(("CHECKOUT_", "DJANGO_"))})

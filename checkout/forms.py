@@ -144,7 +144,13 @@ class InformationForm(AddressForm):
         label=_("Email"),
         help_text=_("We send the order confirmation and shipping updates here."),
     )
-    phone = forms.CharField(label=_("Phone (optional)"), max_length=32, required=False)
+    # The Spectra API requires billing.phone on POST /orders (the sandbox enforces it),
+    # so asking for it here beats an order refused at the last step.
+    phone = forms.CharField(
+        label=_("Phone"),
+        max_length=32,
+        help_text=_("Only used if the carrier needs to reach you about the delivery."),
+    )
 
     field_order = ["email", "name", "address1", "address2", "city", "state", "zip"]
     field_order += ["country", "phone"]
