@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from decimal import Decimal
 from functools import cached_property
 from typing import Any
 
@@ -360,10 +361,10 @@ class OrderAdmin(StaffActionsAdmin):
         lines = [
             (_("Subtotal"), money(order.subtotal, order.currency)),
             (_("Shipping"), money(order.shipping_total, order.currency)),
-            (_("Discount"), "-" + money(order.discount_total, order.currency)),
+            (_("Discount"), _minus(order.discount_total, order.currency)),
             (_("Tax"), money(order.tax_total, order.currency)),
             (_("Grand total"), money(order.grand_total, order.currency)),
-            (_("Paid by gift card"), "-" + money(order.gift_card_total, order.currency)),
+            (_("Paid by gift card"), _minus(order.gift_card_total, order.currency)),
             (_("Charged to the card"), money(order.amount_charged, order.currency)),
         ]
         if order.promo_code:
@@ -378,12 +379,12 @@ class OrderAdmin(StaffActionsAdmin):
         method = order.shipping_method or {}
         if not method:
             return "-"
-        parts = [
-            str(method.get("carrier") or ""),
-            str(method.get("service") or method.get("method") or ""),
-        ]
+        carrier = str(method.get("carrier") or "")
+        service = str(method.get("service") or method.get("method") or "")
+        # Services often carry the carrier's name already ("FedEx Ground").
+        text = service if carrier and service.startswith(carrier) else f"{carrier} {service}"
+        text = text.strip()
         cost = method.get("cost")
-        text = " ".join(p for p in parts if p)
         if cost is not None:
             text += f" ({display.money_text(cost, order.currency)})"
         return text
@@ -521,6 +522,12 @@ class OrderAdmin(StaffActionsAdmin):
             self.run_bulk(request, queryset, "resend-email", form.cleaned_data)
             return None
         return self.bulk_form_page(request, queryset, name="resend-email", form=form)
+
+
+def _minus(value: Decimal | None, currency: str) -> str:
+    """Return a deduction as ``-$5.00`` (and nothing deducted as ``$0.00``)."""
+    text = display.money_text(value, currency)
+    return f"-{text}" if value else text
 
 
 TIMELINE_ADMIN_URLS = {
