@@ -163,6 +163,15 @@ def check_deploy_settings(
                 id="checkout.W010",
             )
         )
+    if not app_settings.SITE_URL.startswith("https://"):
+        messages.append(
+            Warning(
+                "CHECKOUT_SITE_URL is not an https:// URL.",
+                hint="Emails link to the order-status page through it, e.g. "
+                "https://shop.example.com.",
+                id="checkout.W012",
+            )
+        )
     if not app_settings.WEBHOOK_SECRET:
         messages.append(
             Warning(

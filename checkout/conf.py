@@ -197,6 +197,14 @@ class AppSettings:
     def TRACKING_URLS(self) -> dict[str, str]:
         return dict(self.get("TRACKING_URLS"))
 
+    @property
+    def SITE_URL(self) -> str:
+        return str(self.get("SITE_URL") or "").rstrip("/")
+
+    @property
+    def EMAIL_SEND_LEASE(self) -> int:
+        return int(self.get("EMAIL_SEND_LEASE"))
+
     # --- Recovery --------------------------------------------------------------
     @property
     def ATTEMPT_RELEASE_AFTER(self) -> int:

@@ -54,7 +54,7 @@ MAX_SEND_ATTEMPTS = 20
 
 
 def _send_lease() -> dt.timedelta:
-    return dt.timedelta(seconds=int(app_settings.get("EMAIL_SEND_LEASE") or DEFAULT_SEND_LEASE))
+    return dt.timedelta(seconds=app_settings.EMAIL_SEND_LEASE or DEFAULT_SEND_LEASE)
 
 
 def _suppressed_reason(*, order: Order, kind: str) -> str:
@@ -196,7 +196,7 @@ def order_status_url(order: Order) -> str:
         return ""
     if path.startswith(("http://", "https://")):
         return path
-    base = str(app_settings.get("SITE_URL") or "").rstrip("/")
+    base = app_settings.SITE_URL
     return f"{base}{path}" if base else path
 
 
@@ -242,7 +242,7 @@ def email_context(*, order: Order, kind: str) -> dict[str, Any]:
         ),
         "status_url": order_status_url(order),
         "shipping_address": order.shipping or {},
-        "site_url": str(app_settings.get("SITE_URL") or ""),
+        "site_url": app_settings.SITE_URL,
     }
 
 

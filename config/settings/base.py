@@ -113,6 +113,11 @@ CELERY_RESULT_EXPIRES = 3600
 # Longer than the longest task, so a slow task is not redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# With late acks, a task running when the broker connection drops is redelivered anyway;
+# cancelling it avoids running it twice at once.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Nothing reads task results: tasks record their outcome in the database.
+CELERY_TASK_IGNORE_RESULT = True
 
 # --- The checkout app -------------------------------------------------------------------
 CHECKOUT_SPECTRA_API_BASE = env(
@@ -128,6 +133,8 @@ CHECKOUT_STRIPE_API_BASE = env("CHECKOUT_STRIPE_API_BASE", default="") or None
 CHECKOUT_STRIPE_JS_URL = env("CHECKOUT_STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
 CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")
+# Absolute base of links in emails (the order-status link), e.g. https://shop.example.com
+CHECKOUT_SITE_URL = env("CHECKOUT_SITE_URL", default="")
 CHECKOUT_SEND_TEST_ORDER_EMAILS = env.bool("CHECKOUT_SEND_TEST_ORDER_EMAILS", default=False)
 
 LOGGING = {

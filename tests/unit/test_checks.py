@@ -14,6 +14,7 @@ GOOD = {
     "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_test_abc",
     "CHECKOUT_STRIPE_API_BASE": None,
     "CHECKOUT_WEBHOOK_SECRET": "whsec_x",
+    "CHECKOUT_SITE_URL": "https://shop.example.com",
     "DEBUG": False,
 }
 
@@ -68,6 +69,7 @@ def test_live_key_without_debug_is_fine() -> None:
         ({"CHECKOUT_SPECTRA_API_BASE": "http://api.spectradiag.com/api/v1"}, "checkout.E010"),
         ({"CHECKOUT_STRIPE_API_BASE": "http://127.0.0.1:8420"}, "checkout.W010"),
         ({"CHECKOUT_WEBHOOK_SECRET": ""}, "checkout.W011"),
+        ({"CHECKOUT_SITE_URL": "http://shop.example.com"}, "checkout.W012"),
     ],
 )
 def test_deploy_checks_fire_only_with_deploy(overrides: dict[str, object], expected: str) -> None:

@@ -20,6 +20,7 @@ PRODUCTION_ENV = {
     "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_prodkey",
     "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_prodkey",
     "CHECKOUT_WEBHOOK_SECRET": "whsec_prod",
+    "CHECKOUT_SITE_URL": "https://shop.example.com",
 }
 
 
