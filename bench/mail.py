@@ -1,0 +1,33 @@
+"""An email backend for the benchmark: records each message (recipient, subject, time) in Redis.
+
+The webhook-to-email measurement reads the list to compute latency and to count lost
+and doubled emails; nothing is sent anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+from django.conf import settings
+from django.core.mail.backends.base import BaseEmailBackend
+from django.core.mail.message import EmailMessage
+
+
+class RedisRecordingBackend(BaseEmailBackend):
+    """Append ``{"to", "subject", "at"}`` per message to ``BENCH_EMAIL_LOG_KEY``."""
+
+    def __init__(self, fail_silently: bool = False, **kwargs: Any) -> None:
+        super().__init__(fail_silently=fail_silently, **kwargs)
+        self._redis = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+
+    def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
+        key = settings.BENCH_EMAIL_LOG_KEY
+        now = time.time()
+        for message in email_messages:
+            record = {"to": list(message.to), "subject": message.subject, "at": now}
+            self._redis.rpush(key, json.dumps(record))
+        return len(email_messages)

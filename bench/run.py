@@ -1,0 +1,402 @@
+"""Run the checkout benchmark: ``python -m bench.run [--smoke] [--only a,b] [--write-baseline]``.
+
+For each target: a hello run just before it (same load generator), a short cool-down,
+the target run; three such rounds (one in smoke mode). The figure is the median ratio
+target req/s / hello req/s, with min and max, and the target's p50/p99 latency. Then
+the checks that are not ratios: webhook to email end to end, worker memory, queries
+per request, capacity with 300 ms API answers.
+
+Exit status 1 when a goal is missed (full run: the goal; smoke: half of it) or, in a full
+run, when a ratio falls below 0.8x ``bench/baseline.json``. A full run writes
+``bench/results/latest.json`` and the table in ``docs/performance.md``; a smoke run
+writes ``bench/results/smoke.json`` only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import loadgen
+from bench.loadgen import LoadResult, Spec
+from bench.stack import HOST, ROOT, WORKERS, Stack
+
+BASELINE = ROOT / "bench" / "baseline.json"
+RESULTS = ROOT / "bench" / "results"
+DOC = ROOT / "docs" / "performance.md"
+TABLE_START = "<!-- bench:table:start -->"
+TABLE_END = "<!-- bench:table:end -->"
+BASELINE_FLOOR = 0.8
+
+
+@dataclass(frozen=True)
+class Mode:
+    """Durations and repetitions of a full or smoke run."""
+
+    name: str
+    rounds: int
+    hello_s: float
+    target_s: float
+    cooldown_s: float
+    goal_factor: float  # the fraction of each goal that must be met
+    e2e_s: float
+    memory_requests: int
+    slow_s: float
+
+
+FULL = Mode("full", 3, 5, 8, 1.0, 1.0, 60, 20_000, 10)
+SMOKE = Mode("smoke", 1, 3, 5, 0.5, 0.5, 10, 2_000, 5)
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def hello_specs() -> list[Spec]:
+    return [Spec("GET", "/bench/hello/")]
+
+
+def measure(specs: list[Spec], *, generator: str, seconds: float, stack: Stack) -> LoadResult:
+    if generator == "wrk":
+        return loadgen.run_wrk(specs, host=HOST, port=stack.web_port, seconds=seconds)
+    return loadgen.run_python(specs, host=HOST, port=stack.web_port, seconds=seconds, cycle=False)
+
+
+def hello_run(generator: str, seconds: float, stack: Stack) -> LoadResult:
+    if generator == "wrk":
+        return loadgen.run_wrk(hello_specs(), host=HOST, port=stack.web_port, seconds=seconds)
+    return loadgen.run_python(
+        hello_specs(), host=HOST, port=stack.web_port, seconds=seconds, cycle=True
+    )
+
+
+def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
+    """Measure one target against hello: ``mode.rounds`` rounds of hello, cool-down, target."""
+    rounds = []
+    for n in range(mode.rounds):
+        specs = target.prepare(mode=mode, round_no=n)
+        target.validate(specs)
+        hello = hello_run(target.generator, mode.hello_s, stack)
+        time.sleep(mode.cooldown_s)
+        result = measure(specs, generator=target.generator, seconds=mode.target_s, stack=stack)
+        if result.errors:
+            raise RuntimeError(
+                f"{target.name}: {result.errors} errors in {result.requests} requests "
+                f"({result.statuses}); see {stack.workdir}"
+            )
+        if result.requests < 20:
+            raise RuntimeError(f"{target.name}: only {result.requests} requests answered")
+        ratio = result.rps / hello.rps if hello.rps else 0.0
+        rounds.append(
+            {
+                "hello_rps": round(hello.rps, 1),
+                "rps": round(result.rps, 1),
+                "ratio": round(ratio, 4),
+                "p50_ms": round(result.p50_ms, 2),
+                "p99_ms": round(result.p99_ms, 2),
+                "requests": result.requests,
+            }
+        )
+        log(
+            f"  {target.name} round {n + 1}: hello {hello.rps:.0f}/s, target {result.rps:.1f}/s, "
+            f"ratio {ratio:.3f}, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+        )
+        time.sleep(mode.cooldown_s)
+    ratios = [r["ratio"] for r in rounds]
+    return {
+        "title": target.title,
+        "generator": target.generator,
+        "ratio_median": round(statistics.median(ratios), 4),
+        "ratio_min": min(ratios),
+        "ratio_max": max(ratios),
+        "p50_ms": round(statistics.median(r["p50_ms"] for r in rounds), 2),
+        "p99_ms": round(statistics.median(r["p99_ms"] for r in rounds), 2),
+        "hello_rps_median": round(statistics.median(r["hello_rps"] for r in rounds), 1),
+        "rps_median": round(statistics.median(r["rps"] for r in rounds), 1),
+        "rounds": rounds,
+    }
+
+
+def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]) -> list[str]:
+    """Set ``goal`` and ``met`` on ``entry``; return the failures."""
+    goal = entry.get("goal") or {}
+    failures = []
+    factor = mode.goal_factor
+    if "ratio_min" in goal and entry.get("ratio_median") is not None:
+        need = goal["ratio_min"] * factor
+        if entry["ratio_median"] < need:
+            failures.append(f"{name}: ratio {entry['ratio_median']:.3f} < {need:.3f}")
+    if "p99_ms_max" in goal and entry.get("p99_ms") is not None:
+        limit = goal["p99_ms_max"] / factor
+        if entry["p99_ms"] > limit:
+            failures.append(f"{name}: p99 {entry['p99_ms']:.1f} ms > {limit:.0f} ms")
+    if "p95_ms_max" in goal and entry.get("p95_ms") is not None:
+        limit = goal["p95_ms_max"] / factor
+        if entry["p95_ms"] > limit:
+            failures.append(f"{name}: p95 {entry['p95_ms']:.1f} ms > {limit:.0f} ms")
+    for key in ("lost", "doubled"):
+        if key in goal and entry.get(key, 0) > goal[key]:
+            failures.append(f"{name}: {key} {entry[key]} > {goal[key]}")
+    if "p50_factor_max" in goal and entry.get("p50_factor") is not None:
+        limit = goal["p50_factor_max"] / factor
+        if entry["p50_factor"] > limit:
+            failures.append(f"{name}: p50 {entry['p50_factor']:.2f}x of the base > {limit:.1f}x")
+    if "growth_max" in goal and entry.get("growth") is not None:
+        limit = goal["growth_max"] / factor
+        if entry["growth"] > limit:
+            failures.append(f"{name}: memory grew {entry['growth']:.1%} > {limit:.0%}")
+    if "band" in goal and entry.get("measured_over_predicted") is not None:
+        low, high = goal["band"]
+        value = entry["measured_over_predicted"]
+        if not (low * factor <= value <= high / factor):
+            failures.append(f"{name}: capacity {value:.2f}x of predicted, outside {low}-{high}")
+    if goal.get("equal") and entry.get("equal") is False:
+        failures.append(f"{name}: queries grow with size: {entry['counts']}")
+    if mode is FULL and entry.get("ratio_median") is not None:
+        base = (baseline.get("targets") or {}).get(name, {}).get("ratio_median")
+        if base and entry["ratio_median"] < BASELINE_FLOOR * base:
+            failures.append(
+                f"{name}: ratio {entry['ratio_median']:.3f} < "
+                f"{BASELINE_FLOOR} x baseline {base:.3f}"
+            )
+    entry["met"] = not failures
+    return failures
+
+
+def versions() -> dict[str, str]:
+    import celery
+    import django
+    import gunicorn
+    import psycopg
+
+    def cmd(args: list[str]) -> str:
+        try:
+            out = subprocess.run(args, capture_output=True, text=True, check=False, timeout=10)
+        except OSError:
+            return "?"
+        return (
+            (out.stdout or out.stderr).strip().splitlines()[0]
+            if (out.stdout or out.stderr)
+            else "?"
+        )
+
+    from django.db import connection
+
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        pg = cur.fetchone()[0]
+    return {
+        "python": platform.python_version(),
+        "django": django.get_version(),
+        "gunicorn": gunicorn.__version__,
+        "celery": celery.__version__,
+        "psycopg": psycopg.__version__,
+        "postgresql": pg,
+        "redis": cmd(["redis-server", "--version"]),
+        "wrk": cmd(["wrk", "--version"]).split(" [")[0],
+    }
+
+
+def machine() -> dict[str, Any]:
+    cpu = "?"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem_kib = int(Path("/proc/meminfo").read_text().split()[1])
+    return {
+        "cpus": os.cpu_count(),
+        "cpu": cpu,
+        "memory_gib": round(mem_kib / 1024 / 1024, 1),
+        "kernel": platform.release(),
+    }
+
+
+def fmt(value: Any, spec: str = ".3f") -> str:
+    return "—" if value is None else format(value, spec)
+
+
+def goal_text(goal: dict[str, Any]) -> str:
+    parts = []
+    if "ratio_min" in goal:
+        parts.append(f"≥ {goal['ratio_min']}")
+    if "p99_ms_max" in goal:
+        parts.append(f"p99 ≤ {goal['p99_ms_max']} ms")
+    if "p95_ms_max" in goal:
+        parts.append(f"p95 ≤ {goal['p95_ms_max'] / 1000:g} s, 0 lost, 0 doubled")
+    if "p50_factor_max" in goal:
+        parts.append(f"p50 ≤ {goal['p50_factor_max']}x of {goal['base']}")
+    if "growth_max" in goal:
+        parts.append(f"grows ≤ {goal['growth_max']:.0%}")
+    if "band" in goal:
+        parts.append(f"{goal['band'][0]}-{goal['band'][1]}x predicted")
+    if goal.get("equal"):
+        parts.append("equal")
+    return ", ".join(parts) or "—"
+
+
+def markdown_table(results: dict[str, Any]) -> str:
+    lines = [
+        f"Run of {results['date']} (`{results['command']}`), {results['mode']} mode, "
+        f"{results['duration_s']:.0f} s. Machine: {results['machine']['cpus']} x "
+        f"{results['machine']['cpu']}, {results['machine']['memory_gib']} GiB. "
+        + ", ".join(f"{k} {v}" for k, v in results["versions"].items())
+        + ".",
+        "",
+        "| target | ratio median (min-max) | req/s (hello) | p50 ms | p99 ms | goal | met |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for _name, t in results["targets"].items():
+        if t.get("ratio_median") is not None:
+            ratio = f"{t['ratio_median']:.3f} ({t['ratio_min']:.3f}-{t['ratio_max']:.3f})"
+            rps = f"{t['rps_median']:.0f} ({t['hello_rps_median']:.0f}, {t['generator']})"
+        else:
+            ratio, rps = "—", "—"
+        extra = t.get("summary", "")
+        lines.append(
+            f"| {t['title']}{' — ' + extra if extra else ''} | {ratio} | {rps} | "
+            f"{fmt(t.get('p50_ms'), '.1f')} | {fmt(t.get('p99_ms'), '.1f')} | "
+            f"{goal_text(t.get('goal') or {})} | {'yes' if t.get('met') else 'NO'} |"
+        )
+    if results.get("queries"):
+        lines += ["", "| queries per request | small | large | equal |", "|---|---|---|---|"]
+        for _name, q in results["queries"].items():
+            counts = q["counts"]
+            lines.append(
+                f"| {q['title']} | {counts['small']} | {counts['large']} | "
+                f"{'yes' if q['equal'] else 'NO'} |"
+            )
+    if results.get("skipped"):
+        lines += ["", "Left out (code not landed): " + ", ".join(results["skipped"]) + "."]
+    return "\n".join(lines)
+
+
+def write_doc(results: dict[str, Any]) -> None:
+    table = markdown_table(results)
+    text = DOC.read_text() if DOC.exists() else f"# Performance\n\n{TABLE_START}\n{TABLE_END}\n"
+    if TABLE_START not in text:
+        text += f"\n{TABLE_START}\n{TABLE_END}\n"
+    head, rest = text.split(TABLE_START, 1)
+    _, tail = rest.split(TABLE_END, 1)
+    DOC.write_text(f"{head}{TABLE_START}\n{table}\n{TABLE_END}{tail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Checkout benchmark (ratios against hello).")
+    parser.add_argument("--smoke", action="store_true", help="1 round, 5 s, half the goals")
+    parser.add_argument("--only", default="", help="comma-separated target names")
+    parser.add_argument("--write-baseline", action="store_true")
+    parser.add_argument("--no-write", action="store_true", help="do not write results or docs")
+    args = parser.parse_args(argv)
+    mode = SMOKE if args.smoke else FULL
+    only = {n for n in args.only.split(",") if n}
+
+    database_url = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test")
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    started = time.monotonic()
+    stack = Stack(database_url=database_url, redis_url=redis_url)
+    log(f"{mode.name} run; work dir {stack.workdir}")
+    try:
+        stack.prepare()
+        import django
+
+        django.setup()
+        from bench import targets as target_module
+
+        stack.start_stub()
+        stack.start_web()
+        log(f"stack up: gunicorn {WORKERS} sync workers on {HOST}:{stack.web_port}")
+        baseline = json.loads(BASELINE.read_text()) if BASELINE.exists() else {}
+        results: dict[str, Any] = {
+            "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "mode": mode.name,
+            "command": "make bench-smoke" if args.smoke else "make bench",
+            "machine": machine(),
+            "versions": versions(),
+            "settings": {
+                "workers": WORKERS,
+                "worker_class": "sync",
+                "connections": loadgen.CONNECTIONS,
+                "wrk_threads": loadgen.WRK_THREADS,
+                "rounds": mode.rounds,
+                "hello_s": mode.hello_s,
+                "target_s": mode.target_s,
+                "cooldown_s": mode.cooldown_s,
+            },
+            "targets": {},
+            "queries": {},
+            "skipped": [],
+        }
+        failures: list[str] = []
+        ctx = target_module.Context(stack=stack, mode=mode)
+        # Warm both workers up (imports, templates, connections) before any figure.
+        hello_run("wrk", 2, stack)
+        for check in target_module.all_checks(ctx):
+            if only and check.name not in only:
+                continue
+            missing = check.missing()
+            if missing:
+                log(f"skip {check.name}: {missing}")
+                results["skipped"].append(f"{check.name} ({missing})")
+                continue
+            log(f"{check.name}: {check.title}")
+            if check.kind == "ratio":
+                entry = run_ratio_target(check, mode, stack)
+            else:
+                entry = check.run(mode=mode)
+            entry.setdefault("title", check.title)
+            entry["goal"] = check.goal
+            section = "queries" if check.kind == "queries" else "targets"
+            results[section][check.name] = entry
+        for section in ("targets", "queries"):
+            for name, entry in results[section].items():
+                base = (entry.get("goal") or {}).get("base")
+                if base in results["targets"] and entry.get("p50_ms"):
+                    base_p50 = results["targets"][base]["p50_ms"]
+                    entry["p50_factor"] = round(entry["p50_ms"] / base_p50, 3)
+                failures += judge(name, entry, mode, baseline)
+        results["duration_s"] = round(time.monotonic() - started, 1)
+        results["failures"] = failures
+        results["passed"] = not failures
+        if not args.no_write:
+            RESULTS.mkdir(parents=True, exist_ok=True)
+            out = RESULTS / ("smoke.json" if args.smoke else "latest.json")
+            out.write_text(json.dumps(results, indent=2) + "\n")
+            log(f"wrote {out.relative_to(ROOT)}")
+            if not args.smoke and not only:
+                write_doc(results)
+                log(f"updated {DOC.relative_to(ROOT)}")
+        if args.write_baseline:
+            base = {
+                "date": results["date"],
+                "note": "median ratios of the run that set it; make bench fails below 0.8x these",
+                "targets": {
+                    n: {"ratio_median": t["ratio_median"]}
+                    for n, t in results["targets"].items()
+                    if t.get("ratio_median") is not None
+                },
+            }
+            BASELINE.write_text(json.dumps(base, indent=2) + "\n")
+            log(f"wrote {BASELINE.relative_to(ROOT)}")
+        print(markdown_table(results))
+        if failures:
+            log("FAILED:\n  " + "\n  ".join(failures))
+            return 1
+        log(f"passed in {results['duration_s']:.0f} s")
+        return 0
+    finally:
+        stack.close()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,37 @@
+"""Settings of the benchmark stack: production settings, on plain http over loopback.
+
+Everything production has stays (DEBUG off, the production middleware, Redis cache,
+manifest static files, secure cookies); only what plain http on 127.0.0.1 forbids is
+changed: no SSL redirect and no HSTS. ``bench.run`` sets the environment (database,
+Redis, stub URLs); the defaults below only let the module import on its own.
+"""
+
+import os
+
+_DEFAULTS = {
+    "DJANGO_SECRET_KEY": "bench-not-a-secret-" + "x" * 40,
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/bench",
+    "CACHE_URL": "redis://127.0.0.1:6379/9",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/9",
+    "CHECKOUT_SPECTRA_API_KEY": "spk_test_bench",
+    "CHECKOUT_STRIPE_SECRET_KEY": "sk_test_bench",
+    "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_test_bench",
+    "CHECKOUT_WEBHOOK_SECRET": "whsec_bench",
+    "DJANGO_SECURE_SSL_REDIRECT": "false",
+    "DJANGO_SECURE_HSTS_SECONDS": "0",
+}
+for _name, _value in _DEFAULTS.items():
+    os.environ.setdefault(_name, _value)
+
+from config.settings.production import *  # noqa: E402, F403
+from config.settings.production import MIDDLEWARE, env  # noqa: E402
+
+ROOT_URLCONF = "bench.urls"
+# Counts queries only for requests that ask (X-Bench-Count-Queries); a header lookup otherwise.
+MIDDLEWARE = ["bench.middleware.QueryCountMiddleware", *MIDDLEWARE]
+STATIC_ROOT = env("BENCH_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+EMAIL_BACKEND = "bench.mail.RedisRecordingBackend"
+BENCH_EMAIL_LOG_KEY = env("BENCH_EMAIL_LOG_KEY", default="bench:emails")
+CHECKOUT_SITE_URL = "http://127.0.0.1"
+LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="WARNING")  # noqa: F405

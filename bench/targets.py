@@ -1,0 +1,847 @@
+"""What the benchmark measures, and how each target's requests are prepared.
+
+Sessions, attempts and orders are written straight to the bench database (through the
+models, in bulk) so a run measures the request, not the set-up. Each target says which
+load generator it uses (wrk for repeatable requests, the Python generator when every
+request needs a fresh attempt or event) and checks one prepared request before timing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+import statistics
+import threading
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib.util import find_spec
+from typing import Any
+
+from django.conf import settings
+from django.contrib.sessions.backends.base import SessionBase
+from django.db import connection
+from django.utils import timezone
+
+from bench import loadgen, stubs
+from bench.loadgen import Spec
+from bench.stack import HOST, WORKERS, Stack, rss_kib
+
+CENT = Decimal("0.01")
+ADDRESS = {
+    "name": "Ada Shopper",
+    "address1": "1 Loop Road",
+    "address2": "Suite 2",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78701",
+    "country": "US",
+}
+RATE = {
+    "carrier": "UPS",
+    "service": "Ground",
+    "service_code": "ups_ground",
+    "method": "ground",
+    "price": "8.99",
+    "estimated_delivery": None,
+    "transit_days": 5,
+}
+CART_LINES = 3  # a realistic cart
+SIGNING_SECRET = "whsec_bench"  # noqa: S105 - CHECKOUT_WEBHOOK_SECRET in bench.settings
+
+
+@dataclass
+class Context:
+    stack: Stack
+    mode: Any
+    counter: Iterator[int] = field(default_factory=lambda: iter(range(1, 10**9)))
+
+    def next(self) -> int:
+        return next(self.counter)
+
+
+def importable(*modules: str) -> str | None:
+    """Return a reason when a module the target needs has not landed."""
+    for name in modules:
+        try:
+            if find_spec(name) is None:
+                return f"{name} missing"
+        except ModuleNotFoundError:
+            return f"{name} missing"
+    return None
+
+
+def url_exists(name: str) -> str | None:
+    from django.urls import NoReverseMatch, reverse
+
+    try:
+        reverse(name, kwargs=None) if ":" in name else None
+    except NoReverseMatch as err:
+        if "with no arguments" in str(err) or "arguments '()'" in str(err):
+            return None  # exists, needs arguments
+        return f"URL {name} missing"
+    except Exception as err:  # the URL conf itself does not import yet
+        return f"URL conf: {type(err).__name__}"
+    return None
+
+
+# --- Prepared state --------------------------------------------------------------------
+
+
+def cart_id(lines: int = CART_LINES) -> str:
+    return f"bench-L{lines}-{uuid.uuid4().hex}"
+
+
+def cart_totals(cart: str, shipping: Decimal) -> dict[str, Decimal]:
+    subtotal = Decimal(str(stubs.cart_payload(cart)["subtotal"])).quantize(CENT)
+    tax = (subtotal * stubs.TAX_RATE).quantize(CENT)
+    return {
+        "subtotal": subtotal,
+        "shipping_total": shipping,
+        "tax_estimate": tax,
+        "amount_due": subtotal + shipping + tax,
+    }
+
+
+def sessions_create(datas: list[dict[str, Any]], keys: list[str] | None = None) -> list[str]:
+    """Create one session per dict (in bulk for the database engines); return the keys."""
+    from importlib import import_module
+
+    engine = import_module(settings.SESSION_ENGINE)
+    store_cls: type[SessionBase] = engine.SessionStore
+    keys = list(keys) if keys is not None else [secrets.token_hex(16) for _ in datas]
+    if settings.SESSION_ENGINE in (
+        "django.contrib.sessions.backends.db",
+        "django.contrib.sessions.backends.cached_db",
+    ):
+        from django.contrib.sessions.models import Session
+
+        expire = timezone.now() + dt.timedelta(days=1)
+        rows = [
+            Session(session_key=key, session_data=store_cls().encode(data), expire_date=expire)
+            for key, data in zip(keys, datas, strict=True)
+        ]
+        Session.objects.bulk_create(rows, batch_size=1000)
+        return keys
+    for key, data in zip(keys, datas, strict=True):
+        store = store_cls(session_key=key)
+        store.update(data)
+        store.save(must_create=True)
+    return keys
+
+
+def attempts_create(
+    n: int, *, step: str, lines: int = CART_LINES, authorized: bool = False
+) -> list[tuple[str, Any]]:
+    """Create ``n`` carts-with-attempts at ``step``; return (session key, attempt) pairs."""
+    from checkout.models import CheckoutAttempt
+
+    attempts = []
+    carts = [cart_id(lines) for _ in range(n)]
+    session_keys = [secrets.token_hex(16) for _ in range(n)]
+    for cart, key in zip(carts, session_keys, strict=True):
+        attempt = CheckoutAttempt(cart_id=cart, session_key=key)
+        if step in ("shipping", "payment"):
+            attempt.email = "ada@example.com"
+            attempt.phone = "+1 512 555 0100"
+            attempt.shipping_address = dict(ADDRESS)
+        if step == "payment":
+            attempt.shipping_rate = dict(RATE)
+            for name, value in cart_totals(cart, Decimal(RATE["price"])).items():
+                setattr(attempt, name, value)
+        if authorized:
+            cents = int(attempt.amount_due * 100)
+            attempt.state = CheckoutAttempt.State.PAYMENT_AUTHORIZED
+            attempt.payment_intent_id = f"pi_benchc{cents}x{uuid.uuid4().hex[:12]}"
+            attempt.authorized_at = timezone.now()
+        attempts.append(attempt)
+    CheckoutAttempt.objects.bulk_create(attempts, batch_size=1000)
+    from checkout.services.cart import SESSION_CART_COUNT, SESSION_CART_ID
+    from checkout.views import SESSION_ATTEMPT
+
+    datas = [
+        {
+            SESSION_CART_ID: a.cart_id,
+            SESSION_CART_COUNT: sum(i["quantity"] for i in stubs.cart_payload(a.cart_id)["items"]),
+            SESSION_ATTEMPT: str(a.public_id),
+        }
+        for a in attempts
+    ]
+    sessions_create(datas, keys=session_keys)
+    return list(zip(session_keys, attempts, strict=True))
+
+
+def cookie(session_key: str, csrf: str) -> str:
+    return f"{settings.SESSION_COOKIE_NAME}={session_key}; {settings.CSRF_COOKIE_NAME}={csrf}"
+
+
+def orders_create(n: int, *, status: str = "processing", start: int | None = None) -> list[Any]:
+    """Insert ``n`` orders (3 items each) and return them."""
+    from checkout.models import Order
+
+    base = start if start is not None else 1_000_000 + int(time.time() * 1000) % 10**8 * 10
+    now = timezone.now()
+    cart = cart_id()
+    items = [
+        {k: i[k] for k in ("id", "sku", "name", "quantity", "unit_price", "line_total")}
+        for i in stubs.cart_payload(cart)["items"]
+    ]
+    rows = [
+        Order(
+            spectra_id=base + i,
+            order_number=f"ORD-20260101-B{base + i}",
+            cart_id=cart,
+            email=f"o{base + i}@bench.example.com",
+            customer_name="Ada Shopper",
+            status=status,
+            payment_status="captured",
+            subtotal=Decimal("648.97"),
+            shipping_total=Decimal("8.99"),
+            tax_total=Decimal("53.54"),
+            grand_total=Decimal("711.50"),
+            amount_charged=Decimal("711.50"),
+            billing={**ADDRESS, "email": "ada@example.com"},
+            shipping=dict(ADDRESS),
+            shipping_method={
+                "method": "ground",
+                "carrier": "UPS",
+                "service": "Ground",
+                "cost": 8.99,
+            },
+            items=items,
+            placed_at=now - dt.timedelta(seconds=i),
+        )
+        for i in range(n)
+    ]
+    return Order.objects.bulk_create(rows, batch_size=2000)
+
+
+def orders_bulk_sql(n: int) -> None:
+    """Insert ``n`` orders quickly with one INSERT ... SELECT (for the 100,000-order admin)."""
+    from checkout.models import Order
+
+    table = Order._meta.db_table
+    with connection.cursor() as cur:
+        cur.execute(f"SELECT COALESCE(MAX(spectra_id), 0) FROM {table}")  # noqa: S608
+        start = int(cur.fetchone()[0]) + 1
+        cur.execute(
+            f"""
+            INSERT INTO {table} (spectra_id, order_number, cart_id, email, customer_name,
+              status, payment_status, is_test, currency, subtotal, shipping_total,
+              discount_total, tax_total, gift_card_total, grand_total, amount_charged,
+              billing, shipping, shipping_method, items, promo_code, payment_intent_id,
+              tracking_number, shipping_carrier, raw, placed_at, created_at, updated_at)
+            SELECT %(start)s + g, 'ORD-20250101-S' || (%(start)s + g), 'bench-L3-sql',
+              'o' || (%(start)s + g) || '@bench.example.com', 'Shopper ' || g,
+              (ARRAY['pending','processing','shipped','delivered'])[1 + g %% 4], 'captured',
+              g %% 10 = 0, 'USD', 648.97, 8.99, 0, 53.54, 0, 711.50, 711.50,
+              '{{}}'::jsonb, '{{}}'::jsonb, '{{}}'::jsonb, '[]'::jsonb, '', '', '', '',
+              '{{}}'::jsonb, now() - (g || ' minutes')::interval, now(), now()
+            FROM generate_series(0, %(n)s - 1) AS g
+            """,  # noqa: S608
+            {"start": start, "n": n},
+        )
+        cur.execute(f"ANALYZE {table}")
+
+
+def admin_session() -> str:
+    from django.contrib.auth import (
+        BACKEND_SESSION_KEY,
+        HASH_SESSION_KEY,
+        SESSION_KEY,
+        get_user_model,
+    )
+
+    user_model = get_user_model()
+    user = user_model.objects.filter(username="bench-admin").first()
+    if user is None:
+        user = user_model.objects.create_superuser(
+            "bench-admin", "admin@example.com", secrets.token_hex(16)
+        )
+    data = {
+        SESSION_KEY: str(user.pk),
+        BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+        HASH_SESSION_KEY: user.get_session_auth_hash(),
+    }
+    return sessions_create([data])[0]
+
+
+def signed_webhook(event: str, data: dict[str, Any], stamp: str) -> Spec:
+    body = json.dumps({"event": event, "timestamp": stamp, "data": data}).encode()
+    signature = (
+        "sha256="
+        + __import__("hmac").new(SIGNING_SECRET.encode(), body, hashlib.sha256).hexdigest()
+    )
+    return Spec(
+        "POST",
+        "/webhooks/spectra/",
+        {
+            "Content-Type": "application/json",
+            "X-Webhook-Event": event,
+            "X-Webhook-Signature": signature,
+        },
+        body,
+    )
+
+
+def order_data(order: Any, status: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "id": order.spectra_id,
+        "order_number": order.order_number,
+        "status": status,
+        "payment_status": "captured",
+        "grand_total": float(order.grand_total),
+        "is_test": False,
+        "email": order.email,
+        "items": order.items,
+        "updated_at": timezone.now().isoformat(),
+        **extra,
+    }
+
+
+# --- Checks ----------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One thing the benchmark measures."""
+
+    name: str
+    title: str
+    goal: dict[str, Any]
+    kind: str = "ratio"  # ratio | custom | queries
+    generator: str = "wrk"
+    needs: tuple[str, ...] = ()
+    url_name: str = ""
+    expect: tuple[int, ...] = (200,)
+    expect_text: bytes = b""
+    prepare_fn: Callable[..., list[Spec]] | None = None
+    run_fn: Callable[..., dict[str, Any]] | None = None
+    ctx: Context | None = None
+
+    def missing(self) -> str | None:
+        reason = importable(*self.needs)
+        if reason is None and self.url_name:
+            reason = url_exists(self.url_name)
+        return reason
+
+    def prepare(self, *, mode: Any, round_no: int) -> list[Spec]:
+        assert self.prepare_fn is not None
+        return self.prepare_fn(mode=mode, round_no=round_no)
+
+    def validate(self, specs: list[Spec]) -> None:
+        """Send a probe and check the answer, so a redirect or an error is never timed."""
+        assert self.ctx is not None
+        probe = specs[-1] if self.generator == "python" else specs[0]
+        status, body = loadgen.send_one(probe, host=HOST, port=self.ctx.stack.web_port)
+        if status not in self.expect or (self.expect_text and self.expect_text not in body):
+            raise RuntimeError(
+                f"{self.name}: probe answered {status} (want {self.expect}"
+                f"{', containing ' + repr(self.expect_text) if self.expect_text else ''}): "
+                f"{body[:600]!r}"
+            )
+        if self.generator == "python":
+            specs.pop()  # consumed
+
+    def run(self, *, mode: Any) -> dict[str, Any]:
+        assert self.run_fn is not None
+        return self.run_fn(mode=mode)
+
+
+def python_pool_size(mode: Any) -> int:
+    """Requests a Python-generator target may need in one timed run (generous)."""
+    return int(mode.target_s * 400) + 50
+
+
+def all_checks(ctx: Context) -> list[Check]:
+    stack = ctx.stack
+    csrf = secrets.token_hex(16)  # a 32-character CSRF secret: cookie and form field
+    views = ("checkout.views", "checkout.services.orders")
+
+    def page_specs(step: str, path: str, n: int = 64, lines: int = CART_LINES) -> list[Spec]:
+        pairs = attempts_create(n, step=step, lines=lines)
+        return [Spec("GET", path, {"Cookie": cookie(k, csrf)}) for k, _ in pairs]
+
+    def information_post(*, mode: Any, round_no: int) -> list[Spec]:
+        pairs = attempts_create(64, step="information")
+        form = {
+            "csrfmiddlewaretoken": csrf,
+            "email": "ada@example.com",
+            "phone": "+1 512 555 0100",
+            **ADDRESS,
+        }
+        body = "&".join(f"{k}={urllib.request.quote(v)}" for k, v in form.items()).encode()
+        return [
+            Spec(
+                "POST",
+                "/checkout/information/",
+                {
+                    "Cookie": cookie(k, csrf),
+                    "Content-Type": "application/x-www-form-urlencoded",
+                },
+                body,
+            )
+            for k, _ in pairs
+        ]
+
+    def json_post(
+        path: str, body: dict[str, Any], *, authorized: bool
+    ) -> Callable[..., list[Spec]]:
+        def prepare(*, mode: Any, round_no: int) -> list[Spec]:
+            pairs = attempts_create(python_pool_size(mode), step="payment", authorized=authorized)
+            raw = json.dumps(body).encode()
+            return [
+                Spec(
+                    "POST",
+                    path,
+                    {
+                        "Cookie": cookie(k, csrf),
+                        "X-CSRFToken": csrf,
+                        "Content-Type": "application/json",
+                        "Accept": "application/json",
+                    },
+                    raw,
+                )
+                for k, _ in pairs
+            ]
+
+        return prepare
+
+    def status_pages(*, mode: Any, round_no: int) -> list[Spec]:
+        from checkout.links import order_status_url
+
+        return [Spec("GET", order_status_url(o)) for o in orders_create(64)]
+
+    def webhooks_unique(*, mode: Any, round_no: int) -> list[Spec]:
+        orders = orders_create(64, status="pending")
+        stamp = timezone.now()
+        return [
+            signed_webhook(
+                "order.status_changed",
+                order_data(orders[i % len(orders)], "processing"),
+                (stamp + dt.timedelta(microseconds=i)).isoformat(),
+            )
+            for i in range(python_pool_size(mode))
+        ]
+
+    def webhook_duplicate(*, mode: Any, round_no: int) -> list[Spec]:
+        order = orders_create(1, status="pending")[0]
+        spec = signed_webhook(
+            "order.status_changed", order_data(order, "processing"), timezone.now().isoformat()
+        )
+        loadgen.send_one(spec, host=HOST, port=stack.web_port)  # the first delivery
+        return [spec]
+
+    admin_state: dict[str, Any] = {}
+
+    def admin_list(total: int) -> Callable[..., list[Spec]]:
+        def prepare(*, mode: Any, round_no: int) -> list[Spec]:
+            from checkout.models import Order
+
+            if "session" not in admin_state:
+                admin_state["session"] = admin_session()
+            have = Order.objects.count()
+            if have < total:
+                if total - have > 1000:
+                    orders_bulk_sql(total - have)
+                else:
+                    orders_create(total - have)
+            path = "/admin/checkout/order/"
+            return [Spec("GET", path, {"Cookie": cookie(admin_state["session"], csrf)})]
+
+        return prepare
+
+    checks = [
+        Check(
+            "admin_orders_100",
+            "admin orders list, 100 orders",
+            {},
+            needs=("checkout.admin",),
+            expect_text=b"result_list",
+            prepare_fn=admin_list(100),
+        ),
+        Check(
+            "admin_orders_100k",
+            "admin orders list, 100,000 orders",
+            {"p50_factor_max": 2.0, "base": "admin_orders_100"},
+            needs=("checkout.admin",),
+            expect_text=b"result_list",
+            prepare_fn=admin_list(100_000),
+        ),
+        Check(
+            "page_information",
+            "information page GET",
+            {"ratio_min": 0.15},
+            needs=views,
+            url_name="checkout:checkout-information",
+            expect_text=b'name="email"',
+            prepare_fn=lambda mode, round_no: page_specs("information", "/checkout/information/"),
+        ),
+        Check(
+            "page_shipping",
+            "shipping page GET",
+            {"ratio_min": 0.15},
+            needs=views,
+            url_name="checkout:checkout-shipping",
+            expect_text=b"ups_ground",
+            prepare_fn=lambda mode, round_no: page_specs("shipping", "/checkout/shipping/"),
+        ),
+        Check(
+            "page_payment",
+            "payment page GET",
+            {"ratio_min": 0.15},
+            needs=views,
+            url_name="checkout:checkout-payment",
+            expect_text=b"billing-",
+            prepare_fn=lambda mode, round_no: page_specs("payment", "/checkout/payment/"),
+        ),
+        Check(
+            "post_information",
+            "information POST (valid, redirect)",
+            {"ratio_min": 0.12},
+            needs=views,
+            url_name="checkout:checkout-information",
+            expect=(302,),
+            prepare_fn=information_post,
+        ),
+        Check(
+            "post_pay",
+            "pay POST (creates the PaymentIntent)",
+            {"ratio_min": 0.08},
+            generator="python",
+            needs=views,
+            url_name="checkout:checkout-pay",
+            expect_text=b'"authorized"',
+            prepare_fn=json_post(
+                "/checkout/pay/", {"payment_method_id": "pm_card_visa"}, authorized=False
+            ),
+        ),
+        Check(
+            "post_place",
+            "place-order POST",
+            {"ratio_min": 0.08},
+            generator="python",
+            needs=views,
+            url_name="checkout:checkout-place",
+            expect_text=b'"placed"',
+            prepare_fn=json_post("/checkout/place/", {}, authorized=True),
+        ),
+        Check(
+            "page_order_status",
+            "order status page GET",
+            {"ratio_min": 0.20},
+            needs=(*views, "checkout.links"),
+            expect_text=b"ORD-",
+            prepare_fn=status_pages,
+        ),
+        Check(
+            "webhook_unique",
+            "webhook receive, unique events",
+            {"ratio_min": 0.25, "p99_ms_max": 100},
+            generator="python",
+            needs=("checkout.webhooks", "checkout.services.inbox"),
+            url_name="checkout:webhook-spectra",
+            expect=(202,),
+            prepare_fn=webhooks_unique,
+        ),
+        Check(
+            "webhook_duplicate",
+            "webhook receive, duplicate deliveries",
+            {"ratio_min": 0.25, "p99_ms_max": 100},
+            needs=("checkout.webhooks", "checkout.services.inbox"),
+            url_name="checkout:webhook-spectra",
+            expect=(200,),
+            prepare_fn=webhook_duplicate,
+        ),
+    ]
+    custom = [
+        Check(
+            "queries_pages",
+            "queries per request, checkout pages, 1 vs 50 cart lines",
+            {"equal": True},
+            kind="queries",
+            needs=views,
+            url_name="checkout:checkout-information",
+            run_fn=lambda mode: queries_pages(ctx, csrf),
+        ),
+        Check(
+            "queries_admin",
+            "queries per request, admin orders list, 1 vs 200 rows",
+            {"equal": True},
+            kind="queries",
+            needs=("checkout.admin",),
+            run_fn=lambda mode: queries_admin(ctx, csrf, admin_state),
+        ),
+        Check(
+            "webhook_email",
+            "webhook → email end to end, 20 events/s, one worker",
+            {"p95_ms_max": 2000, "lost": 0, "doubled": 0},
+            kind="custom",
+            needs=("checkout.tasks", "checkout.services.relay", "checkout.services.sync"),
+            url_name="checkout:webhook-spectra",
+            run_fn=lambda mode: webhook_email(ctx, mode),
+        ),
+        Check(
+            "capacity_slow_api",
+            "capacity with 300 ms API answers (shipping page)",
+            {"band": [0.75, 1.25]},
+            kind="custom",
+            needs=views,
+            url_name="checkout:checkout-shipping",
+            run_fn=lambda mode: capacity_slow(ctx, mode, csrf),
+        ),
+        Check(
+            "worker_memory",
+            "web worker memory over the checkout pages",
+            {"growth_max": 0.05},
+            kind="custom",
+            needs=views,
+            url_name="checkout:checkout-information",
+            run_fn=lambda mode: worker_memory(ctx, mode, csrf),
+        ),
+    ]
+    for check in checks + custom:
+        check.ctx = ctx
+    # Admin first (its list counts every order; later targets add orders), then the rest.
+    order = ["queries_admin", "admin_orders_100", "admin_orders_100k"]
+    head = [c for name in order for c in checks + custom if c.name == name]
+    return head + [c for c in checks + custom if c not in head]
+
+
+# --- Custom measurements -----------------------------------------------------------------
+
+
+def _count_queries(spec: Spec, port: int) -> int:
+    counted = Spec(
+        spec.method, spec.path, {**spec.headers, "X-Bench-Count-Queries": "1"}, spec.body
+    )
+    loadgen.send_one(spec, host=HOST, port=port)  # warm: the first visit may fill caches
+    status, response = loadgen.send_one(counted, host=HOST, port=port)
+    value = loadgen.header_value(response, "X-Bench-Queries")
+    if status != 200 or value is None:
+        raise RuntimeError(f"query count of {spec.path}: status {status}")
+    return int(value)
+
+
+def queries_pages(ctx: Context, csrf: str) -> dict[str, Any]:
+    port = ctx.stack.web_port
+    result: dict[str, Any] = {"counts": {}, "pages": {}}
+    equal = True
+    for step in ("information", "shipping", "payment"):
+        counts = {}
+        for label, lines in (("small", 1), ("large", 50)):
+            key, _ = attempts_create(1, step=step, lines=lines)[0]
+            spec = Spec("GET", f"/checkout/{step}/", {"Cookie": cookie(key, csrf)})
+            counts[label] = _count_queries(spec, port)
+        result["pages"][step] = counts
+        equal = equal and counts["small"] == counts["large"]
+    result["counts"] = {
+        "small": "/".join(str(result["pages"][s]["small"]) for s in result["pages"]),
+        "large": "/".join(str(result["pages"][s]["large"]) for s in result["pages"]),
+    }
+    result["equal"] = equal
+    result["title"] = "checkout pages information/shipping/payment, 1 vs 50 cart lines"
+    return result
+
+
+def queries_admin(ctx: Context, csrf: str, admin_state: dict[str, Any]) -> dict[str, Any]:
+    from checkout.models import Order
+
+    port = ctx.stack.web_port
+    if "session" not in admin_state:
+        admin_state["session"] = admin_session()
+    headers = {"Cookie": cookie(admin_state["session"], csrf)}
+    Order.objects.all().delete()
+    orders_create(1)
+    small = _count_queries(Spec("GET", "/admin/checkout/order/?all=", headers), port)
+    orders_create(199)
+    large = _count_queries(Spec("GET", "/admin/checkout/order/?all=", headers), port)
+    Order.objects.all().delete()
+    return {
+        "title": "admin orders list, 1 vs 200 rows on the page",
+        "counts": {"small": small, "large": large},
+        "equal": small == large,
+    }
+
+
+def worker_memory(ctx: Context, mode: Any, csrf: str) -> dict[str, Any]:
+    """RSS of the web workers before and after ``mode.memory_requests`` checkout requests."""
+    stack = ctx.stack
+    specs: list[Spec] = []
+    for step in ("information", "shipping", "payment"):
+        for key, _ in attempts_create(100, step=step):
+            specs.append(Spec("GET", f"/checkout/{step}/", {"Cookie": cookie(key, csrf)}))
+    from checkout.links import order_status_url
+
+    specs += [Spec("GET", order_status_url(o)) for o in orders_create(100)]
+    port = stack.web_port
+    loadgen.run_python(specs, host=HOST, port=port, seconds=120, cycle=True, max_requests=1000)
+    pids = stack.worker_pids()
+    before = {pid: rss_kib(pid) for pid in pids}
+    load = loadgen.run_python(
+        specs, host=HOST, port=port, seconds=600, cycle=True, max_requests=mode.memory_requests
+    )
+    after = {pid: rss_kib(pid) for pid in stack.worker_pids()}
+    if set(after) != set(before):
+        raise RuntimeError("a gunicorn worker restarted during the memory run")
+    growth = sum(after.values()) / sum(before.values()) - 1
+    return {
+        "requests": load.requests,
+        "errors": load.errors,
+        "rss_before_kib": before,
+        "rss_after_kib": after,
+        "growth": round(growth, 4),
+        "p50_ms": round(load.p50_ms, 2),
+        "p99_ms": round(load.p99_ms, 2),
+        "summary": (
+            f"{load.requests} requests: {sum(before.values()) // 1024} → "
+            f"{sum(after.values()) // 1024} MiB ({growth:+.1%})"
+        ),
+    }
+
+
+def _stub(ctx: Context, path: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        ctx.stack.stub_url(path), data=data, method="POST" if data else "GET"
+    )
+    with urllib.request.urlopen(request, timeout=10) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def capacity_slow(ctx: Context, mode: Any, csrf: str) -> dict[str, Any]:
+    """With 300 ms answers, a sync worker serves one request per (calls x 300 ms)."""
+    delay = 300.0
+    specs = [
+        Spec("GET", "/checkout/shipping/", {"Cookie": cookie(k, csrf)})
+        for k, _ in attempts_create(64, step="payment")
+    ]
+    before = sum(_stub(ctx, "/_bench/stats")["calls"].values())
+    _stub(ctx, "/_bench/config", {"delay_ms": delay})
+    try:
+        load = loadgen.run_wrk(
+            specs, host=HOST, port=ctx.stack.web_port, seconds=mode.slow_s, timeout_s=30
+        )
+    finally:
+        _stub(ctx, "/_bench/config", {"delay_ms": 0})
+    time.sleep(1)  # let requests wrk abandoned at the deadline finish
+    calls = sum(_stub(ctx, "/_bench/stats")["calls"].values()) - before
+    calls_per_request = calls / max(1, load.requests)
+    # workers x (1 request per worker) / latency per request.
+    predicted = WORKERS / (calls_per_request * delay / 1000)
+    return {
+        "rps": round(load.rps, 2),
+        "api_calls_per_request": round(calls_per_request, 2),
+        "predicted_rps": round(predicted, 2),
+        "measured_over_predicted": round(load.rps / predicted, 3),
+        "p50_ms": round(load.p50_ms, 1),
+        "p99_ms": round(load.p99_ms, 1),
+        "summary": (
+            f"{load.rps:.2f} req/s vs {WORKERS} workers / "
+            f"({calls_per_request:.1f} calls x {delay:.0f} ms) = {predicted:.2f}"
+        ),
+    }
+
+
+def webhook_email(ctx: Context, mode: Any) -> dict[str, Any]:
+    """Send ``order.shipped`` at 20/s (10% sent twice) and wait for the shipped emails."""
+    import redis
+
+    stack = ctx.stack
+    rate = 20.0
+    count = int(rate * mode.e2e_s)
+    orders = orders_create(count, status="processing")
+    key = settings.BENCH_EMAIL_LOG_KEY
+    store = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    store.delete(key)
+    specs = []
+    for i, order in enumerate(orders):
+        spec = signed_webhook(
+            "order.shipped",
+            order_data(order, "shipped", tracking_number=f"1Z{i:08d}", shipping_carrier="UPS"),
+            timezone.now().isoformat(),
+        )
+        specs.append((order.email, spec))
+    schedule: list[tuple[str, Spec]] = []
+    for i, item in enumerate(specs):
+        schedule.append(item)
+        if i % 10 == 5:
+            schedule.append(item)  # a duplicate delivery
+    schedule = schedule[:count]
+    stack.start_worker()
+    stack.start_beat()
+    time.sleep(3)  # worker and beat connect
+    sent_at: dict[str, float] = {}
+    statuses: Counter[int] = Counter()
+    lock = threading.Lock()
+    start = time.time() + 0.2
+
+    def send(index: int, email: str, spec: Spec) -> None:
+        delay = start + index / rate - time.time()
+        if delay > 0:
+            time.sleep(delay)
+        t = time.time()
+        status, _ = loadgen.send_one(spec, host=HOST, port=stack.web_port)
+        with lock:
+            statuses[status] += 1
+            sent_at.setdefault(email, t)
+
+    threads = [
+        threading.Thread(target=send, args=(i, email, spec), daemon=True)
+        for i, (email, spec) in enumerate(schedule)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    expected = set(sent_at)
+    deadline = time.time() + 30
+    seen: Counter[str] = Counter()
+    first_at: dict[str, float] = {}
+    while time.time() < deadline:
+        seen.clear()
+        for raw in store.lrange(key, 0, -1):
+            record = json.loads(raw)
+            for to in record["to"]:
+                if to in expected:
+                    seen[to] += 1
+                    first_at.setdefault(to, record["at"])
+        if expected <= set(seen):
+            break
+        time.sleep(0.5)
+    time.sleep(2)  # a late duplicate would show up now
+    seen.clear()
+    for raw in store.lrange(key, 0, -1):
+        for to in json.loads(raw)["to"]:
+            if to in expected:
+                seen[to] += 1
+    stack.stop("beat")
+    stack.stop("celery")
+    latencies = sorted((first_at[e] - sent_at[e]) * 1000 for e in first_at)
+    lost = len(expected - set(seen))
+    doubled = sum(1 for n in seen.values() if n > 1)
+    p50 = statistics.median(latencies) if latencies else None
+    p95 = loadgen.percentile(latencies, 95) if latencies else None
+    return {
+        "events": len(schedule),
+        "orders": len(expected),
+        "duplicates_sent": len(schedule) - len(expected),
+        "webhook_statuses": {str(k): v for k, v in statuses.items()},
+        "emails": sum(seen.values()),
+        "lost": lost,
+        "doubled": doubled,
+        "p50_ms": round(p50, 1) if p50 is not None else None,
+        "p95_ms": round(p95, 1) if p95 is not None else None,
+        "p99_ms": round(loadgen.percentile(latencies, 99), 1) if latencies else None,
+        "summary": (
+            f"{len(schedule)} events ({len(schedule) - len(expected)} duplicates) in "
+            f"{mode.e2e_s:.0f} s: p50 {p50 or 0:.0f} ms, p95 {p95 or 0:.0f} ms, "
+            f"{lost} lost, {doubled} doubled"
+        ),
+    }

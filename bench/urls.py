@@ -1,0 +1,25 @@
+"""The bench stack's URLs: the demo site's, plus the hello view that is every run's floor."""
+
+from __future__ import annotations
+
+import logging
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import URLPattern, URLResolver, path
+
+logger = logging.getLogger(__name__)
+
+
+def hello(request: HttpRequest) -> HttpResponse:
+    """Answer a constant through the whole production middleware stack."""
+    return HttpResponse(b"hello", content_type="text/plain")
+
+
+urlpatterns: list[URLPattern | URLResolver] = [path("bench/hello/", hello, name="bench-hello")]
+
+try:
+    from config.urls import urlpatterns as site_urlpatterns
+except ImportError:  # the checkout views have not landed yet: measure what exists
+    logger.warning("bench: config.urls does not import; serving the hello view only")
+else:
+    urlpatterns += site_urlpatterns
