@@ -18,11 +18,15 @@ $(STAMP): pyproject.toml
 	$(PIP) install --quiet -e ".[dev]"
 	touch $(STAMP)
 
-# Debian's Chromium for the browser tests (Playwright never downloads a browser here).
-browser:
+# Debian's Chromium for the browser tests (Playwright never downloads a browser here),
+# and axe-core from npm for their accessibility checks.
+browser: node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing chromium from apt (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
 
 demo: install
 	$(PY) -m checkout.demo
