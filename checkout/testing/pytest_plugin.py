@@ -2,11 +2,14 @@
 
 Enable with ``pytest_plugins = ["checkout.testing.pytest_plugin"]``. Servers start once per
 session as subprocesses; a server that does not come up fails the test (never skips).
+``checkout_live_settings`` points the app's settings at both (needs pytest-django), and
+``spectra_client`` hands a test the app's own configured client.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 import pytest
 import stripe
@@ -20,6 +23,9 @@ from checkout.testing.servers import (
     start_sandbox,
 )
 from checkout.testing.stripe_helpers import localstripe_client
+
+if TYPE_CHECKING:
+    from checkout.services.spectra import SpectraClient
 
 
 @pytest.fixture(scope="session")
@@ -74,3 +80,31 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
         yield receiver
     finally:
         receiver.stop()
+
+
+@pytest.fixture
+def checkout_live_settings(
+    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess
+) -> SandboxProcess:
+    """Point the app's ``CHECKOUT_*`` settings at the freshly reset sandbox and localstripe.
+
+    Uses pytest-django's ``settings`` fixture, so everything is restored after the test.
+    Catalog caching is off, so each test sees the sandbox's current state.
+    """
+    settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
+    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
+    settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
+    settings.CHECKOUT_STRIPE_API_BASE = localstripe.api_base
+    settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
+    settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
+    settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
+    settings.CHECKOUT_CATALOG_CACHE_TTL = 0
+    return sandbox_reset
+
+
+@pytest.fixture
+def spectra_client(checkout_live_settings: SandboxProcess) -> SpectraClient:
+    """The app's own Spectra client, configured for the live sandbox."""
+    from checkout.services.spectra import get_spectra_client
+
+    return get_spectra_client()

@@ -32,21 +32,13 @@ VIEW_PERMS = (
 @pytest.fixture
 def live(
     settings: Any,
-    sandbox_reset: SandboxProcess,
+    checkout_live_settings: SandboxProcess,
     localstripe: LocalstripeProcess,
     localstripe_stripe_client: stripe.StripeClient,
 ) -> Live:
     """Point the app at the live sandbox and localstripe, both freshly reset."""
-    settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
-    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
-    settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
-    settings.CHECKOUT_STRIPE_API_BASE = localstripe.api_base
-    settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
-    settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
-    settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
-    settings.CHECKOUT_CATALOG_CACHE_TTL = 0
     settings.CHECKOUT_SEND_TEST_ORDER_EMAILS = True
-    return Live(sandbox_reset, localstripe, localstripe_stripe_client)
+    return Live(checkout_live_settings, localstripe, localstripe_stripe_client)
 
 
 @pytest.fixture
