@@ -590,6 +590,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
 
     protocol_version = "HTTP/1.1"
     server_version = "SpectraSandbox/1.0"
+    # Headers and body go out in two writes; with Nagle on, each answer on a kept-alive
+    # connection waits ~40 ms for the client's delayed ACK.
+    disable_nagle_algorithm = True
     server: SandboxHTTPServer
 
     def log_message(self, format: str, *args: Any) -> None:
