@@ -1,0 +1,89 @@
+"""Browser-test fixtures: Chromium through Playwright (sync API) against the live server,
+with the app pointed at the sandbox and localstripe fixtures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+
+from checkout.services.payments import clear_stripe_clients
+from checkout.services.spectra import clear_spectra_clients
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess
+
+# Playwright's sync API keeps an event loop running in this thread; the ORM calls the
+# tests make between browser steps are still plain synchronous code.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+ROOT = Path(__file__).resolve().parents[2]
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM} (make browser)", pytrace=False)
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def shop_url(
+    live_server: Any,
+    settings: Any,
+    sandbox_reset: SandboxProcess,
+    localstripe: LocalstripeProcess,
+) -> Iterator[str]:
+    """The live server's URL, with the app pointed at a fresh sandbox and localstripe."""
+    settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
+    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
+    settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
+    settings.CHECKOUT_STRIPE_API_BASE = localstripe.api_base
+    settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
+    settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
+    settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
+    cache.clear()
+    clear_spectra_clients()
+    clear_stripe_clients()
+    yield str(live_server.url)
+    clear_spectra_clients()
+    clear_stripe_clients()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda err: errors.append(str(err)))
+    yield page
+    context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+    """Save ``docs/screenshots/<name>.png`` (the documented look of each step)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)

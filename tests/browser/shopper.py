@@ -1,0 +1,89 @@
+"""What a shopper does, step by step, in the browser (shared by the browser tests)."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+ADDRESS = {
+    "email": "shopper@example.com",
+    "name": "Ada Lovelace",
+    "address1": "1 Main St",
+    "city": "New York",
+    "state": "NY",
+    "zip": "10001",
+    "phone": "212-555-0100",
+}
+GOOD_CARD = "4242424242424242"
+THREE_DS_CARD = "4000002500003155"
+DECLINED_CARD = "4000000000000341"
+
+
+def add_phone_to_cart(page: Page, base: str, product: str = "iPhone 13") -> None:
+    page.goto(base + "/")
+    page.get_by_role("link", name=re.compile(product)).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(product)
+    page.get_by_role("button", name="Add to cart").click()
+    expect(page).to_have_url(re.compile(r"/cart/$"))
+
+
+def fill_information(page: Page, **overrides: str) -> None:
+    data = {**ADDRESS, **overrides}
+    page.get_by_label("Email").fill(data["email"])
+    page.get_by_label("Full name").fill(data["name"])
+    page.get_by_label("Address", exact=True).fill(data["address1"])
+    page.get_by_label("City").fill(data["city"])
+    page.get_by_label("State").select_option(data["state"])
+    page.get_by_label("ZIP code").fill(data["zip"])
+    page.get_by_label("Phone").fill(data["phone"])
+
+
+def go_to_payment(page: Page, base: str) -> None:
+    add_phone_to_cart(page, base)
+    page.get_by_role("link", name="Check out").click()
+    fill_information(page)
+    page.get_by_role("button", name="Continue to shipping").click()
+    expect(page).to_have_url(re.compile(r"/checkout/shipping/$"))
+    page.get_by_role("button", name="Continue to payment").click()
+    expect(page).to_have_url(re.compile(r"/checkout/payment/$"))
+    page.locator("#card-element input").first.wait_for()
+
+
+def type_card(page: Page, number: str) -> None:
+    inputs = page.locator("#card-element input")
+    for index in range(5):
+        inputs.nth(index).fill("")
+    inputs.nth(0).click()
+    inputs.nth(0).type(number)  # 16 digits, no spaces: the fake element moves on after 16
+    inputs.nth(1).fill("12")
+    inputs.nth(2).fill("34")
+    inputs.nth(3).fill("123")
+    inputs.nth(4).fill("10001")
+
+
+def pay(page: Page) -> None:
+    page.locator("[data-pay-button]").click()
+
+
+def expect_confirmation(page: Page) -> str:
+    expect(page).to_have_url(re.compile(r"/checkout/confirmation/"), timeout=20_000)
+    number = page.get_by_test_id("order-number")
+    expect(number).to_have_text(re.compile(r"^ORD-\d{8}-\d{4}$"))
+    return str(number.text_content())
+
+
+def expect_card_error(page: Page, pattern: str) -> None:
+    errors = page.locator("[data-card-errors]")
+    expect(errors).to_have_text(re.compile(pattern, re.IGNORECASE), timeout=20_000)
+    expect(page.locator("[data-pay-button]")).to_be_enabled()
+
+
+def authenticate(page: Page, *answers: str) -> None:
+    """Answer the fake 3-D Secure modals in order.
+
+    With localstripe, card 4000002500003155 asks twice: once when the SetupIntent is
+    confirmed and once for the PaymentIntent (``confirmCardPayment``).
+    """
+    for answer in answers:
+        page.get_by_role("button", name=answer).click()
