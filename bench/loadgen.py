@@ -14,6 +14,7 @@ always measured with the same generator as the target, so the ratio is fair.
 from __future__ import annotations
 
 import json
+import math
 import os
 import socket
 import statistics
@@ -150,7 +151,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return 0.0
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 

@@ -54,8 +54,8 @@ class Mode:
     slow_s: float
 
 
-FULL = Mode("full", 3, 5, 8, 1.0, 1.0, 60, 20_000, 10)
-SMOKE = Mode("smoke", 1, 3, 5, 0.5, 0.5, 10, 2_000, 5)
+FULL = Mode("full", 3, 3, 6, 1.0, 1.0, 60, 20_000, 10)
+SMOKE = Mode("smoke", 1, 2, 5, 0.5, 0.5, 10, 1_000, 5)
 
 
 def log(message: str) -> None:
@@ -269,12 +269,16 @@ def markdown_table(results: dict[str, Any]) -> str:
             f"{goal_text(t.get('goal') or {})} | {'yes' if t.get('met') else 'NO'} |"
         )
     if results.get("queries"):
-        lines += ["", "| queries per request | small | large | equal |", "|---|---|---|---|"]
+        lines += [
+            "",
+            "| queries per request | small | large | equal | API calls per request |",
+            "|---|---|---|---|---|",
+        ]
         for _name, q in results["queries"].items():
             counts = q["counts"]
             lines.append(
                 f"| {q['title']} | {counts['small']} | {counts['large']} | "
-                f"{'yes' if q['equal'] else 'NO'} |"
+                f"{'yes' if q['equal'] else 'NO'} | {q.get('api_calls', '—')} |"
             )
     if results.get("skipped"):
         lines += ["", "Left out (code not landed): " + ", ".join(results["skipped"]) + "."]
@@ -333,6 +337,7 @@ def main(argv: list[str] | None = None) -> int:
                 "target_s": mode.target_s,
                 "cooldown_s": mode.cooldown_s,
             },
+            "experiments": [n for n in os.environ.get("BENCH_EXPERIMENTS", "").split(",") if n],
             "targets": {},
             "queries": {},
             "skipped": [],
@@ -370,10 +375,14 @@ def main(argv: list[str] | None = None) -> int:
         results["passed"] = not failures
         if not args.no_write:
             RESULTS.mkdir(parents=True, exist_ok=True)
-            out = RESULTS / ("smoke.json" if args.smoke else "latest.json")
+            out = RESULTS / (
+                "smoke.json"
+                if args.smoke
+                else ("experiment.json" if results["experiments"] or only else "latest.json")
+            )
             out.write_text(json.dumps(results, indent=2) + "\n")
             log(f"wrote {out.relative_to(ROOT)}")
-            if not args.smoke and not only:
+            if not args.smoke and not only and not results["experiments"]:
                 write_doc(results)
                 log(f"updated {DOC.relative_to(ROOT)}")
         if args.write_baseline:
