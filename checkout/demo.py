@@ -219,6 +219,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 print(f"   could not stop pid {process.pid}: {err}", flush=True)
 
     signal.signal(signal.SIGTERM, _interrupt)
+    signal.signal(signal.SIGINT, _interrupt)  # also when started in the background
     try:
         print(f"== Starting localstripe on {ctx.stripe_url}", flush=True)
         ctx.processes.append(start_localstripe("127.0.0.1", args.stripe_port))

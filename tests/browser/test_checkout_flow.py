@@ -258,3 +258,16 @@ def test_keyboard_only_checkout(page: Page, shop_url: str) -> None:
     page.locator("[data-pay-button]").focus()
     page.keyboard.press("Enter")
     expect_confirmation(page)
+
+
+def test_gift_card_covering_everything_needs_no_card(page: Page, shop_url: str) -> None:
+    go_to_payment(page, shop_url)
+    page.get_by_role("textbox", name="Gift card number").fill("CARDHUGEBALANCEX")
+    page.get_by_role("button", name="Apply").nth(1).click()
+    expect(page.get_by_test_id("summary-total")).to_have_text("$0.00")
+    expect(page.locator("#card-element")).to_be_hidden()
+    pay(page)
+    expect_confirmation(page)
+    order = Order.objects.get()
+    assert order.amount_charged == 0
+    assert order.gift_card_total == order.grand_total
