@@ -69,6 +69,21 @@ DEFAULTS: dict[str, Any] = {
     # retries it (keep it above CELERY_TASK_TIME_LIMIT).
     "SITE_URL": "",
     "EMAIL_SEND_LEASE": 300,
+    # Reliability engineer (additive): abuse limits per scope (checkout/ratelimit.py):
+    # rules "<count>/<period> <session|ip>", period like 30s, 10m, h, d; every rule of
+    # a scope must allow a hit; an empty tuple switches a scope off.
+    "RATE_LIMITS": {
+        "promo": ("10/10m session", "30/10m ip"),
+        "gift_card": ("10/10m session", "30/10m ip"),
+        "pay": ("8/10m session", "30/h ip"),
+        "place": ("30/10m session", "120/10m ip"),
+    },
+    # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
+    # REMOTE_ADDR only, never the header).
+    "TRUSTED_PROXY_COUNT": 0,
+    # Extra img-src origins for the Content-Security-Policy (checkout/security.py); the
+    # Spectra API's own origin (product images) is always allowed.
+    "CSP_IMG_SOURCES": (),
 }
 
 
@@ -213,6 +228,24 @@ class AppSettings:
     @property
     def RECONCILE_BATCH_SIZE(self) -> int:
         return int(self.get("RECONCILE_BATCH_SIZE"))
+
+    # --- Abuse and browser security (reliability engineer) -----------------------------
+    @property
+    def RATE_LIMITS(self) -> dict[str, tuple[str, ...]]:
+        value = self.get("RATE_LIMITS") or {}
+        return {
+            str(scope): ((rules,) if isinstance(rules, str) else tuple(rules or ()))
+            for scope, rules in dict(value).items()
+        }
+
+    @property
+    def TRUSTED_PROXY_COUNT(self) -> int:
+        return max(0, int(self.get("TRUSTED_PROXY_COUNT") or 0))
+
+    @property
+    def CSP_IMG_SOURCES(self) -> tuple[str, ...]:
+        value = self.get("CSP_IMG_SOURCES") or ()
+        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
 
 def money(value: Any) -> Decimal:

@@ -1,0 +1,220 @@
+"""Fixtures of the reliability suite: live servers, a log scanner for secrets, figures.
+
+Every log record emitted while this suite runs (and every worker log file a test hands
+to ``log_recorder.add_file``) is kept; ``test_zz_secrets`` fails if any configured secret
+(Django's SECRET_KEY, the Spectra key, the Stripe secret key, the webhook secrets) appears
+in one. Secrets are read from the settings in force when each record is emitted, so the
+per-test overrides (sandbox keys, webhook secrets) are covered too.
+
+Each scenario records its figures with ``figures.record(...)``; at the end of the session
+they are merged into ``var/reliability/figures.json``, from which
+``python -m tests.reliability.render`` writes the table in ``docs/reliability.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import stripe
+from django.core.cache import cache
+
+from checkout.services.payments import clear_stripe_clients
+from checkout.services.spectra import clear_spectra_clients
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess
+from tests.integration.checkout.support import Live
+
+ROOT = Path(__file__).resolve().parents[2]
+FIGURES_PATH = ROOT / "var" / "reliability" / "figures.json"
+SECRET_SETTINGS = (
+    "SECRET_KEY",
+    "CHECKOUT_SPECTRA_API_KEY",
+    "CHECKOUT_STRIPE_SECRET_KEY",
+    "CHECKOUT_WEBHOOK_SECRET",
+    "CHECKOUT_STRIPE_WEBHOOK_SECRET",
+)
+
+
+class LogRecorder(logging.Handler):
+    """Keep every formatted record and every secret configured when it was emitted."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s %(message)s"))
+        self.lines: list[str] = []
+        self.secrets: set[str] = set()
+        self.files: list[Path] = []
+
+    def note_secrets(self) -> None:
+        from django.conf import settings
+
+        for name in SECRET_SETTINGS:
+            value = str(getattr(settings, name, "") or "")
+            if len(value) >= 8:
+                self.secrets.add(value)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.note_secrets()
+            self.lines.append(self.format(record))
+        except Exception:  # a recorder must never break the code under test
+            self.handleError(record)
+
+    def add_file(self, path: Path) -> None:
+        """Scan a subprocess's log file (a Celery worker's) too."""
+        self.files.append(Path(path))
+
+    def leaks(self) -> list[tuple[str, str]]:
+        """Return (where, secret prefix) for every secret found in a log line."""
+        self.note_secrets()
+        found = []
+        texts = [("log", line) for line in self.lines]
+        for path in self.files:
+            try:
+                texts.append((str(path), path.read_text(errors="replace")))
+            except OSError:
+                continue
+        for where, text in texts:
+            for secret in self.secrets:
+                if secret in text:
+                    found.append((where if where != "log" else text[:120], secret[:6] + "…"))
+        return found
+
+
+RECORDER = LogRecorder()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def log_recorder() -> Iterator[LogRecorder]:
+    """Record every log record of the reliability tests (session-wide, autouse)."""
+    root = logging.getLogger()
+    root.addHandler(RECORDER)
+    try:
+        yield RECORDER
+    finally:
+        root.removeHandler(RECORDER)
+
+
+class Figures:
+    """Scenario figures, written to ``var/reliability/figures.json`` at session end."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    def record(
+        self,
+        key: str,
+        *,
+        scenario: str,
+        done: str,
+        expected: str,
+        observed: str,
+        seconds: float,
+        **numbers: Any,
+    ) -> None:
+        self.rows[key] = {
+            "scenario": scenario,
+            "done": done,
+            "expected": expected,
+            "observed": observed,
+            "seconds": round(seconds, 1),
+            "numbers": numbers,
+            "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        }
+
+    def write(self) -> None:
+        if not self.rows:
+            return
+        FIGURES_PATH.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            existing = json.loads(FIGURES_PATH.read_text())
+        except (OSError, ValueError):
+            existing = {}
+        existing.update(self.rows)
+        FIGURES_PATH.write_text(json.dumps(existing, indent=2, sort_keys=True, default=str))
+
+
+FIGURES = Figures()
+
+
+@pytest.fixture(scope="session")
+def figures() -> Iterator[Figures]:
+    try:
+        yield FIGURES
+    finally:
+        FIGURES.write()
+
+
+@pytest.fixture
+def live(
+    settings: Any,
+    sandbox_reset: SandboxProcess,
+    localstripe: LocalstripeProcess,
+    localstripe_stripe_client: stripe.StripeClient,
+) -> Iterator[Live]:
+    """The app pointed at a freshly reset sandbox (verifying payments on localstripe)."""
+    settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
+    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
+    settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
+    settings.CHECKOUT_STRIPE_API_BASE = localstripe.api_base
+    settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
+    settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
+    settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
+    settings.CHECKOUT_CATALOG_CACHE_TTL = 0
+    cache.clear()
+    clear_spectra_clients()
+    clear_stripe_clients()
+    yield Live(sandbox_reset, localstripe, localstripe_stripe_client)
+    clear_spectra_clients()
+    clear_stripe_clients()
+
+
+# --- Webhooks, workers, Redis -------------------------------------------------------------
+
+from tests.integration.webhooks.conftest import (  # noqa: E402
+    SHARED_REDIS,
+    OwnRedis,
+    WebhookEnv,
+    _webhook_env,
+    plain_sandbox,  # noqa: F401  (a fixture: the Stripe-less sandbox)
+)
+
+
+@pytest.fixture
+def storm_env(
+    live_server: Any,
+    settings: Any,
+    plain_sandbox: SandboxProcess,  # noqa: F811
+    tmp_path: Path,
+) -> Iterator[WebhookEnv]:
+    """Sandbox + live server + registered webhook + publisher on the shared Redis."""
+    yield from _webhook_env(live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
+
+
+@pytest.fixture
+def own_redis() -> Iterator[OwnRedis]:
+    """A redis-server of this test's own, on a free port (never the machine's 6379)."""
+    redis = OwnRedis()
+    redis.start()
+    try:
+        yield redis
+    finally:
+        redis.stop()
+
+
+@pytest.fixture
+def crash_env(
+    live_server: Any,
+    settings: Any,
+    plain_sandbox: SandboxProcess,  # noqa: F811
+    tmp_path: Path,
+    own_redis: OwnRedis,
+) -> Iterator[tuple[WebhookEnv, OwnRedis]]:
+    """Like ``storm_env`` but on a redis-server the test may stop and start."""
+    for env in _webhook_env(live_server, settings, plain_sandbox, tmp_path, own_redis.url):
+        yield env, own_redis
