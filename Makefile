@@ -8,7 +8,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install browser demo test test-unit test-integration test-browser lint format typecheck bench bench-smoke clean
+.PHONY: install browser screenshots demo test test-unit test-integration test-browser lint format typecheck bench bench-smoke clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ test-integration: install
 
 test-browser: install browser
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# Refresh the README's screenshots of each checkout step.
+screenshots: install browser
+	SCREENSHOTS_DIR=docs/screenshots DATABASE_URL=$(DATABASE_URL) $(PY) -m pytest tests/browser $(PYTEST_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .
