@@ -112,7 +112,7 @@ def webhook_receive_spectra(*, body: bytes, headers: dict[str, str]) -> Receipt:
         raise WebhookRejected(401, "invalid_signature", "Missing or invalid X-Webhook-Signature.")
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:  # deep nesting recurses
         raise WebhookRejected(400, "invalid_json", "The body is not valid JSON.") from exc
     if not isinstance(payload, dict) or not isinstance(payload.get("event"), str):
         raise WebhookRejected(400, "invalid_event", "The body is not a Spectra event.")
@@ -122,7 +122,8 @@ def webhook_receive_spectra(*, body: bytes, headers: dict[str, str]) -> Receipt:
     order_id: int | None = None
     if payload["event"].startswith("order."):
         raw_id = data.get("id")
-        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
+        # Ids are stored in a bigint column: anything outside it is not a Spectra order.
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int) or not 0 < raw_id < 2**63:
             raise WebhookRejected(400, "invalid_event", "The order event has no order id.")
         order_id = raw_id
     # Spectra sends no event id: the digest of the raw body is the key, so a duplicate
@@ -155,7 +156,7 @@ def webhook_receive_stripe(*, body: bytes, headers: dict[str, str]) -> Receipt:
         raise WebhookRejected(
             401, "invalid_signature", "Missing or invalid Stripe-Signature."
         ) from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, UnicodeDecodeError, RecursionError) as exc:
         raise WebhookRejected(400, "invalid_json", "The body is not a Stripe event.") from exc
     if not isinstance(event, dict):
         raise WebhookRejected(400, "invalid_event", "The body is not a Stripe event.")
