@@ -29,8 +29,8 @@ def test_no_broker_is_a_failure(monkeypatch: pytest.MonkeyPatch) -> None:
     from celery import current_app
 
     # Other tests point the Celery app at their own brokers; this one has none.
-    monkeypatch.setattr(current_app.conf, "broker_url", None)
-    monkeypatch.setattr(current_app.conf, "task_always_eager", False)
+    monkeypatch.setitem(current_app.conf, "broker_url", None)
+    monkeypatch.setitem(current_app.conf, "task_always_eager", False)
     result = check_broker(timeout=1)
     assert result.status == FAIL
     assert "CELERY_BROKER_URL" in result.detail
