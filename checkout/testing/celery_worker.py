@@ -42,7 +42,11 @@ class RecordingEmailBackend(BaseEmailBackend):
     def send_messages(self, email_messages: Sequence[EmailMessage]) -> int:
         from django.conf import settings
 
-        directory = Path(getattr(settings, "CHECKOUT_TEST_EMAIL_DIR", "var/emails"))
+        directory = Path(
+            getattr(settings, "CHECKOUT_TEST_EMAIL_DIR", None)
+            or os.environ.get("CHECKOUT_TEST_EMAIL_DIR")  # the demo's web process
+            or "var/emails"
+        )
         directory.mkdir(parents=True, exist_ok=True)
         delay = float(getattr(settings, "CHECKOUT_TEST_EMAIL_DELAY", 0) or 0)
         sent = 0
@@ -290,11 +294,30 @@ def start_demo_worker(
     settings_module: str = "config.settings.local",
     database_url: str | None = None,
     log_dir: str | Path = "var/log",
+    env: Mapping[str, str] | None = None,
 ) -> CeleryWorker:
-    """Worker + beat for the demo: emails land as readable ``.eml`` files in ``email_dir``."""
+    """Worker + beat for the demo: emails land as readable ``.eml`` files in ``email_dir``.
+
+    ``env`` is added to the worker's environment (the demo passes its settings: Spectra,
+    Stripe, site URL); the broker and eager flags set here win over it.
+    """
+    child_env = {
+        k: v
+        for k, v in (env or {}).items()
+        if k
+        not in (
+            "CELERY_BROKER_URL",
+            "CELERY_TASK_ALWAYS_EAGER",
+            "DJANGO_SETTINGS_MODULE",
+            "CHECKOUT_WORKER_SETTINGS",
+            "CHECKOUT_CELERY_APP",
+            "CHECKOUT_CELERY_QUEUE",
+        )
+    }
     return start_celery_worker(
         broker_url=broker_url,
         database_url=database_url,
+        env=child_env,
         settings_module=settings_module,
         settings_overrides={
             "EMAIL_BACKEND": "checkout.testing.celery_worker.RecordingEmailBackend",
