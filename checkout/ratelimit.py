@@ -397,6 +397,7 @@ def rate_limited(
             response["Retry-After"] = str(result.retry_after)
             return response
 
+        wrapper.rate_limit_scope = scope  # type: ignore[attr-defined]
         return wrapper
 
     return decorate
