@@ -75,9 +75,19 @@ def _spec_line(spec: Spec) -> str:
 
 
 def run_wrk(
-    specs: list[Spec], *, host: str, port: int, seconds: float, timeout_s: float = 5.0
+    specs: list[Spec],
+    *,
+    host: str,
+    port: int,
+    seconds: float,
+    timeout_s: float = 5.0,
+    once: bool = False,
 ) -> LoadResult:
-    """Run wrk against ``host:port`` for ``seconds``, rotating through ``specs``."""
+    """Run wrk against ``host:port`` for ``seconds``, rotating through ``specs``.
+
+    ``once``: each spec is meant to be sent once (a fresh attempt or event per request);
+    raises if wrk used up the pool and started over.
+    """
     with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as fh:
         fh.writelines(_spec_line(s) for s in specs)
         spec_file = fh.name
@@ -95,6 +105,7 @@ def run_wrk(
                 f"http://{host}:{port}{specs[0].path}",
                 "--",
                 spec_file,
+                *(["once", str(WRK_THREADS)] if once else []),
             ],
             capture_output=True,
             text=True,
@@ -108,6 +119,8 @@ def run_wrk(
         raise RuntimeError(f"wrk failed ({proc.returncode}): {proc.stdout}\n{proc.stderr}")
     data = json.loads(line.removeprefix("BENCHJSON "))
     errors = sum(data[k] for k in ("connect", "read", "write", "timeout"))
+    if once and data["requests"] >= len(specs):
+        raise RuntimeError(f"the pool of {len(specs)} prepared requests was used up")
     return LoadResult(
         requests=data["requests"],
         seconds=data["duration_us"] / 1e6,

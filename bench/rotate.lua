@@ -1,6 +1,8 @@
 -- wrk script: rotate through prepared requests read from a file (one per line:
 -- METHOD \t PATH \t header:value\31header:value \t BODY), each thread starting at a
 -- different offset, and print a one-line JSON summary for bench.run.
+-- With a second argument "once", thread t sends requests t+1, t+1+T, t+1+2T, ... (T
+-- threads), so no request is sent twice until the pool is used up (bench.run checks it).
 local threads = {}
 local counter = 0
 
@@ -26,11 +28,18 @@ function init(args)
     table.insert(requests_list, wrk.format(method, path, h, body))
   end
   f:close()
-  idx = (tid * 7919) % #requests_list
+  if args[2] == "once" then
+    stride = tonumber(args[3])
+    idx = tid + 1 - stride
+  else
+    stride = 1
+    idx = (tid * 7919) % #requests_list
+  end
 end
 
 function request()
-  idx = idx % #requests_list + 1
+  idx = idx + stride
+  if idx > #requests_list then idx = (idx - 1) % #requests_list + 1 end
   return requests_list[idx]
 end
 

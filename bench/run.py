@@ -66,9 +66,11 @@ def hello_specs() -> list[Spec]:
     return [Spec("GET", "/bench/hello/")]
 
 
-def measure(specs: list[Spec], *, generator: str, seconds: float, stack: Stack) -> LoadResult:
+def measure(
+    specs: list[Spec], *, generator: str, seconds: float, stack: Stack, once: bool = False
+) -> LoadResult:
     if generator == "wrk":
-        return loadgen.run_wrk(specs, host=HOST, port=stack.web_port, seconds=seconds)
+        return loadgen.run_wrk(specs, host=HOST, port=stack.web_port, seconds=seconds, once=once)
     return loadgen.run_python(specs, host=HOST, port=stack.web_port, seconds=seconds, cycle=False)
 
 
@@ -88,7 +90,9 @@ def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
         target.validate(specs)
         hello = hello_run(target.generator, mode.hello_s, stack)
         time.sleep(mode.cooldown_s)
-        result = measure(specs, generator=target.generator, seconds=mode.target_s, stack=stack)
+        result = measure(
+            specs, generator=target.generator, seconds=mode.target_s, stack=stack, once=target.once
+        )
         if result.errors:
             raise RuntimeError(
                 f"{target.name}: {result.errors} errors in {result.requests} requests "
