@@ -1,5 +1,8 @@
 """Repository-wide test configuration.
 
+One Chromium per test session (``browser``), shared by every test that drives a page:
+Playwright's sync API allows only one running instance per thread.
+
 Each pytest process gets its own PostgreSQL test database (``test_<name>_<pid>``), so
 several runs on one machine (developers, CI, a benchmark) never drop each other's
 database.
@@ -8,8 +11,11 @@ database.
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 pytest_plugins = ["checkout.testing.pytest_plugin"]
 
@@ -24,3 +30,29 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         test = db.setdefault("TEST", {})
         base = test.get("NAME") or f"test_{db['NAME']}"
         test["NAME"] = f"{base}_{os.getpid()}"
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright_instance() -> Iterator[Playwright]:
+    with sync_playwright() as instance:
+        yield instance
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_instance: Playwright) -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM} (make browser)", pytrace=False)
+    browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    yield browser
+    browser.close()

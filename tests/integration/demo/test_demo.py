@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 import redis
 import requests
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import Browser
 
 from checkout.testing.celery_worker import email_parts, read_sent_emails
 from checkout.testing.servers import DEFAULT_TEST_KEY, free_port
@@ -30,15 +30,6 @@ from tests.browser.shopper import GOOD_CARD, expect_confirmation, go_to_payment,
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 ROOT = Path(__file__).resolve().parents[3]
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 BROKER_URL = os.environ.get("DEMO_TEST_BROKER_URL", "redis://127.0.0.1:6379/13")
 READY = "Press Ctrl-C to stop everything."
 
@@ -177,22 +168,23 @@ def _wait_emails(directory: Path, subjects: list[str], timeout: float) -> dict[s
     pytest.fail(f"emails {subjects} not all written within {timeout} s; got {got}")
 
 
-def test_demo_buy_ship_emails_and_clean_stop(demo: Demo) -> None:
+def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> None:
     demo.wait_for(READY, timeout=60)
     assert f"Celery worker + beat on {BROKER_URL}" in demo.output
     assert f"Emails:           {demo.var_dir / 'emails'}" in demo.output
     assert "/_sandbox/orders/<spectra id>/advance" in demo.output
     assert (demo.var_dir / "demo.sqlite3").exists()  # its own var/, not the repository's
 
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
+    context = browser.new_context()
+    try:
+        page = context.new_page()
         page.set_default_timeout(20_000)
         go_to_payment(page, demo.site_url)
         type_card(page, GOOD_CARD)
         pay(page)
         order_number = expect_confirmation(page)
-        browser.close()
+    finally:
+        context.close()
 
     # The warehouse ships it: the sandbox fires order.status_changed + order.shipped.
     orders = requests.get(
