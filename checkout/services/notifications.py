@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -51,6 +52,7 @@ EMAIL_FOR_STATUS: dict[str, str] = {
 
 DEFAULT_SEND_LEASE = 300
 MAX_SEND_ATTEMPTS = 20
+MARK_SENT_TRIES = 6  # about 3 s of retries after the send (see _mark_sent)
 
 
 def _send_lease() -> dt.timedelta:
@@ -324,12 +326,7 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
         )
         raise
     # Keep this the very next statement after the send: it is the only at-least-once window.
-    EmailNotification.objects.filter(pk=notification.pk).update(
-        status=EmailNotification.Status.SENT,
-        sent_at=timezone.now(),
-        subject=rendered.subject[:255],
-        error="",
-    )
+    _mark_sent(notification.pk, subject=rendered.subject[:255])
     notification.status = EmailNotification.Status.SENT
     notification.subject = rendered.subject[:255]
     _record(
@@ -342,6 +339,31 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
     )
     logger.info("order %s: %s email sent", order.order_number, notification.kind)
     return notification
+
+
+def _mark_sent(notification_id: int, *, subject: str) -> None:
+    """Record the send; ride out a dropped database connection instead of failing.
+
+    The message is already with the mail server: if this UPDATE failed, the row would stay
+    ``sending`` and be sent again after the lease. So a broken connection (PostgreSQL
+    restarted, the connection terminated) is closed and the UPDATE retried for a few
+    seconds before giving up.
+    """
+    for attempt in range(MARK_SENT_TRIES):
+        try:
+            EmailNotification.objects.filter(pk=notification_id).update(
+                status=EmailNotification.Status.SENT,
+                sent_at=timezone.now(),
+                subject=subject,
+                error="",
+            )
+            return
+        except (OperationalError, InterfaceError):
+            if attempt == MARK_SENT_TRIES - 1 or connection.in_atomic_block:
+                raise
+            logger.warning("email %s: marking sent failed; reconnecting", notification_id)
+            connection.close()
+            time.sleep(min(2.0, 0.1 * 2**attempt))
 
 
 def email_mark_failed(*, notification_id: int, error: str) -> None:
