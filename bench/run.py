@@ -55,7 +55,7 @@ class Mode:
 
 
 FULL = Mode("full", 3, 3, 6, 1.0, 1.0, 60, 20_000, 10)
-SMOKE = Mode("smoke", 1, 2, 5, 0.5, 0.5, 10, 1_000, 5)
+SMOKE = Mode("smoke", 1, 2, 5, 0.5, 0.5, 10, 600, 5)
 
 
 def log(message: str) -> None:
@@ -206,7 +206,7 @@ def versions() -> dict[str, str]:
         "celery": celery.__version__,
         "psycopg": psycopg.__version__,
         "postgresql": pg,
-        "redis": cmd(["redis-server", "--version"]),
+        "redis": cmd(["redis-server", "--version"]).split(" v=")[-1].split(" ")[0],
         "wrk": cmd(["wrk", "--version"]).split(" [")[0],
     }
 
