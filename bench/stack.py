@@ -28,8 +28,10 @@ import redis
 ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 WORKERS = 2
-REDIS_BROKER_DB = 9
-REDIS_CACHE_DB = 10
+# Redis databases of our own: 0, 1 (production cache default), 5, 9, 12 and 13 are used by
+# the demo and other test suites, which may run at the same time.
+REDIS_BROKER_DB = 14
+REDIS_CACHE_DB = 15
 
 
 def free_port() -> int:
