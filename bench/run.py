@@ -173,7 +173,7 @@ def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]
                 f"{name}: ratio {entry['ratio_median']:.3f} < "
                 f"{BASELINE_FLOOR} x baseline {base:.3f}"
             )
-    entry["met"] = not failures
+    entry["met"] = not failures and "error" not in entry
     return failures
 
 
@@ -266,7 +266,7 @@ def markdown_table(results: dict[str, Any]) -> str:
             rps = f"{t['rps_median']:.0f} ({t['hello_rps_median']:.0f}, {t['generator']})"
         else:
             ratio, rps = "—", "—"
-        extra = t.get("summary", "")
+        extra = t.get("summary", "") or ("ERROR: " + t["error"][:120] if t.get("error") else "")
         lines.append(
             f"| {t['title']}{' — ' + extra if extra else ''} | {ratio} | {rps} | "
             f"{fmt(t.get('p50_ms'), '.1f')} | {fmt(t.get('p99_ms'), '.1f')} | "
@@ -279,10 +279,11 @@ def markdown_table(results: dict[str, Any]) -> str:
             "|---|---|---|---|---|",
         ]
         for _name, q in results["queries"].items():
-            counts = q["counts"]
+            counts = q.get("counts") or {}
+            equal = "ERROR" if q.get("error") else ("yes" if q.get("equal") else "NO")
             lines.append(
-                f"| {q['title']} | {counts['small']} | {counts['large']} | "
-                f"{'yes' if q['equal'] else 'NO'} | {q.get('api_calls', '—')} |"
+                f"| {q['title']} | {counts.get('small', '—')} | {counts.get('large', '—')} | "
+                f"{equal} | {q.get('api_calls', '—')} |"
             )
     if results.get("skipped"):
         lines += ["", "Left out (code not landed): " + ", ".join(results["skipped"]) + "."]
@@ -359,10 +360,15 @@ def main(argv: list[str] | None = None) -> int:
                 results["skipped"].append(f"{check.name} ({missing})")
                 continue
             log(f"{check.name}: {check.title}")
-            if check.kind == "ratio":
-                entry = run_ratio_target(check, mode, stack)
-            else:
-                entry = check.run(mode=mode)
+            try:
+                if check.kind == "ratio":
+                    entry = run_ratio_target(check, mode, stack)
+                else:
+                    entry = check.run(mode=mode)
+            except Exception as err:  # one broken target must not hide the others
+                log(f"  {check.name} ERROR: {err}")
+                entry = {"error": f"{type(err).__name__}: {err}"[:2000]}
+                failures.append(f"{check.name}: error: {str(err)[:300]}")
             entry.setdefault("title", check.title)
             entry["goal"] = check.goal
             section = "queries" if check.kind == "queries" else "targets"

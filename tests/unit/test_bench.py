@@ -114,3 +114,23 @@ def test_table_lists_every_target_and_what_was_left_out():
     table = markdown_table(results)
     assert "| information page GET | 0.200 (0.180-0.220) |" in table
     assert "post_pay (checkout.views missing)" in table
+
+
+def test_a_target_that_errored_is_a_failure_and_shows_in_the_table():
+    broken = {"error": "RuntimeError: probe answered 500", "goal": {"ratio_min": 0.15}}
+    judge("page", broken, FULL, {})
+    assert broken["met"] is False
+    results = {
+        "date": "d",
+        "command": "make bench",
+        "mode": "full",
+        "duration_s": 1,
+        "machine": {"cpus": 2, "cpu": "cpu", "memory_gib": 4},
+        "versions": {},
+        "targets": {"page": {"title": "information page GET", **broken}},
+        "queries": {"q": {"title": "queries", "error": "boom", "goal": {}}},
+        "skipped": [],
+    }
+    table = markdown_table(results)
+    assert "ERROR: RuntimeError: probe answered 500" in table
+    assert "| queries | — | — | ERROR |" in table
