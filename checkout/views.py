@@ -54,6 +54,7 @@ from checkout.forms import (
 )
 from checkout.links import order_from_status_token, order_status_url
 from checkout.models import CheckoutAttempt, Order
+from checkout.ratelimit import rate_limit_form_error, rate_limited
 from checkout.services import cart as cart_service
 from checkout.services import orders
 from checkout.services.notifications import tracking_url
@@ -612,6 +613,7 @@ def _billing_details(attempt: CheckoutAttempt) -> dict[str, Any]:
 
 
 @require_POST
+@rate_limited("promo", form_view=True)
 def checkout_promo(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a promo code."""
     guard = _guard(request, "payment")
@@ -629,6 +631,9 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Promo code removed."))
         return redirect("checkout:checkout-payment")
     form = CodeForm(request.POST, prefix="promo", label=_("Promo code"))
+    if rate_limit_form_error(request, form):
+        form.wire_accessibility()
+        return _render_payment(request, attempt, promo_form=form, status=429)
     if form.is_valid():
         try:
             quote = orders.attempt_apply_promo(attempt=attempt, code=form.cleaned_data["code"])
@@ -645,6 +650,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
 
 
 @require_POST
+@rate_limited("gift_card", form_view=True)
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a gift card."""
     guard = _guard(request, "payment")
@@ -662,6 +668,9 @@ def checkout_gift_card(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Gift card removed."))
         return redirect("checkout:checkout-payment")
     form = CodeForm(request.POST, prefix="gift", label=_("Gift card number"))
+    if rate_limit_form_error(request, form):
+        form.wire_accessibility()
+        return _render_payment(request, attempt, gift_card_form=form, status=429)
     if form.is_valid():
         try:
             orders.attempt_apply_gift_card(attempt=attempt, code=form.cleaned_data["code"])
@@ -683,7 +692,7 @@ def checkout_gift_card(request: HttpRequest) -> HttpResponse:
 def _json_body(request: HttpRequest) -> dict[str, Any] | None:
     try:
         body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting recurses
         return None
     return body if isinstance(body, dict) else None
 
@@ -710,6 +719,7 @@ def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
 
 
 @require_POST
+@rate_limited("pay")
 def checkout_pay(request: HttpRequest) -> JsonResponse:
     """Authorize the card: ``{"payment_method_id"}`` -> ``{"status", "client_secret"}``."""
     body = _json_body(request)
@@ -737,6 +747,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
 
 
 @require_POST
+@rate_limited("place")
 def checkout_place(request: HttpRequest) -> JsonResponse:
     """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
     if _json_body(request) is None:
