@@ -140,6 +140,36 @@ def check_stripe_settings(
     return messages
 
 
+RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
+
+
+@register(Tags.security)
+def check_rate_limits(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check every rate-limit rule parses and every scope the views use is configured."""
+    from checkout.ratelimit import rate_limits_validate
+
+    messages: list[CheckMessage] = [
+        Error(
+            f"CHECKOUT_RATE_LIMITS has an invalid rule: {problem}",
+            hint='Rules look like "10/10m session" or "30/h ip".',
+            id="checkout.E020",
+        )
+        for problem in rate_limits_validate()
+    ]
+    missing = [s for s in RATE_LIMIT_SCOPES if s not in app_settings.RATE_LIMITS]
+    if missing:
+        messages.append(
+            Error(
+                f"CHECKOUT_RATE_LIMITS lacks the scopes {', '.join(missing)}.",
+                hint="Give each scope its rules, or an empty tuple to switch it off.",
+                id="checkout.E021",
+            )
+        )
+    return messages
+
+
 @register(Tags.security, deploy=True)
 def check_deploy_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any

@@ -36,6 +36,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "checkout.security.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -115,9 +116,9 @@ CELERY_RESULT_EXPIRES = 3600
 # Longer than the longest task, so a slow task is not redelivered while it runs.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
-# With late acks, a task running when the broker connection drops is redelivered anyway;
-# cancelling it avoids running it twice at once.
-CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
+# Left off on purpose: with it on, a broker restart can kill the worker's main process
+# (celery#7185, #9250). Late acks redeliver an interrupted task; tasks are idempotent.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Nothing reads task results: tasks record their outcome in the database.
 CELERY_TASK_IGNORE_RESULT = True
 

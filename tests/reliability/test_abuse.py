@@ -1,9 +1,8 @@
 """Abuse: card testing and code guessing are stopped per session and per address, with a
 clear message and 429 (JSON on the machine endpoints).
 
-These run against the views once ``@rate_limited`` is applied to them (the lead does so
-after the web layer is finished). Until a view carries the decorator its test is an
-expected failure (``xfail(strict=True)``), so the day it is applied the test runs for real.
+They run against the real views; a first test also checks that each limited view still
+carries its ``@rate_limited`` scope, so removing one fails loudly.
 """
 
 from __future__ import annotations
@@ -37,12 +36,17 @@ def decorated(view: Callable[..., Any], scope: str) -> bool:
     return False
 
 
-def needs(view: Callable[..., Any], scope: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(
-        not decorated(view, scope),
-        reason=f"lead: apply @rate_limited({scope!r}) to checkout.views.{view.__name__}",
-        strict=True,
-    )
+@pytest.mark.parametrize(
+    ("view", "scope"),
+    [
+        (views.checkout_promo, "promo"),
+        (views.checkout_gift_card, "gift_card"),
+        (views.checkout_pay, "pay"),
+        (views.checkout_place, "place"),
+    ],
+)
+def test_each_guessable_endpoint_is_rate_limited(view: Callable[..., Any], scope: str) -> None:
+    assert decorated(view, scope), f"checkout.views.{view.__name__} lost @rate_limited({scope!r})"
 
 
 @pytest.fixture
@@ -72,7 +76,6 @@ def assert_limited_page(response: Any, words: str) -> None:
     assert words in response.content.decode()
 
 
-@needs(views.checkout_promo, "promo")
 def test_promo_guessing_is_stopped_per_session(shopper: Client, figures: Figures) -> None:
     started = time.monotonic()
     statuses = [
@@ -93,7 +96,6 @@ def test_promo_guessing_is_stopped_per_session(shopper: Client, figures: Figures
     )
 
 
-@needs(views.checkout_gift_card, "gift_card")
 def test_gift_card_guessing_is_stopped_per_session(shopper: Client) -> None:
     for i in range(4):
         assert (
@@ -105,7 +107,6 @@ def test_gift_card_guessing_is_stopped_per_session(shopper: Client) -> None:
     assert CheckoutAttempt.objects.get().gift_card_code == ""
 
 
-@needs(views.checkout_promo, "promo")
 def test_new_sessions_from_one_address_are_stopped_too(limits: Live) -> None:
     answers = []
     for _ in range(7):
@@ -117,7 +118,6 @@ def test_new_sessions_from_one_address_are_stopped_too(limits: Live) -> None:
     assert elsewhere.post("/checkout/promo/", {"promo-code": "GUESS"}).status_code != 429
 
 
-@needs(views.checkout_pay, "pay")
 def test_card_testing_is_stopped_with_a_json_429(shopper: Client, figures: Figures) -> None:
     started = time.monotonic()
     answers = []
@@ -152,7 +152,6 @@ def test_card_testing_is_stopped_with_a_json_429(shopper: Client, figures: Figur
     )
 
 
-@needs(views.checkout_place, "place")
 def test_place_is_limited_with_a_json_429(shopper: Client) -> None:
     answers = [
         shopper.post("/checkout/place/", "{}", content_type="application/json").status_code

@@ -44,6 +44,18 @@ def test_good_configuration_is_clean() -> None:
         ({"CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_abc"}, "checkout.E008"),
         (
             {
+                "CHECKOUT_RATE_LIMITS": {
+                    "promo": ("ten per minute",),
+                    "gift_card": (),
+                    "pay": (),
+                    "place": (),
+                }
+            },
+            "checkout.E020",
+        ),
+        ({"CHECKOUT_RATE_LIMITS": {"promo": ("10/m session",)}}, "checkout.E021"),
+        (
+            {
                 "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_a",
                 "CHECKOUT_STRIPE_PUBLISHABLE_KEY": "pk_live_a",
             },
