@@ -247,6 +247,24 @@ def payment_intent_create(
             idempotency_key,
         )
         raise declined from err
+    except stripe.InvalidRequestError as err:
+        # Stripe names the parameter (resource_missing, param payment_method); localstripe
+        # answers a bare 404. Creating references nothing else that could be missing.
+        if (
+            getattr(err, "param", None) == "payment_method"
+            or err.code == "resource_missing"
+            or err.http_status == 404
+        ):
+            # An unknown or unusable payment method id (a forged request, or a stale page):
+            # the shopper can fix it by entering the card again; Stripe is not down.
+            logger.info(
+                "PaymentIntent refused the payment method (%s) key=%s", err.code, idempotency_key
+            )
+            raise PaymentDeclined(
+                _("We could not use those card details. Please enter your card again."),
+                code="invalid_payment_method",
+            ) from err
+        raise _provider_error(err, "PaymentIntent create") from err
     except stripe.StripeError as err:
         raise _provider_error(err, "PaymentIntent create") from err
     info = PaymentIntentInfo.from_stripe(intent)

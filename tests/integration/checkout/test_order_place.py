@@ -115,6 +115,22 @@ def test_declined_card_then_another_card_with_a_new_payment_intent(
     assert live.state()["captures"] == 1
 
 
+def test_unknown_payment_method_asks_for_the_card_again(
+    live: Live, ready_attempt: MakeAttempt
+) -> None:
+    attempt = ready_attempt()
+    with pytest.raises(PaymentDeclined) as refused:
+        orders.attempt_pay(attempt=attempt, payment_method_id="pm_forged_by_the_browser")
+    assert refused.value.code == "invalid_payment_method"
+    assert "card" in refused.value.message.lower()
+    attempt.refresh_from_db()
+    assert attempt.state == State.COLLECTING
+    assert attempt.payment_intent_id == ""
+    # The shopper enters the card again and pays.
+    _pay(live, attempt)
+    assert orders.order_place(attempt=attempt).status == "placed"
+
+
 def test_three_d_secure_completed_in_the_page_then_placed(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
