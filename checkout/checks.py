@@ -170,6 +170,42 @@ def check_rate_limits(
     return messages
 
 
+@register(Tags.compatibility)
+def check_shop_settings(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check email kinds, countries and currency name things the app knows."""
+    from checkout.models import EmailNotification
+
+    messages: list[CheckMessage] = []
+    unknown = sorted(set(app_settings.EMAIL_KINDS) - set(EmailNotification.Kind.values))
+    if unknown:
+        messages.append(
+            Error(
+                f"CHECKOUT_EMAIL_KINDS names unknown kinds: {', '.join(unknown)}.",
+                hint=f"Choose from {', '.join(EmailNotification.Kind.values)}.",
+                id="checkout.E022",
+            )
+        )
+    if not app_settings.ALLOWED_COUNTRIES:
+        messages.append(
+            Error(
+                "CHECKOUT_ALLOWED_COUNTRIES is empty: no shopper could enter an address.",
+                hint='For example ("US",).',
+                id="checkout.E023",
+            )
+        )
+    if app_settings.CURRENCY != "USD":
+        messages.append(
+            Warning(
+                f"CHECKOUT_CURRENCY is {app_settings.CURRENCY}; Spectra prices are in USD.",
+                hint="Leave CHECKOUT_CURRENCY at USD.",
+                id="checkout.W020",
+            )
+        )
+    return messages
+
+
 @register(Tags.security, deploy=True)
 def check_deploy_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any

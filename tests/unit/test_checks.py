@@ -54,6 +54,9 @@ def test_good_configuration_is_clean() -> None:
             "checkout.E020",
         ),
         ({"CHECKOUT_RATE_LIMITS": {"promo": ("10/m session",)}}, "checkout.E021"),
+        ({"CHECKOUT_EMAIL_KINDS": ("confirmation", "returned")}, "checkout.E022"),
+        ({"CHECKOUT_ALLOWED_COUNTRIES": ()}, "checkout.E023"),
+        ({"CHECKOUT_CURRENCY": "EUR"}, "checkout.W020"),
         (
             {
                 "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_a",
