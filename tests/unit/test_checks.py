@@ -107,7 +107,7 @@ def test_every_check_is_documented_for_merchants() -> None:
     source = (root / "checkout" / "checks.py").read_text()
     guide = (root / "docs" / "install.md").read_text()
     ids = set(re.findall(r'id="(checkout\.[EW]\d{3})"', source))
-    assert len(ids) >= 20
+    assert len(ids) >= 19
     # Pairs share a row: "`checkout.E004` / `E005`".
     missing = {i for i in ids if f"`{i}`" not in guide and f"`{i.split('.')[1]}`" not in guide}
     assert not missing, f"add to docs/install.md: {sorted(missing)}"
