@@ -62,6 +62,12 @@ def main() -> int:
     parser.add_argument("target")
     parser.add_argument("-n", type=int, default=200)
     parser.add_argument("--html", default="")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="replay the prepared requests this many times (as wrk cycles through them)",
+    )
     args = parser.parse_args()
     from pyinstrument import Profiler
 
@@ -104,8 +110,9 @@ def main() -> int:
         connection.force_debug_cursor = False
         profiler = Profiler(interval=0.0005)
         profiler.start()
-        for spec in specs:
-            wsgi_call(app, spec)
+        for _round in range(args.repeat):
+            for spec in specs:
+                wsgi_call(app, spec)
         profiler.stop()
         if args.html:
             with open(args.html, "w") as fh:

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
+from django.core.cache import cache
 from django.http import (
     Http404,
     HttpRequest,
@@ -25,8 +26,11 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -131,29 +135,51 @@ class _Guard:
     """The outcome of checking that a step may be shown."""
 
     def __init__(
-        self, attempt: CheckoutAttempt | None = None, response: HttpResponse | None = None
+        self,
+        attempt: CheckoutAttempt | None = None,
+        response: HttpResponse | None = None,
+        snapshot: orders.CheckoutSnapshot | None = None,
     ):
         self.attempt = attempt
         self.response = response
+        self.snapshot = snapshot
 
 
 def _guard(request: HttpRequest, step: str) -> _Guard:
-    """Return the open attempt when ``step`` is reachable, else a redirect to where to go."""
-    try:
-        cart = cart_service.cart_get(request)
-    except ProviderError:
-        logger.exception("Could not load the cart for the %s step", step)
-        messages.error(request, _provider_message())
-        return _Guard(response=redirect("checkout:cart"))
-    if cart is None or cart.is_empty:
+    """Return the open attempt when ``step`` is reachable, else a redirect to where to go.
+
+    The attempt comes with its quote (``orders.checkout_snapshot``): from the quote cache
+    when neither the cart nor the attempt changed, so a revisit makes no API call.
+    """
+    cart_id = cart_service.cart_id_from_session(request)
+    snapshot = None
+    if cart_id:
+        try:
+            snapshot = orders.checkout_snapshot(
+                cart_id=cart_id,
+                session_key=_session_key(request),
+                with_rates=step == "shipping",
+                with_quote=request.method == "GET",
+            )
+        except ProviderError:
+            logger.exception("Could not load the cart for the %s step", step)
+            messages.error(request, _provider_message())
+            return _Guard(response=redirect("checkout:cart"))
+        if snapshot.status in ("gone", "locked"):
+            # Unknown to the API, or an order was placed from it: start a new cart.
+            cart_service.cart_forget(request)
+    if snapshot is None or snapshot.attempt is None or snapshot.status != "ok":
         messages.info(request, _("Your cart is empty. Add something before checking out."))
         return _Guard(response=redirect("checkout:cart"))
-    attempt = orders.attempt_for_cart(cart_id=cart.id, session_key=_session_key(request))
-    request.session[SESSION_ATTEMPT] = str(attempt.public_id)
+    cart_service.cart_count_seen(request, snapshot.item_count)
+    attempt = snapshot.attempt
+    public_id = str(attempt.public_id)
+    if request.session.get(SESSION_ATTEMPT) != public_id:  # no session write when unchanged
+        request.session[SESSION_ATTEMPT] = public_id
     reachable = orders.attempt_next_step(attempt)
     if STEPS.index(step) > STEPS.index(reachable):
         return _Guard(response=redirect(STEP_URLS[reachable]))
-    return _Guard(attempt=attempt)
+    return _Guard(attempt=attempt, snapshot=snapshot)
 
 
 def _quote(request: HttpRequest, attempt: CheckoutAttempt) -> orders.Quote | None:
@@ -165,6 +191,25 @@ def _quote(request: HttpRequest, attempt: CheckoutAttempt) -> orders.Quote | Non
         logger.exception("attempt %s: could not compute the quote", attempt.public_id)
         messages.error(request, _provider_message())
     return None
+
+
+def _snapshot_quote(request: HttpRequest, guard: _Guard) -> orders.Quote | None:
+    """Return the guard's quote; when it could not be computed, tell the shopper why."""
+    snapshot = guard.snapshot
+    if snapshot is None or (snapshot.quote is None and snapshot.error is None):
+        assert guard.attempt is not None  # a POST re-rendering: the guard did not quote
+        return _quote(request, guard.attempt)
+    if snapshot.quote is None:
+        if isinstance(snapshot.error, ShopperError):
+            messages.error(request, snapshot.error.message)
+        else:
+            logger.error(
+                "attempt %s: could not compute the quote (%r)",
+                guard.attempt.public_id if guard.attempt else "-",
+                snapshot.error,
+            )
+            messages.error(request, _provider_message())
+    return snapshot.quote
 
 
 def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | None) -> dict:
@@ -189,6 +234,61 @@ def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | Non
         "attempt": attempt,
         "quote": quote,
     }
+
+
+# --- Rendered step cache ------------------------------------------------------------------
+# A step page is a function of the attempt (its fingerprint: id, updated_at, state, codes),
+# the cart version its quote is for, the step and the language; only the CSRF token and
+# flash messages differ per request. So a GET that finds the page rendered for exactly
+# that state serves it with the request's own CSRF token put in, and renders nothing.
+# Pages with messages are never cached nor served from the cache.
+
+PAGE_CACHE_SECONDS = 120
+_CSRF_SLOT = "checkout-csrf-slot-7f3a"  # rendered where {% csrf_token %} puts the token
+
+
+def _page_key(step: str, cart_id: str) -> str:
+    return f"checkout:page:{step}:{get_language()}:{cart_id}"
+
+
+def _page_state(guard: _Guard) -> tuple[Any, ...] | None:
+    snapshot = guard.snapshot
+    if snapshot is None or guard.attempt is None or snapshot.quote is None or not snapshot.token:
+        return None
+    return (snapshot.token, orders.attempt_fingerprint(guard.attempt), snapshot.item_count)
+
+
+def _cached_page(request: HttpRequest, step: str, guard: _Guard) -> HttpResponse | None:
+    """Return the step page as rendered earlier for the same state, or None."""
+    state = _page_state(guard)
+    if state is None or len(messages.get_messages(request)):
+        return None
+    assert guard.attempt is not None
+    try:
+        found = cache.get(_page_key(step, guard.attempt.cart_id))
+    except Exception:
+        logger.exception("attempt %s: page cache unavailable", guard.attempt.public_id)
+        return None
+    if not isinstance(found, tuple) or len(found) != 2 or found[0] != state:
+        return None
+    return HttpResponse(found[1].replace(_CSRF_SLOT, get_token(request)))
+
+
+def _render_step(
+    request: HttpRequest, step: str, guard: _Guard, template: str, context: dict, status: int
+) -> HttpResponse:
+    """Render a step page; keep a 200 without messages for ``_cached_page``."""
+    state = _page_state(guard) if status == 200 else None
+    if state is None or len(messages.get_messages(request)):
+        return render(request, template, context, status=status)
+    html = render_to_string(template, {**context, "csrf_token": _CSRF_SLOT}, request=request)
+    if not len(messages.get_messages(request)):
+        assert guard.attempt is not None
+        try:
+            cache.set(_page_key(step, guard.attempt.cart_id), (state, html), PAGE_CACHE_SECONDS)
+        except Exception:
+            logger.exception("attempt %s: could not cache the page", guard.attempt.public_id)
+    return HttpResponse(html.replace(_CSRF_SLOT, get_token(request)), status=status)
 
 
 # --- Storefront -------------------------------------------------------------------------
@@ -420,12 +520,15 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
                 return redirect("checkout:checkout-shipping")
         status = 400
     else:
+        cached = _cached_page(request, "information", guard)
+        if cached is not None:
+            return cached
         initial: dict[str, Any] = dict(attempt.shipping_address or {})
         initial.update({"email": attempt.email, "phone": attempt.phone})
         form = InformationForm(initial={k: v for k, v in initial.items() if v})
-    context = _step_context("information", attempt, _quote(request, attempt))
+    context = _step_context("information", attempt, _snapshot_quote(request, guard))
     context["form"] = form
-    return render(request, "checkout/information.html", context, status=status)
+    return _render_step(request, "information", guard, "checkout/information.html", context, status)
 
 
 @require_http_methods(["GET", "POST"])
@@ -436,8 +539,17 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         return guard.response
     attempt = guard.attempt
     assert attempt is not None
+    if request.method == "GET":
+        cached = _cached_page(request, "shipping", guard)
+        if cached is not None:
+            return cached
     try:
-        rates = orders.attempt_shipping_rates(attempt=attempt)
+        snapshot_rates = guard.snapshot.rates if guard.snapshot is not None else None
+        rates = (
+            list(snapshot_rates)
+            if snapshot_rates is not None and request.method == "GET"
+            else orders.attempt_shipping_rates(attempt=attempt)
+        )
     except ShopperError as err:
         messages.error(request, err.message)
         return redirect("checkout:checkout-information")
@@ -467,9 +579,9 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         codes = [r.service_code for r in rates]
         initial_code = chosen if chosen in codes else (codes[0] if codes else None)
         form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
-    context = _step_context("shipping", attempt, _quote(request, attempt))
+    context = _step_context("shipping", attempt, _snapshot_quote(request, guard))
     context.update({"form": form, "rates": rates})
-    return render(request, "checkout/shipping.html", context, status=status)
+    return _render_step(request, "shipping", guard, "checkout/shipping.html", context, status)
 
 
 def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:
@@ -488,8 +600,9 @@ def _render_payment(
     promo_form: CodeForm | None = None,
     gift_card_form: CodeForm | None = None,
     status: int = 200,
+    guard: _Guard | None = None,
 ) -> HttpResponse:
-    quote = _quote(request, attempt)
+    quote = _snapshot_quote(request, guard) if guard is not None else _quote(request, attempt)
     context = _step_context("payment", attempt, quote)
     context.update(
         {
@@ -519,6 +632,8 @@ def _render_payment(
             },
         }
     )
+    if guard is not None and not (billing_form or promo_form or gift_card_form):
+        return _render_step(request, "payment", guard, "checkout/payment.html", context, status)
     return render(request, "checkout/payment.html", context, status=status)
 
 
@@ -546,7 +661,9 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
     attempt = guard.attempt
     assert attempt is not None
     if request.method == "GET":
-        return _render_payment(request, attempt)
+        return _cached_page(request, "payment", guard) or _render_payment(
+            request, attempt, guard=guard
+        )
 
     same = request.POST.get("same_as_shipping") in {"on", "true", "1"}
     billing_form = _billing_form(attempt, None if same else request.POST)
@@ -559,7 +676,12 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
                 errors={k: [str(m) for m in v] for k, v in billing_form.errors.items()},
             )
         return _render_payment(
-            request, attempt, billing_form=billing_form, same_as_shipping=False, status=400
+            request,
+            attempt,
+            billing_form=billing_form,
+            same_as_shipping=False,
+            status=400,
+            guard=guard,
         )
     try:
         attempt = orders.attempt_set_billing(
@@ -633,7 +755,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST, prefix="promo", label=_("Promo code"))
     if rate_limit_form_error(request, form):
         form.wire_accessibility()
-        return _render_payment(request, attempt, promo_form=form, status=429)
+        return _render_payment(request, attempt, promo_form=form, status=429, guard=guard)
     if form.is_valid():
         try:
             quote = orders.attempt_apply_promo(attempt=attempt, code=form.cleaned_data["code"])
@@ -646,7 +768,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
             messages.success(request, quote.promo_message or _("Promo code applied."))
             return redirect("checkout:checkout-payment")
     form.wire_accessibility()
-    return _render_payment(request, attempt, promo_form=form, status=400)
+    return _render_payment(request, attempt, promo_form=form, status=400, guard=guard)
 
 
 @require_POST
@@ -670,7 +792,7 @@ def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     form = CodeForm(request.POST, prefix="gift", label=_("Gift card number"))
     if rate_limit_form_error(request, form):
         form.wire_accessibility()
-        return _render_payment(request, attempt, gift_card_form=form, status=429)
+        return _render_payment(request, attempt, gift_card_form=form, status=429, guard=guard)
     if form.is_valid():
         try:
             orders.attempt_apply_gift_card(attempt=attempt, code=form.cleaned_data["code"])
@@ -683,7 +805,7 @@ def checkout_gift_card(request: HttpRequest) -> HttpResponse:
             messages.success(request, _("Gift card applied."))
             return redirect("checkout:checkout-payment")
     form.wire_accessibility()
-    return _render_payment(request, attempt, gift_card_form=form, status=400)
+    return _render_payment(request, attempt, gift_card_form=form, status=400, guard=guard)
 
 
 # --- Machine endpoints (JSON) -------------------------------------------------------------
@@ -873,9 +995,31 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     order = order_from_status_token(token)
     if order is None:
         raise Http404(_("This link is not valid or has expired."))
-    response = render(
-        request, "checkout/order_status.html", {"order": order, **_order_context(order)}
-    )
+    # The page changes only with the order (updated_at) and the header's cart count: the
+    # rendered page is kept for a while (no form, so no CSRF token in it).
+    key = f"checkout:status:{get_language()}:{order.pk}"
+    state = (order.updated_at.isoformat(), cart_service.cart_count_from_session(request))
+    cacheable = not len(messages.get_messages(request))
+    found = None
+    if cacheable:
+        try:
+            found = cache.get(key)
+        except Exception:
+            logger.exception("order %s: page cache unavailable", order.order_number)
+    if isinstance(found, tuple) and len(found) == 2 and found[0] == state:
+        response = HttpResponse(found[1])
+    else:
+        html = render_to_string(
+            "checkout/order_status.html",
+            {"order": order, **_order_context(order)},
+            request=request,
+        )
+        if cacheable and not len(messages.get_messages(request)):
+            try:
+                cache.set(key, (state, html), PAGE_CACHE_SECONDS)
+            except Exception:
+                logger.exception("order %s: could not cache the page", order.order_number)
+        response = HttpResponse(html)
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response

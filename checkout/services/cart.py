@@ -3,7 +3,9 @@
 A merchant whose own storefront builds the cart hands it over with
 ``cart_attach(request, cart_id)``; from then on the checkout pages use that cart.
 The session also keeps the cart's item count so the header can show it without an
-API call on every page.
+API call on every page. Session keys are only set when their value changes, so a page
+view that changes nothing does not rewrite the session. Every change to the cart's lines
+calls ``quotes.cart_changed`` so no cached quote outlives it.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import logging
 from django.http import HttpRequest
 
 from checkout.exceptions import SpectraNotFound
+from checkout.services.quotes import cart_changed
 from checkout.services.spectra import Cart, get_spectra_client
 
 logger = logging.getLogger(__name__)
@@ -21,10 +24,22 @@ SESSION_CART_ID = "checkout_cart_id"
 SESSION_CART_COUNT = "checkout_cart_count"
 
 
-def _remember(request: HttpRequest, cart: Cart) -> Cart:
-    request.session[SESSION_CART_ID] = cart.id
-    request.session[SESSION_CART_COUNT] = cart.item_count
+def _set(request: HttpRequest, key: str, value: object) -> None:
+    if request.session.get(key) != value:  # setting an equal value still saves the session
+        request.session[key] = value
+
+
+def _remember(request: HttpRequest, cart: Cart, *, changed: bool = False) -> Cart:
+    _set(request, SESSION_CART_ID, cart.id)
+    _set(request, SESSION_CART_COUNT, cart.item_count)
+    if changed:
+        cart_changed(cart_id=cart.id)
     return cart
+
+
+def cart_count_seen(request: HttpRequest, count: int) -> None:
+    """Keep the item count last seen for the session's cart (for the header)."""
+    _set(request, SESSION_CART_COUNT, count)
 
 
 def cart_attach(request: HttpRequest, cart_id: str) -> Cart:
@@ -34,7 +49,7 @@ def cart_attach(request: HttpRequest, cart_id: str) -> Cart:
     """
     cart = get_spectra_client().get_cart(cart_id)
     logger.info("Cart %s attached to a session", cart.id)
-    return _remember(request, cart)
+    return _remember(request, cart, changed=True)
 
 
 def cart_id_from_session(request: HttpRequest) -> str | None:
@@ -83,7 +98,7 @@ def cart_add_item(request: HttpRequest, *, variant_id: int, quantity: int) -> Ca
         cart = client.update_cart_item(cart.id, existing.id, quantity=existing.quantity + quantity)
     else:
         cart = client.add_cart_item(cart.id, variant_id=variant_id, quantity=quantity)
-    return _remember(request, cart)
+    return _remember(request, cart, changed=True)
 
 
 def cart_update_item(request: HttpRequest, *, item_id: str, quantity: int) -> Cart | None:
@@ -96,7 +111,7 @@ def cart_update_item(request: HttpRequest, *, item_id: str, quantity: int) -> Ca
         cart = client.remove_cart_item(cart_id, item_id)
     else:
         cart = client.update_cart_item(cart_id, item_id, quantity=quantity)
-    return _remember(request, cart)
+    return _remember(request, cart, changed=True)
 
 
 def cart_remove_item(request: HttpRequest, *, item_id: str) -> Cart | None:

@@ -23,7 +23,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -76,6 +76,19 @@ def _store(
     spectra_order_id: int | None = None,
     object_id: str = "",
 ) -> Receipt:
+    if connection.vendor == "postgresql":
+        return _store_upsert(
+            WebhookEvent(
+                source=source,
+                event_type=event_type[:64],
+                dedup_key=dedup_key,
+                raw_body=body.decode("utf-8"),
+                headers=headers,
+                signature_valid=True,
+                spectra_order_id=spectra_order_id,
+                object_id=object_id[:255],
+            )
+        )
     try:
         with transaction.atomic():
             event = WebhookEvent.objects.create(
@@ -98,6 +111,52 @@ def _store(
         return Receipt(event=event, created=False)
     logger.info(
         "webhook %s: stored %s %s for order %s", event.pk, source, event_type, spectra_order_id
+    )
+    return Receipt(event=event, created=True)
+
+
+def _store_upsert(event: WebhookEvent) -> Receipt:
+    """Store a delivery in one statement: ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE``.
+
+    PostgreSQL only. A new event and its outbox row commit together; a duplicate only
+    counts ``deliveries`` (no failed INSERT, savepoint and re-read as on other databases).
+    For a duplicate the returned event carries its id and delivery count only.
+    """
+    meta = WebhookEvent._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    table = quote(meta.db_table)
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    deliveries = quote(str(meta.get_field("deliveries").column))
+    dedup = quote(str(meta.get_field("dedup_key").column))
+    pk_column = quote(str(meta.pk.column))
+    placeholders = ", ".join(["%s"] * len(fields))
+    # Identifiers come from the model's metadata; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({dedup}) DO UPDATE SET {deliveries} = {table}.{deliveries} + 1 "
+        f"RETURNING {pk_column}, {deliveries}, (xmax = 0)"
+    )
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, values)
+            pk, count, created = cursor.fetchone()
+        event.pk, event.deliveries = pk, count
+        event._state.adding = False
+        if created:
+            # Same transaction: the event and the work to do on it exist together.
+            outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=event.pk)
+            outbox_kick_on_commit()
+    if not created:
+        logger.info("webhook %s: duplicate delivery of %s (%s)", pk, event.event_type, event.source)
+        return Receipt(event=event, created=False)
+    logger.info(
+        "webhook %s: stored %s %s for order %s",
+        pk,
+        event.source,
+        event.event_type,
+        event.spectra_order_id,
     )
     return Receipt(event=event, created=True)
 

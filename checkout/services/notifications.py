@@ -77,26 +77,16 @@ def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
     """
     if kind not in EmailNotification.Kind.values:
         raise ValueError(f"Unknown email kind {kind!r}")
-    if EmailNotification.objects.filter(order=order, kind=kind, is_resend=False).exists():
-        return None
     reason = _suppressed_reason(order=order, kind=kind)
-    try:
-        # A savepoint: a concurrent scheduler that won the unique constraint must not
-        # break the caller's transaction.
-        with transaction.atomic():
-            notification = EmailNotification.objects.create(
-                order=order,
-                kind=kind,
-                to_email=order.email,
-                status=(
-                    EmailNotification.Status.SUPPRESSED
-                    if reason
-                    else EmailNotification.Status.QUEUED
-                ),
-                suppressed_reason=reason[:255],
-            )
-    except IntegrityError:
-        return None
+    notification = EmailNotification(
+        order=order,
+        kind=kind,
+        to_email=order.email,
+        status=(EmailNotification.Status.SUPPRESSED if reason else EmailNotification.Status.QUEUED),
+        suppressed_reason=reason[:255],
+    )
+    if not _ledger_insert(notification):
+        return None  # already scheduled (the unique (order, kind) row exists)
     _record(notification, _schedule_message(notification))
     if not reason:
         outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
@@ -109,6 +99,49 @@ def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
         f" ({reason})" if reason else "",
     )
     return notification
+
+
+def _ledger_insert(notification: EmailNotification) -> bool:
+    """Insert a ledger row unless its (order, kind) exists; return whether it was inserted.
+
+    PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the partial unique
+    constraint on (order, kind) decides, also against a concurrent scheduler, and the
+    caller's transaction is never broken). Elsewhere: an existence check and an INSERT in
+    a savepoint.
+    """
+    if connection.vendor != "postgresql":
+        if EmailNotification.objects.filter(
+            order_id=notification.order_id, kind=notification.kind, is_resend=False
+        ).exists():
+            return False
+        try:
+            # A savepoint: a concurrent scheduler that won the unique constraint must not
+            # break the caller's transaction.
+            with transaction.atomic():
+                notification.save(force_insert=True)
+        except IntegrityError:
+            return False
+        return True
+    meta = EmailNotification._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    placeholders = ", ".join(["%s"] * len(fields))
+    values = [f.get_db_prep_save(f.pre_save(notification, add=True), connection) for f in fields]
+    # Identifiers come from the model's metadata; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT DO NOTHING RETURNING {quote(str(meta.pk.column))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        row = cursor.fetchone()
+    if row is None:
+        return False
+    notification.pk = row[0]
+    notification._state.adding = False
+    notification._state.db = connection.alias
+    return True
 
 
 def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:

@@ -40,7 +40,7 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -50,8 +50,11 @@ from checkout.conf import app_settings, money
 from checkout.exceptions import (
     CheckoutStateError,
     PaymentDeclined,
+    ProviderError,
+    ShopperError,
     SpectraConflict,
     SpectraError,
+    SpectraNotFound,
     SpectraPaymentRefused,
     SpectraRejection,
     SpectraTransientError,
@@ -72,9 +75,12 @@ from checkout.services.payments import (
 from checkout.services.quotes import (
     Quote,
     api_address,
+    attempt_fingerprint,
     attempt_quote,
     gift_card_validate,
     promo_validate,
+    quote_cache_get,
+    quote_cache_set,
     rate_to_dict,
 )
 from checkout.services.spectra import CallRecord, ShippingRate, get_spectra_client
@@ -88,6 +94,7 @@ __all__ = [
     "attempt_apply_gift_card",
     "attempt_apply_promo",
     "attempt_choose_shipping",
+    "attempt_fingerprint",
     "attempt_for_cart",
     "attempt_next_step",
     "attempt_pay",
@@ -100,6 +107,7 @@ __all__ = [
     "attempt_setup_intent",
     "attempt_shipping_rates",
     "attempts_to_recover",
+    "checkout_snapshot",
     "order_fields_from_remote",
     "order_place",
     "order_record",
@@ -177,20 +185,24 @@ def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]
         yield client
         return
 
+    recorded: list[OrderEvent] = []
+
     def record(call: CallRecord) -> None:
-        OrderEvent.objects.create(
-            attempt=attempt,
-            kind=OrderEvent.Kind.API_CALL,
-            message=f"{call.method} {call.path} → {call.status or call.error_code}",
-            data={
-                "method": call.method,
-                "path": call.path,
-                "status": call.status,
-                "duration_ms": round(call.duration_ms, 1),
-                "error_code": call.error_code,
-                "attempt": call.attempt,
-                "ok": call.ok,
-            },
+        recorded.append(
+            OrderEvent(
+                attempt=attempt,
+                kind=OrderEvent.Kind.API_CALL,
+                message=f"{call.method} {call.path} → {call.status or call.error_code}",
+                data={
+                    "method": call.method,
+                    "path": call.path,
+                    "status": call.status,
+                    "duration_ms": round(call.duration_ms, 1),
+                    "error_code": call.error_code,
+                    "attempt": call.attempt,
+                    "ok": call.ok,
+                },
+            )
         )
 
     token = _observed_attempt.set(attempt.pk)
@@ -199,6 +211,9 @@ def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]
             yield client
     finally:
         _observed_attempt.reset(token)
+        # One INSERT for the block's calls (a commit each cost more than the calls).
+        if recorded:
+            OrderEvent.objects.bulk_create(recorded)
 
 
 # --- State helpers ---------------------------------------------------------------------
@@ -216,7 +231,13 @@ def _move(attempt: CheckoutAttempt, *, from_states: tuple[str, ...], **changes: 
     """
     changes.setdefault("updated_at", timezone.now())
     moved = CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
-    attempt.refresh_from_db()
+    if moved:
+        # The move won: the row now holds our changes (no re-read). A lost move re-reads
+        # so the caller sees the winner's state.
+        for name, value in changes.items():
+            setattr(attempt, name, value)
+    else:
+        attempt.refresh_from_db()
     return bool(moved)
 
 
@@ -310,6 +331,95 @@ def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
     logger.info("attempt %s: started for cart %s", attempt.public_id, cart_id)
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Checkout started."), cart_id=cart_id)
     return attempt
+
+
+@dataclass(frozen=True)
+class CheckoutSnapshot:
+    """What a checkout step needs: the attempt, its quote and (if fetched) the rates.
+
+    ``status``: "ok", or "gone" (the API does not know the cart), "locked" (an order was
+    placed from it), "empty". ``quote`` is None when it could not be computed; ``error``
+    then says why (a ShopperError or ProviderError to show the shopper).
+    """
+
+    status: Literal["ok", "gone", "locked", "empty"]
+    attempt: CheckoutAttempt | None
+    quote: Quote | None
+    rates: tuple[ShippingRate, ...] | None
+    item_count: int
+    error: Exception | None = None
+    token: str = ""  # names the cart version and quote computation ("" when not cached)
+    cached: bool = False  # served from the quote cache
+
+
+def checkout_snapshot(
+    *, cart_id: str, session_key: str, with_rates: bool, with_quote: bool = True
+) -> CheckoutSnapshot:
+    """Return the cart's open attempt with its quote, from the quote cache when unchanged.
+
+    No API call when the cached quote is for this cart version and this attempt as it is
+    now (see ``checkout.services.quotes``); otherwise one cart fetch, the rates (when the
+    attempt has an address and ``with_rates`` or a chosen rate), tax and codes, each
+    fetched once. ``with_quote=False`` (a form POST that redirects): when the cart did
+    not change since the last quote (its version), that is proof enough that it exists
+    and is not empty, whatever the attempt became; ``quote`` is then None. Raises
+    ``ProviderError`` only when the cart itself cannot be fetched.
+    """
+    token, cached = quote_cache_get(cart_id=cart_id)
+    attempt: CheckoutAttempt | None = None
+    if cached is not None:
+        attempt = attempt_for_cart(cart_id=cart_id, session_key=session_key)
+        if not with_quote:
+            return CheckoutSnapshot("ok", attempt, None, None, cached.item_count)
+        if cached.fingerprint == attempt_fingerprint(attempt) and (
+            cached.rates is not None or not with_rates or not attempt.shipping_address
+        ):
+            return CheckoutSnapshot(
+                "ok",
+                attempt,
+                cached.quote,
+                cached.rates,
+                cached.item_count,
+                token=f"{token}:{cached.stamp}",
+                cached=True,
+            )
+    client = get_spectra_client()
+    try:
+        cart = client.get_cart(cart_id)
+    except SpectraNotFound:
+        return CheckoutSnapshot("gone", None, None, None, 0)
+    if cart.locked:
+        return CheckoutSnapshot("locked", None, None, None, 0)
+    if cart.is_empty:
+        return CheckoutSnapshot("empty", None, None, None, 0)
+    if attempt is None:
+        attempt = attempt_for_cart(cart_id=cart_id, session_key=session_key)
+    rates: tuple[ShippingRate, ...] | None = None
+    try:
+        priced: tuple[ShippingRate, ...] | None = None
+        if attempt.shipping_address and (with_rates or attempt.shipping_rate):
+            try:
+                rates = priced = tuple(
+                    client.get_shipping_rates(
+                        cart_id, address=api_address(attempt.shipping_address)
+                    )
+                )
+            except SpectraValidationError:
+                priced = ()  # an address the API no longer takes: no rate to charge
+        quote = attempt_quote(attempt=attempt, cart=cart, rates=priced)
+    except (ShopperError, ProviderError) as err:
+        return CheckoutSnapshot("ok", attempt, None, rates, cart.item_count, err)
+    stamp = quote_cache_set(
+        cart_id=cart_id,
+        token=token,
+        attempt=attempt,
+        quote=quote,
+        rates=rates,
+        item_count=cart.item_count,
+    )
+    return CheckoutSnapshot(
+        "ok", attempt, quote, rates, cart.item_count, token=f"{token}:{stamp}" if stamp else ""
+    )
 
 
 def attempt_next_step(attempt: CheckoutAttempt) -> Step:
@@ -506,12 +616,8 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
 
     if not payment_method_id:
         raise PaymentDeclined(_("Enter your card details."), code="payment_method_required")
-    # Claim a try number in a short transaction: it names the idempotency key.
-    with transaction.atomic():
-        locked = CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk)
-        locked.payment_tries += 1
-        locked.save(update_fields=["payment_tries", "updated_at"])
-        tries = locked.payment_tries
+    # Claim a try number (it names the idempotency key): one atomic UPDATE ... RETURNING.
+    tries = _claim_payment_try(attempt)
     key = f"checkout-{attempt.public_id}-pi-{tries}"
     try:
         intent = payment_intent_create(
@@ -534,23 +640,26 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
         raise
 
     if intent.requires_capture:
-        if _move(
-            attempt,
-            from_states=(State.COLLECTING,),
-            state=State.PAYMENT_AUTHORIZED,
-            payment_intent_id=intent.id,
-            authorized_at=timezone.now(),
-            failure_code="",
-            failure_message="",
-        ):
-            _event(
+        with transaction.atomic():  # the move and its timeline entry: one commit
+            moved = _move(
                 attempt,
-                OrderEvent.Kind.PAYMENT,
-                _("Card authorized."),
-                payment_intent=intent.id,
-                amount=intent.amount,
-                tries=tries,
+                from_states=(State.COLLECTING,),
+                state=State.PAYMENT_AUTHORIZED,
+                payment_intent_id=intent.id,
+                authorized_at=timezone.now(),
+                failure_code="",
+                failure_message="",
             )
+            if moved:
+                _event(
+                    attempt,
+                    OrderEvent.Kind.PAYMENT,
+                    _("Card authorized."),
+                    payment_intent=intent.id,
+                    amount=intent.amount,
+                    tries=tries,
+                )
+        if moved:
             return PaymentOutcome("authorized", intent.id, intent.client_secret)
         # A concurrent try won (double click): keep theirs, release ours.
         payment_intent_cancel(payment_intent_id=intent.id)
@@ -571,6 +680,28 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
     message = decline_message(code)
     _payment_failed(attempt, code=code, message=message, tries=tries, payment_intent=intent.id)
     raise PaymentDeclined(message, code=code)
+
+
+def _claim_payment_try(attempt: CheckoutAttempt) -> int:
+    """Increment ``payment_tries`` in one statement and return the new value."""
+    meta = CheckoutAttempt._meta
+    quote = connection.ops.quote_name
+    tries = quote(str(meta.get_field("payment_tries").column))
+    updated = meta.get_field("updated_at")
+    now = updated.get_db_prep_save(timezone.now(), connection)
+    # Identifiers come from the model's metadata; every value is a query parameter.
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {tries} = {tries} + 1, "  # noqa: S608
+        f"{quote(str(updated.column))} = %s WHERE {quote(str(meta.pk.column))} = %s "
+        f"RETURNING {tries}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [now, attempt.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+    attempt.payment_tries = int(row[0])
+    return attempt.payment_tries
 
 
 def _payment_failed(attempt: CheckoutAttempt, *, code: str, message: str, **data: Any) -> None:
@@ -743,16 +874,19 @@ def order_place(*, attempt: CheckoutAttempt) -> PlacementResult:
         if rejection is not None:
             return rejection
 
-    if not _move(
-        attempt,
-        from_states=(State.PAYMENT_AUTHORIZED,),
-        state=State.SUBMITTING,
-        submitted_at=timezone.now(),
-    ):
+    with transaction.atomic():  # the claim and its timeline entry: one commit
+        claimed = _move(
+            attempt,
+            from_states=(State.PAYMENT_AUTHORIZED,),
+            state=State.SUBMITTING,
+            submitted_at=timezone.now(),
+        )
+        if claimed:
+            _event(attempt, OrderEvent.Kind.ATTEMPT, _("Submitting the order to Spectra."))
+    if not claimed:
         # Someone else is placing it (or already did): share their result.
         return _wait_for_outcome(attempt)
     logger.info("attempt %s: submitting order", attempt.public_id)
-    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Submitting the order to Spectra."))
     return _submit(attempt, may_repost=True)
 
 

@@ -11,22 +11,36 @@ first. A code that stopped applying (expired promo, used-up card) is dropped fro
 attempt at the next quote, with the API's reason in ``promo_message``.
 
 Every function here makes network calls and therefore never runs inside a transaction;
-the figures are written back in one short UPDATE.
+the figures are written back in one short UPDATE, and only when one of them changed.
+
+Quote cache: a checkout page GET should not call the API when nothing changed. The last
+quote of a cart (with the shipping rates it was priced from) is kept in Django's cache
+(Redis in production) under the cart id, tagged with the cart's *version* (a random
+token replaced by ``cart_changed`` on every change to the cart's lines) and the
+attempt's fingerprint (id, ``updated_at``, state, codes). Every service that changes the
+attempt saves ``updated_at``, so a changed address, rate or code misses the cache; a
+changed cart misses through its version. Entries also expire after
+``QUOTE_CACHE_SECONDS`` so a price changed in Spectra shows up soon. The cache is never
+used to charge: ``attempt_pay`` computes a fresh quote, and ``POST /orders`` is checked by
+the API against its own total.
 """
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.cache import cache
 from django.utils.translation import gettext as _
 
 from checkout.conf import money
 from checkout.exceptions import InvalidGiftCard, InvalidPromoCode, SpectraValidationError
 from checkout.models import CheckoutAttempt
-from checkout.services.spectra import CartItem, ShippingRate, get_spectra_client
+from checkout.services.spectra import Cart, CartItem, ShippingRate, get_spectra_client
 
 logger = logging.getLogger(__name__)
 
@@ -113,32 +127,46 @@ def _tax(*, attempt: CheckoutAttempt, subtotal: Decimal, discount: Decimal) -> D
     return (base * tax.tax_rate).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
-def _fresh_rate(attempt: CheckoutAttempt) -> ShippingRate | None:
-    """Return the chosen rate as the API prices it now, or None if it is gone."""
+def _fresh_rate(
+    attempt: CheckoutAttempt, rates: Sequence[ShippingRate] | None = None
+) -> ShippingRate | None:
+    """Return the chosen rate as the API prices it now, or None if it is gone.
+
+    ``rates``: the cart's rates for the attempt's address, already fetched in this request.
+    """
     code = str(attempt.shipping_rate.get("service_code") or "")
     if not code or not attempt.shipping_address:
         return None
-    try:
-        rates = get_spectra_client().get_shipping_rates(
-            attempt.cart_id, address=api_address(attempt.shipping_address)
-        )
-    except SpectraValidationError:
-        # Empty cart or an address the API no longer takes: no rate to charge.
-        return None
+    if rates is None:
+        try:
+            rates = get_spectra_client().get_shipping_rates(
+                attempt.cart_id, address=api_address(attempt.shipping_address)
+            )
+        except SpectraValidationError:
+            # Empty cart or an address the API no longer takes: no rate to charge.
+            return None
     return next((r for r in rates if r.service_code == code), None)
 
 
-def attempt_quote(*, attempt: CheckoutAttempt) -> Quote:
+def attempt_quote(
+    *,
+    attempt: CheckoutAttempt,
+    cart: Cart | None = None,
+    rates: Sequence[ShippingRate] | None = None,
+) -> Quote:
     """Return the amount due from the API's numbers; store the figures on the attempt.
 
-    Figures are only written while the attempt is collecting: once a card is
+    ``cart`` and ``rates`` (for the attempt's address) may be passed when the caller
+    fetched them in this request, so they are not fetched twice. Figures are only
+    written while the attempt is collecting, and only those that changed: once a card is
     authorized, ``amount_due`` is the authorized amount and must not move under it.
     """
     client = get_spectra_client()
-    cart = client.get_cart(attempt.cart_id)
+    if cart is None:
+        cart = client.get_cart(attempt.cart_id)
     updates: dict[str, Any] = {}
 
-    rate = _fresh_rate(attempt) if cart.items else None
+    rate = _fresh_rate(attempt, rates) if cart.items else None
     shipping_rate = rate_to_dict(rate) if rate else None
     if attempt.shipping_rate and shipping_rate is None:
         updates["shipping_rate"] = {}
@@ -198,21 +226,116 @@ def attempt_quote(*, attempt: CheckoutAttempt) -> Quote:
         gift_card_balance=gift_card_balance,
         shipping_rate=shipping_rate,
     )
-    updates.update(
-        subtotal=subtotal,
-        shipping_total=shipping_total,
-        discount_total=discount,
-        tax_estimate=tax,
-        gift_card_amount=gift_card_amount,
-        amount_due=amount_due,
-    )
-    written = CheckoutAttempt.objects.filter(
-        pk=attempt.pk, state=CheckoutAttempt.State.COLLECTING
-    ).update(**updates)
-    if written:
-        for name, value in updates.items():
-            setattr(attempt, name, value)
+    figures = {
+        "subtotal": subtotal,
+        "shipping_total": shipping_total,
+        "discount_total": discount,
+        "tax_estimate": tax,
+        "gift_card_amount": gift_card_amount,
+        "amount_due": amount_due,
+    }
+    updates.update({k: v for k, v in figures.items() if getattr(attempt, k) != v})
+    if updates and attempt.state == CheckoutAttempt.State.COLLECTING:
+        written = CheckoutAttempt.objects.filter(
+            pk=attempt.pk, state=CheckoutAttempt.State.COLLECTING
+        ).update(**updates)
+        if written:
+            for name, value in updates.items():
+                setattr(attempt, name, value)
     return quote
+
+
+# --- Quote cache --------------------------------------------------------------------------
+
+QUOTE_CACHE_SECONDS = 120
+_VERSION_SECONDS = 60 * 60 * 24
+
+
+@dataclass(frozen=True)
+class CachedQuote:
+    """A quote as last computed for a cart, with the rates it was priced from."""
+
+    token: str  # the cart version it was computed at
+    fingerprint: tuple[Any, ...]  # the attempt it was computed for
+    quote: Quote
+    rates: tuple[ShippingRate, ...] | None  # None: not fetched (no address, or failed)
+    item_count: int
+    stamp: str  # names this computation (what a page rendered from it was rendered from)
+
+
+def _version_key(cart_id: str) -> str:
+    return f"checkout:cartv:{cart_id}"
+
+
+def _quote_key(cart_id: str) -> str:
+    return f"checkout:quote:{cart_id}"
+
+
+def attempt_fingerprint(attempt: CheckoutAttempt) -> tuple[Any, ...]:
+    """Return what a cached quote must have been computed for to be reused."""
+    return (
+        attempt.pk,
+        attempt.updated_at.isoformat() if attempt.updated_at else "",
+        attempt.state,
+        attempt.promo_code,
+        attempt.gift_card_code,
+        str(attempt.shipping_rate.get("service_code") or ""),
+    )
+
+
+def cart_changed(*, cart_id: str) -> None:
+    """Invalidate the cached quote of a cart; call after every change to its lines."""
+    try:
+        cache.set(_version_key(cart_id), uuid.uuid4().hex, _VERSION_SECONDS)
+        cache.delete(_quote_key(cart_id))
+    except Exception:  # a cache outage must not stop a cart change
+        logger.exception("cart %s: could not invalidate the cached quote", cart_id)
+
+
+def quote_cache_get(*, cart_id: str) -> tuple[str, CachedQuote | None]:
+    """Return the cart's current version token and its cached quote (None if stale)."""
+    try:
+        found = cache.get_many([_version_key(cart_id), _quote_key(cart_id)])
+        token = found.get(_version_key(cart_id))
+        if token is None:
+            cache.add(_version_key(cart_id), uuid.uuid4().hex, _VERSION_SECONDS)
+            return str(cache.get(_version_key(cart_id)) or ""), None
+    except Exception:
+        logger.exception("cart %s: quote cache unavailable", cart_id)
+        return "", None
+    entry = found.get(_quote_key(cart_id))
+    if not isinstance(entry, CachedQuote) or entry.token != token:
+        return str(token), None
+    return str(token), entry
+
+
+def quote_cache_set(
+    *,
+    cart_id: str,
+    token: str,
+    attempt: CheckoutAttempt,
+    quote: Quote,
+    rates: Sequence[ShippingRate] | None,
+    item_count: int,
+) -> str:
+    """Keep a freshly computed quote for the next GET; return its stamp ("" if not kept)."""
+    if not token:
+        return ""
+    stamp = uuid.uuid4().hex
+    entry = CachedQuote(
+        token=token,
+        fingerprint=attempt_fingerprint(attempt),
+        quote=quote,
+        rates=tuple(rates) if rates is not None else None,
+        item_count=item_count,
+        stamp=stamp,
+    )
+    try:
+        cache.set(_quote_key(cart_id), entry, QUOTE_CACHE_SECONDS)
+    except Exception:
+        logger.exception("cart %s: could not cache the quote", cart_id)
+        return ""
+    return stamp
 
 
 def promo_validate(*, attempt: CheckoutAttempt, code: str) -> str:

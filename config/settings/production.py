@@ -46,3 +46,7 @@ CHECKOUT_STRIPE_SECRET_KEY = env("CHECKOUT_STRIPE_SECRET_KEY")
 CHECKOUT_STRIPE_PUBLISHABLE_KEY = env("CHECKOUT_STRIPE_PUBLISHABLE_KEY")
 CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
+
+# Sessions read from the cache (Redis) and written through to the database, so a page
+# view reads no session row from PostgreSQL and an eviction loses nothing.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
