@@ -160,6 +160,8 @@ def _guard(request: HttpRequest, step: str) -> _Guard:
                 session_key=_session_key(request),
                 with_rates=step == "shipping",
                 with_quote=request.method == "GET",
+                # The rendered page comes in the same cache round trip as the quote.
+                peek=(_page_key(step, cart_id),) if request.method == "GET" else (),
             )
         except ProviderError:
             logger.exception("Could not load the cart for the %s step", step)
@@ -264,11 +266,8 @@ def _cached_page(request: HttpRequest, step: str, guard: _Guard) -> HttpResponse
     if state is None or len(messages.get_messages(request)):
         return None
     assert guard.attempt is not None
-    try:
-        found = cache.get(_page_key(step, guard.attempt.cart_id))
-    except Exception:
-        logger.exception("attempt %s: page cache unavailable", guard.attempt.public_id)
-        return None
+    assert guard.snapshot is not None
+    found = guard.snapshot.peeked.get(_page_key(step, guard.attempt.cart_id))
     if not isinstance(found, tuple) or len(found) != 2 or found[0] != state:
         return None
     return HttpResponse(found[1].replace(_CSRF_SLOT, get_token(request)))

@@ -29,7 +29,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings
-from checkout.models import CheckoutAttempt, OrderEvent, WebhookEvent
+from checkout.models import CheckoutAttempt, OrderEvent, OutboxMessage, WebhookEvent
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
 from checkout.services.spectra import Order as RemoteOrder
@@ -116,41 +116,57 @@ def _store(
 
 
 def _store_upsert(event: WebhookEvent) -> Receipt:
-    """Store a delivery in one statement: ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE``.
+    """Store a delivery and its outbox row in ONE statement (PostgreSQL only).
 
-    PostgreSQL only. A new event and its outbox row commit together; a duplicate only
-    counts ``deliveries`` (no failed INSERT, savepoint and re-read as on other databases).
-    For a duplicate the returned event carries its id and delivery count only.
+    ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE SET deliveries = deliveries + 1`` in a
+    data-modifying CTE, and the outbox row inserted from it only when the row is new: one
+    round trip, atomic as any single statement, no failed INSERT, savepoint or re-read for
+    a duplicate. For a duplicate the returned event carries its id and delivery count only.
     """
+    quote = connection.ops.quote_name
     meta = WebhookEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
     table = quote(meta.db_table)
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    values = [f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields]
+    values: list[Any] = [
+        f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields
+    ]
     deliveries = quote(str(meta.get_field("deliveries").column))
     dedup = quote(str(meta.get_field("dedup_key").column))
     pk_column = quote(str(meta.pk.column))
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Identifiers come from the model's metadata; every value is a query parameter.
+    # The outbox row: its kwargs name the new event's id, known only inside the statement.
+    out_meta = OutboxMessage._meta
+    message = OutboxMessage(task_name=PROCESS_TASK, kwargs={})
+    out_fields = [f for f in out_meta.concrete_fields if not f.primary_key]
+    out_sql = [
+        "jsonb_build_object('webhook_event_id', ev.id)" if f.name == "kwargs" else "%s"
+        for f in out_fields
+    ]
+    values += [
+        f.get_db_prep_save(f.pre_save(message, add=True), connection)
+        for f in out_fields
+        if f.name != "kwargs"
+    ]
+    # Identifiers come from the models' metadata; every value is a query parameter.
     sql = (
-        f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"WITH ev AS (INSERT INTO {table} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
         f"ON CONFLICT ({dedup}) DO UPDATE SET {deliveries} = {table}.{deliveries} + 1 "
-        f"RETURNING {pk_column}, {deliveries}, (xmax = 0)"
+        f"RETURNING {pk_column} AS id, {deliveries} AS deliveries, (xmax = 0) AS created), "
+        f"ob AS (INSERT INTO {quote(out_meta.db_table)} "
+        f"({', '.join(quote(str(f.column)) for f in out_fields)}) "
+        f"SELECT {', '.join(out_sql)} FROM ev WHERE ev.created) "
+        "SELECT id, deliveries, created FROM ev"
     )
-    with transaction.atomic():
-        with connection.cursor() as cursor:
-            cursor.execute(sql, values)
-            pk, count, created = cursor.fetchone()
-        event.pk, event.deliveries = pk, count
-        event._state.adding = False
-        if created:
-            # Same transaction: the event and the work to do on it exist together.
-            outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=event.pk)
-            outbox_kick_on_commit()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        pk, count, created = cursor.fetchone()
+    event.pk, event.deliveries = pk, count
+    event._state.adding = False
+    event._state.db = connection.alias
     if not created:
         logger.info("webhook %s: duplicate delivery of %s (%s)", pk, event.event_type, event.source)
         return Receipt(event=event, created=False)
+    outbox_kick_on_commit()
     logger.info(
         "webhook %s: stored %s %s for order %s",
         pk,

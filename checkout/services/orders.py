@@ -33,9 +33,9 @@ import datetime as dt
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -270,13 +270,14 @@ def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
     )
 
 
-def _editable(attempt: CheckoutAttempt) -> CheckoutAttempt:
+def _editable(attempt: CheckoutAttempt, *, refreshed: bool = False) -> CheckoutAttempt:
     """Return the attempt ready for a change of details; release any authorization.
 
     Changing an address, the shipping method or a code changes the amount due, so an
     authorization for the old amount is cancelled and the attempt collects again.
     """
-    attempt = _fresh(attempt)
+    if not refreshed:
+        attempt = _fresh(attempt)
     if attempt.state not in (State.COLLECTING, State.PAYMENT_AUTHORIZED):
         raise CheckoutStateError(
             _("Your order is already being placed; it can no longer be changed."),
@@ -350,10 +351,16 @@ class CheckoutSnapshot:
     error: Exception | None = None
     token: str = ""  # names the cart version and quote computation ("" when not cached)
     cached: bool = False  # served from the quote cache
+    peeked: dict[str, Any] = field(default_factory=dict)  # the ``peek`` keys' cached values
 
 
 def checkout_snapshot(
-    *, cart_id: str, session_key: str, with_rates: bool, with_quote: bool = True
+    *,
+    cart_id: str,
+    session_key: str,
+    with_rates: bool,
+    with_quote: bool = True,
+    peek: Sequence[str] = (),
 ) -> CheckoutSnapshot:
     """Return the cart's open attempt with its quote, from the quote cache when unchanged.
 
@@ -365,7 +372,8 @@ def checkout_snapshot(
     and is not empty, whatever the attempt became; ``quote`` is then None. Raises
     ``ProviderError`` only when the cart itself cannot be fetched.
     """
-    token, cached = quote_cache_get(cart_id=cart_id)
+    peeked: dict[str, Any] = {}
+    token, cached = quote_cache_get(cart_id=cart_id, also=peek, found=peeked)
     attempt: CheckoutAttempt | None = None
     if cached is not None:
         attempt = attempt_for_cart(cart_id=cart_id, session_key=session_key)
@@ -382,6 +390,7 @@ def checkout_snapshot(
                 cached.item_count,
                 token=f"{token}:{cached.stamp}",
                 cached=True,
+                peeked=peeked,
             )
     client = get_spectra_client()
     try:
@@ -445,8 +454,16 @@ def attempt_save_information(
 
     A changed address clears the chosen shipping rate: its price depends on the address.
     """
-    attempt = _editable(attempt)
+    attempt = _fresh(attempt)
     address = _clean_address(shipping_address)
+    if (
+        attempt.state in (State.COLLECTING, State.PAYMENT_AUTHORIZED)
+        and attempt.email == email.strip()
+        and attempt.phone == phone.strip()
+        and attempt.shipping_address == address
+    ):
+        return attempt  # unchanged (a resubmitted form): no write, and a card hold stays
+    attempt = _editable(attempt, refreshed=True)
     attempt.email = email.strip()
     attempt.phone = phone.strip()
     if address != attempt.shipping_address:
