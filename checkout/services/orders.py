@@ -159,6 +159,7 @@ def _event(
     order: Order | None = None,
     **data: Any,
 ) -> None:
+    _flush_calls()  # the API calls that led here come first on the timeline
     OrderEvent.objects.create(
         attempt=attempt, order=order, kind=kind, message=message, data=_jsonable(data)
     )
@@ -172,13 +173,32 @@ def _jsonable(value: Any) -> Any:
 _observed_attempt: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "checkout_observed_attempt", default=None
 )
+# API calls recorded but not yet written: they are written with the next timeline entry
+# (often in its transaction) or when the recording block ends, so a call costs no commit.
+_pending_calls: contextvars.ContextVar[list[OrderEvent] | None] = contextvars.ContextVar(
+    "checkout_pending_calls", default=None
+)
+
+
+def _flush_calls(*, order: Order | None = None) -> None:
+    """Write the recorded API calls not written yet (on ``order``'s timeline too, if given)."""
+    pending = _pending_calls.get()
+    if not pending:
+        return
+    batch = list(pending)
+    pending.clear()
+    if order is not None:
+        for event in batch:
+            event.order = order
+    OrderEvent.objects.bulk_create(batch)
 
 
 @contextmanager
 def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]:
     """Yield the Spectra client; every call inside is recorded on the attempt's timeline.
 
-    Re-entrant: a nested block for the same attempt records each call once.
+    Re-entrant: a nested block for the same attempt records each call once. Records are
+    written in one INSERT with the next timeline entry, or when the block ends.
     """
     client = get_spectra_client()
     if _observed_attempt.get() == attempt.pk:
@@ -206,14 +226,19 @@ def _recorded_calls(attempt: CheckoutAttempt) -> Iterator[spectra.SpectraClient]
         )
 
     token = _observed_attempt.set(attempt.pk)
+    pending_token = _pending_calls.set(recorded)
     try:
         with client.observe(record):
             yield client
     finally:
-        _observed_attempt.reset(token)
-        # One INSERT for the block's calls (a commit each cost more than the calls).
-        if recorded:
-            OrderEvent.objects.bulk_create(recorded)
+        try:
+            _flush_calls()
+        except Exception:
+            # Bookkeeping must never hide what happened (or turn success into failure).
+            logger.exception("attempt %s: could not record its API calls", attempt.public_id)
+        finally:
+            _pending_calls.reset(pending_token)
+            _observed_attempt.reset(token)
 
 
 # --- State helpers ---------------------------------------------------------------------
@@ -610,6 +635,13 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
 
     with _recorded_calls(attempt):
         quote = attempt_quote(attempt=attempt)
+        # Still inside the block: the quote's API calls are written with the next
+        # timeline entry (the authorization's, in its transaction), not on their own.
+        return _pay_quoted(attempt, quote, payment_method_id)
+
+
+def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) -> PaymentOutcome:
+    """The rest of ``attempt_pay`` once the amount due is known."""
     if not quote.items:
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
 
@@ -959,7 +991,8 @@ def _submit(attempt: CheckoutAttempt, *, may_repost: bool) -> PlacementResult:
                 status=err.status,
             )
             return _resolve(attempt, order_id=None, may_repost=may_repost, cause=err)
-    return _adopt(attempt, remote)
+        # Inside the block: the call's record is written in order_record's transaction.
+        return _adopt(attempt, remote)
 
 
 def _resolve(
@@ -1015,8 +1048,7 @@ def _adopt(attempt: CheckoutAttempt, remote: spectra.Order) -> PlacementResult:
         )
         _event(attempt, OrderEvent.Kind.ATTEMPT, message, spectra_order=remote.id)
         return PlacementResult("rejected", None, "cart_already_ordered", message, None)
-    order, _created = order_record(remote=remote, attempt=attempt)
-    attempt = _fresh(attempt)
+    order, _created = order_record(remote=remote, attempt=attempt)  # updates ``attempt``
     if attempt.state != State.PLACED:
         return _pending(attempt)
     return PlacementResult("placed", order, "placed", _("Your order is placed."), None)
@@ -1195,6 +1227,8 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
 
         if locked_attempt is not None:
             _settle_attempt(locked_attempt, order, remote)
+            # The API calls that placed it (recorded, not yet written) join this commit.
+            _flush_calls(order=order if order.attempt_id == locked_attempt.pk else None)
         if created:
             OrderEvent.objects.create(
                 order=order,
@@ -1213,6 +1247,10 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
                 order.spectra_id,
                 locked_attempt.public_id if locked_attempt else "-",
             )
+    if attempt is not None and locked_attempt is not None:
+        # The caller's instance now matches the committed row (no re-read needed).
+        for model_field in CheckoutAttempt._meta.concrete_fields:
+            setattr(attempt, model_field.attname, getattr(locked_attempt, model_field.attname))
     return order, created
 
 
