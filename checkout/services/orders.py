@@ -295,14 +295,13 @@ def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
     )
 
 
-def _editable(attempt: CheckoutAttempt, *, refreshed: bool = False) -> CheckoutAttempt:
+def _editable(attempt: CheckoutAttempt) -> CheckoutAttempt:
     """Return the attempt ready for a change of details; release any authorization.
 
     Changing an address, the shipping method or a code changes the amount due, so an
     authorization for the old amount is cancelled and the attempt collects again.
     """
-    if not refreshed:
-        attempt = _fresh(attempt)
+    attempt = _fresh(attempt)
     if attempt.state not in (State.COLLECTING, State.PAYMENT_AUTHORIZED):
         raise CheckoutStateError(
             _("Your order is already being placed; it can no longer be changed."),
@@ -479,7 +478,6 @@ def attempt_save_information(
 
     A changed address clears the chosen shipping rate: its price depends on the address.
     """
-    attempt = _fresh(attempt)
     address = _clean_address(shipping_address)
     if (
         attempt.state in (State.COLLECTING, State.PAYMENT_AUTHORIZED)
@@ -487,8 +485,10 @@ def attempt_save_information(
         and attempt.phone == phone.strip()
         and attempt.shipping_address == address
     ):
-        return attempt  # unchanged (a resubmitted form): no write, and a card hold stays
-    attempt = _editable(attempt, refreshed=True)
+        # Unchanged (a resubmitted form): no write, and a card hold stays. Checked on the
+        # caller's instance: nothing is written, so a change made meanwhile stands.
+        return attempt
+    attempt = _editable(attempt)
     attempt.email = email.strip()
     attempt.phone = phone.strip()
     if address != attempt.shipping_address:
