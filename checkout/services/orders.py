@@ -488,6 +488,23 @@ def attempt_save_information(
         # Unchanged (a resubmitted form): no write, and a card hold stays. Checked on the
         # caller's instance: nothing is written, so a change made meanwhile stands.
         return attempt
+    if attempt.state == State.COLLECTING and not attempt.payment_intent_id:
+        # The common case, no card hold to release: one compare-and-set UPDATE that only
+        # applies while the attempt is still collecting without a PaymentIntent.
+        changes: dict[str, Any] = {
+            "email": email.strip(),
+            "phone": phone.strip(),
+            "shipping_address": address,
+            "updated_at": timezone.now(),
+        }
+        if address != attempt.shipping_address:
+            changes["shipping_rate"] = {}
+        if CheckoutAttempt.objects.filter(
+            pk=attempt.pk, state=State.COLLECTING, payment_intent_id=""
+        ).update(**changes):
+            for name, value in changes.items():
+                setattr(attempt, name, value)
+            return attempt
     attempt = _editable(attempt)
     attempt.email = email.strip()
     attempt.phone = phone.strip()
@@ -921,7 +938,12 @@ def order_place(*, attempt: CheckoutAttempt) -> PlacementResult:
     elif attempt.payment_intent_id:
         rejection = _verify_intent(attempt)
         if rejection is not None:
-            return rejection
+            # A concurrent caller (double click, second tab) may have claimed and placed
+            # it meanwhile, capturing the PaymentIntent: then its outcome is ours too.
+            current = _fresh(attempt)
+            if current.state == State.SUBMITTING:
+                return _wait_for_outcome(current)
+            return _result_for(current) or rejection
 
     with transaction.atomic():  # the claim and its timeline entry: one commit
         claimed = _move(
