@@ -184,7 +184,8 @@ def test_worker_killed_mid_send_sends_the_email_exactly_once(
     order = env.place_order()
     notification = EmailNotification.objects.get(order=order, kind="confirmation")
 
-    wait_for(lambda: list(env.email_dir.glob("*.sending")), what="the send to start")
+    # Up to two sweep periods (60 s each): a publish lost on the way is re-sent by the sweep.
+    wait_for(lambda: list(env.email_dir.glob("*.sending")), timeout=150, what="the send to start")
     slow.kill()
     assert env.emails() == []
     notification.refresh_from_db()
