@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
@@ -733,10 +733,22 @@ def _billing_details(attempt: CheckoutAttempt) -> dict[str, Any]:
     return details
 
 
-@require_POST
-@rate_limited("promo", form_view=True)
-def checkout_promo(request: HttpRequest) -> HttpResponse:
-    """Apply (or remove, with ``action=remove``) a promo code."""
+def _code_view(
+    request: HttpRequest,
+    *,
+    kind: str,
+    prefix: str,
+    label: str,
+    apply: Callable[[CheckoutAttempt, str], str],
+    remove: Callable[[CheckoutAttempt], object],
+    removed_message: str,
+    refusal: type[ShopperError],
+) -> HttpResponse:
+    """Apply or remove a promo code or gift card from the payment step's small form.
+
+    ``apply`` returns the success message; ``refusal`` is the shopper-safe error it
+    raises for a code that does not apply, shown beside the field.
+    """
     guard = _guard(request, "payment")
     if guard.response is not None:
         return guard.response
@@ -744,67 +756,77 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
     assert attempt is not None
     if request.POST.get("action") == "remove":
         try:
-            orders.attempt_remove_promo(attempt=attempt)
+            remove(attempt)
         except (ShopperError, ProviderError):
-            logger.exception("attempt %s: could not remove the promo code", attempt.public_id)
+            logger.exception("attempt %s: could not remove the %s", attempt.public_id, kind)
             messages.error(request, _provider_message())
         else:
-            messages.success(request, _("Promo code removed."))
+            messages.success(request, removed_message)
         return redirect("checkout:checkout-payment")
-    form = CodeForm(request.POST, prefix="promo", label=_("Promo code"))
-    if rate_limit_form_error(request, form):
+    form = CodeForm(request.POST, prefix=prefix, label=label)
+
+    def rerender(status: int) -> HttpResponse:
         form.wire_accessibility()
-        return _render_payment(request, attempt, promo_form=form, status=429, guard=guard)
+        if prefix == "promo":
+            return _render_payment(request, attempt, promo_form=form, status=status, guard=guard)
+        return _render_payment(request, attempt, gift_card_form=form, status=status, guard=guard)
+
+    if rate_limit_form_error(request, form):
+        return rerender(429)
     if form.is_valid():
         try:
-            quote = orders.attempt_apply_promo(attempt=attempt, code=form.cleaned_data["code"])
-        except InvalidPromoCode as err:
+            message = apply(attempt, form.cleaned_data["code"])
+        except refusal as err:
             form.add_error("code", err.message)
         except ProviderError:
-            logger.exception("attempt %s: could not check the promo code", attempt.public_id)
+            logger.exception("attempt %s: could not check the %s", attempt.public_id, kind)
             form.add_error("code", _provider_message())
         else:
-            messages.success(request, quote.promo_message or _("Promo code applied."))
+            messages.success(request, message)
             return redirect("checkout:checkout-payment")
-    form.wire_accessibility()
-    return _render_payment(request, attempt, promo_form=form, status=400, guard=guard)
+    return rerender(400)
+
+
+def _apply_promo(attempt: CheckoutAttempt, code: str) -> str:
+    quote = orders.attempt_apply_promo(attempt=attempt, code=code)
+    return quote.promo_message or _("Promo code applied.")
+
+
+def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
+    orders.attempt_apply_gift_card(attempt=attempt, code=code)
+    return _("Gift card applied.")
+
+
+@require_POST
+@rate_limited("promo", form_view=True)
+def checkout_promo(request: HttpRequest) -> HttpResponse:
+    """Apply (or remove, with ``action=remove``) a promo code."""
+    return _code_view(
+        request,
+        kind="promo code",
+        prefix="promo",
+        label=_("Promo code"),
+        apply=_apply_promo,
+        remove=lambda attempt: orders.attempt_remove_promo(attempt=attempt),
+        removed_message=_("Promo code removed."),
+        refusal=InvalidPromoCode,
+    )
 
 
 @require_POST
 @rate_limited("gift_card", form_view=True)
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a gift card."""
-    guard = _guard(request, "payment")
-    if guard.response is not None:
-        return guard.response
-    attempt = guard.attempt
-    assert attempt is not None
-    if request.POST.get("action") == "remove":
-        try:
-            orders.attempt_remove_gift_card(attempt=attempt)
-        except (ShopperError, ProviderError):
-            logger.exception("attempt %s: could not remove the gift card", attempt.public_id)
-            messages.error(request, _provider_message())
-        else:
-            messages.success(request, _("Gift card removed."))
-        return redirect("checkout:checkout-payment")
-    form = CodeForm(request.POST, prefix="gift", label=_("Gift card number"))
-    if rate_limit_form_error(request, form):
-        form.wire_accessibility()
-        return _render_payment(request, attempt, gift_card_form=form, status=429, guard=guard)
-    if form.is_valid():
-        try:
-            orders.attempt_apply_gift_card(attempt=attempt, code=form.cleaned_data["code"])
-        except InvalidGiftCard as err:
-            form.add_error("code", err.message)
-        except ProviderError:
-            logger.exception("attempt %s: could not check the gift card", attempt.public_id)
-            form.add_error("code", _provider_message())
-        else:
-            messages.success(request, _("Gift card applied."))
-            return redirect("checkout:checkout-payment")
-    form.wire_accessibility()
-    return _render_payment(request, attempt, gift_card_form=form, status=400, guard=guard)
+    return _code_view(
+        request,
+        kind="gift card",
+        prefix="gift",
+        label=_("Gift card number"),
+        apply=_apply_gift_card,
+        remove=lambda attempt: orders.attempt_remove_gift_card(attempt=attempt),
+        removed_message=_("Gift card removed."),
+        refusal=InvalidGiftCard,
+    )
 
 
 # --- Machine endpoints (JSON) -------------------------------------------------------------
