@@ -33,6 +33,7 @@ from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings
 from checkout.exceptions import PaymentDeclined, StripeProviderError
+from checkout.services.http import service_session
 
 logger = logging.getLogger(__name__)
 
@@ -82,7 +83,10 @@ def get_stripe_client() -> stripe.StripeClient:
             return client
         kwargs: dict[str, Any] = {
             "max_network_retries": 0 if base else 2,
-            "http_client": stripe.RequestsClient(timeout=STRIPE_TIMEOUT),
+            "http_client": stripe.RequestsClient(
+                timeout=STRIPE_TIMEOUT,
+                session=service_session([base or stripe.DEFAULT_API_BASE]),
+            ),
         }
         if base:
             kwargs["base_addresses"] = {"api": base}

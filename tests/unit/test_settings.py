@@ -67,3 +67,11 @@ def test_app_settings_are_read_at_call_time(settings) -> None:  # type: ignore[n
     assert app_settings.SPECTRA_READ_TIMEOUT == 7.0
     del settings.CHECKOUT_SPECTRA_READ_TIMEOUT
     assert app_settings.SPECTRA_READ_TIMEOUT == 10.0
+
+
+def test_production_cache_reuses_redis_clients() -> None:
+    env = {**PRODUCTION_ENV, "CACHE_URL": "redis://127.0.0.1:6379/1"}
+    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+    result = manage("shell", "-c", code, "--settings=config.settings.production", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "checkout.cache.RedisCache"

@@ -69,6 +69,7 @@ from checkout.exceptions import (
     SpectraUnknownOutcome,
     SpectraValidationError,
 )
+from checkout.services.http import service_session
 
 from .results import (
     Cart,
@@ -368,7 +369,7 @@ class SpectraClient:
         self._observers: contextvars.ContextVar[tuple[CallObserver, ...]] = contextvars.ContextVar(
             f"spectra_observers_{id(self)}", default=()
         )
-        self.session = session or requests.Session()
+        self.session = session or service_session((self.api_base, self.commerce_base))
         self.session.auth = _BearerAuth(key)
         self.session.headers.update(
             {

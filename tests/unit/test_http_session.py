@@ -1,0 +1,48 @@
+"""The service sessions read proxy and CA settings from the environment once, when built."""
+
+from __future__ import annotations
+
+import pytest
+import responses
+
+from checkout.services.http import environment_proxies, service_session
+
+
+def test_proxies_and_ca_bundle_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/corp.pem")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session = service_session(["https://api.spectra.example"])
+    assert session.trust_env is False
+    assert session.proxies["https"] == "http://proxy.internal:3128"
+    assert session.verify == "/etc/ssl/corp.pem"
+
+
+def test_no_proxy_for_a_bypassed_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    session = service_session(["http://127.0.0.1:8000"])
+    assert session.trust_env is False
+    assert session.proxies == {}
+
+
+def test_mixed_bases_keep_the_per_call_lookup(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTP_PROXY", "http://proxy.internal:3128")
+    monkeypatch.setenv("NO_PROXY", "localhost")
+    bases = ["http://localhost:8000", "http://api.spectra.example"]
+    assert environment_proxies(bases) is None
+    assert service_session(bases).trust_env is True
+
+
+@responses.activate
+def test_the_environment_is_not_read_per_call(monkeypatch: pytest.MonkeyPatch) -> None:
+    session = service_session(["https://api.spectra.example"])
+    responses.get("https://api.spectra.example/ping", json={"ok": True})
+
+    def fail(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the environment was read on a call")
+
+    monkeypatch.setattr("requests.sessions.get_environ_proxies", fail)
+    monkeypatch.setattr("requests.sessions.get_netrc_auth", fail)
+    assert session.get("https://api.spectra.example/ping", timeout=1).json() == {"ok": True}
