@@ -10,6 +10,10 @@ previous window, the previous weighted by how much of it still overlaps), kept i
 Django's cache with atomic ``add``/``incr``. With a shared cache (Redis in production)
 the limits hold across processes and machines; LocMem is enough for one process and
 the tests. Only allowed hits count, so a blocked client's ``Retry-After`` is honest.
+When the default cache is Django's ``RedisCache`` (or a subclass), all rules of a scope
+are counted in one pipelined round trip (GET previous, INCR and EXPIRE current, per
+rule) on the cache's own keys, so both paths read each other's counts; a refusal costs
+a second round trip to take the counts back.
 If the cache is down the limiter fails open (and logs): a cache outage must not stop
 checkouts.
 
@@ -35,7 +39,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.cache import cache
+from django.core.cache import cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
@@ -185,6 +190,46 @@ def _cache_key(scope: str, rule: RateRule, identity: str, bucket: int) -> str:
 # --- Counting ------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Window:
+    """One rule's two buckets for this caller at this moment."""
+
+    rule: RateRule
+    previous_key: str
+    current_key: str
+    elapsed: float  # seconds into the current bucket
+
+    @property
+    def ttl(self) -> int:
+        return self.rule.window * 2 + 5
+
+    def refusal(self, previous: int, current: int) -> int | None:
+        """``None`` if the hit fits, else its Retry-After; ``current`` includes the hit."""
+        rule = self.rule
+        weight = 1 - self.elapsed / rule.window
+        if previous * weight + current <= rule.limit + _EPSILON:
+            return None
+        return _wait(rule, previous, current - 1, self.elapsed)
+
+
+def _windows(request: HttpRequest, scope: str, now: float) -> list[_Window]:
+    windows = []
+    for rule in rate_limit_rules(scope):
+        identity = _identity(request, rule.key)
+        if identity is None:
+            continue
+        bucket = int(now // rule.window)
+        windows.append(
+            _Window(
+                rule,
+                _cache_key(scope, rule, identity, bucket - 1),
+                _cache_key(scope, rule, identity, bucket),
+                now - bucket * rule.window,
+            )
+        )
+    return windows
+
+
 def _increment(key: str, ttl: int) -> int:
     cache.add(key, 0, ttl)
     try:
@@ -212,19 +257,57 @@ def _wait(rule: RateRule, previous: int, current: int, elapsed: float) -> int:
     return max(1, math.ceil(seconds - _EPSILON))
 
 
-def _check(scope: str, rule: RateRule, identity: str, now: float) -> tuple[bool, int, str | None]:
-    """Count one hit under ``rule``; return (allowed, retry_after, key to undo)."""
-    bucket = int(now // rule.window)
-    elapsed = now - bucket * rule.window
-    current_key = _cache_key(scope, rule, identity, bucket)
-    previous = int(cache.get(_cache_key(scope, rule, identity, bucket - 1)) or 0)
-    current = _increment(current_key, ttl=rule.window * 2 + 5)
-    weight = 1 - elapsed / rule.window
-    if previous * weight + current <= rule.limit + _EPSILON:
-        return True, 0, current_key
-    # Over: this hit does not count (only allowed hits do).
-    cache.decr(current_key)
-    return False, _wait(rule, previous, current - 1, elapsed), None
+Refusal = tuple[RateRule, int]  # the refusing rule and its Retry-After
+
+
+def _count(windows: list[_Window]) -> Refusal | None:
+    """Count the hit in every window through Django's cache API (any backend).
+
+    Stops at the first refusing rule; the hit is then taken back from every window.
+    """
+    counted: list[str] = []
+    for window in windows:
+        previous = int(cache.get(window.previous_key) or 0)
+        current = _increment(window.current_key, window.ttl)
+        counted.append(window.current_key)
+        retry_after = window.refusal(previous, current)
+        if retry_after is not None:
+            for key in counted:
+                cache.decr(key)
+            return window.rule, retry_after
+    return None
+
+
+def _count_redis(backend: RedisCache, windows: list[_Window]) -> Refusal | None:
+    """Count the hit in every window in one pipelined round trip to Redis.
+
+    Same keys and values as ``_count`` (Django's Redis serializer stores ints raw), so
+    the two read each other's counts. A refusal takes the hit back from every window.
+    """
+    client = backend._cache.get_client(write=True)
+    keys = [
+        (
+            backend.make_and_validate_key(window.previous_key),
+            backend.make_and_validate_key(window.current_key),
+        )
+        for window in windows
+    ]
+    pipe = client.pipeline(transaction=False)
+    for window, (previous_key, current_key) in zip(windows, keys, strict=True):
+        pipe.get(previous_key)
+        pipe.incr(current_key)
+        pipe.expire(current_key, window.ttl)
+    replies = pipe.execute()
+    for index, window in enumerate(windows):
+        previous, current = replies[3 * index], replies[3 * index + 1]
+        retry_after = window.refusal(int(previous or 0), int(current))
+        if retry_after is not None:
+            undo = client.pipeline(transaction=False)
+            for _, current_key in keys:
+                undo.decr(current_key)
+            undo.execute()
+            return window.rule, retry_after
+    return None
 
 
 def rate_limit_hit(
@@ -234,50 +317,40 @@ def rate_limit_hit(
 
     Allowed only if every rule of the scope allows it; a refused hit counts nowhere.
     """
-    rules = rate_limit_rules(scope)
-    if not rules:
-        return RateLimitResult(True, 0, scope)
     moment = time.time() if now is None else now
-    counted: list[str] = []
+    windows = _windows(request, scope, moment)
+    if not windows:
+        return RateLimitResult(True, 0, scope)
     try:
-        for rule in rules:
-            identity = _identity(request, rule.key)
-            if identity is None:
-                continue
-            allowed, retry_after, key = _check(scope, rule, identity, moment)
-            if not allowed:
-                for done in counted:
-                    cache.decr(done)
-                logger.warning(
-                    "rate limit %s hit (%s/%ss per %s); retry after %ss",
-                    scope,
-                    rule.limit,
-                    rule.window,
-                    rule.key,
-                    retry_after,
-                )
-                return RateLimitResult(False, retry_after, scope, rule)
-            if key is not None:
-                counted.append(key)
+        backend = caches["default"]
+        if isinstance(backend, RedisCache):
+            refusal = _count_redis(backend, windows)
+        else:
+            refusal = _count(windows)
     except Exception:
         # The cache is down or misbehaving: let the shopper through rather than block
         # every checkout; the log says limits are not being enforced.
         logger.exception("rate limit %s: cache unavailable; not enforced", scope)
         return RateLimitResult(True, 0, scope)
-    return RateLimitResult(True, 0, scope)
+    if refusal is None:
+        return RateLimitResult(True, 0, scope)
+    rule, retry_after = refusal
+    logger.warning(
+        "rate limit %s hit (%s/%ss per %s); retry after %ss",
+        scope,
+        rule.limit,
+        rule.window,
+        rule.key,
+        retry_after,
+    )
+    return RateLimitResult(False, retry_after, scope, rule)
 
 
 def rate_limit_reset(*, request: HttpRequest, scope: str, now: float | None = None) -> None:
     """Forget the counts of ``scope`` for this session and address (staff, tests)."""
     moment = time.time() if now is None else now
-    keys = []
-    for rule in rate_limit_rules(scope):
-        identity = _identity(request, rule.key)
-        if identity is None:
-            continue
-        bucket = int(moment // rule.window)
-        keys += [_cache_key(scope, rule, identity, b) for b in (bucket - 1, bucket)]
-    cache.delete_many(keys)
+    windows = _windows(request, scope, moment)
+    cache.delete_many([key for w in windows for key in (w.previous_key, w.current_key)])
 
 
 # --- Messages and responses ----------------------------------------------------------------

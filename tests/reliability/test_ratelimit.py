@@ -1,13 +1,18 @@
 """The limiter itself: rule parsing, sliding windows per session and per address,
-proxies, the decorator's JSON and form answers, and failing open without a cache."""
+proxies, the decorator's JSON and form answers, and failing open without a cache; then
+the same on real Redis, where a hit is one pipelined round trip."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
+from collections.abc import Iterator
 from typing import Any
 from unittest import mock
 
 import pytest
+import redis
 from django import forms
 from django.contrib.sessions.backends.cache import SessionStore
 from django.core.cache import cache
@@ -213,3 +218,177 @@ def test_decorator_plain_page_and_get_is_not_counted() -> None:
     refused = view(req)
     assert refused.status_code == 429
     assert b"Too many payment attempts" in refused.content
+
+
+# --- On Redis: one pipelined round trip per hit ------------------------------------------
+
+# A Redis db no other suite uses (the bench uses 14 and 15, the webhook suites 9, the cache
+# backend test 10).
+REDIS_URL = "redis://127.0.0.1:6379/11"
+REDIS_BACKENDS = ("django.core.cache.backends.redis.RedisCache", "checkout.cache.RedisCache")
+
+
+@pytest.fixture(params=REDIS_BACKENDS)
+def on_redis(request: pytest.FixtureRequest, settings: Any) -> Iterator[redis.Redis]:
+    """Make the default cache a Redis cache on db 11 (emptied); yield a raw client of it."""
+    raw = redis.Redis.from_url(REDIS_URL)
+    try:
+        raw.flushdb()
+    except redis.ConnectionError as err:  # a required service: fail, never skip
+        pytest.fail(f"Redis is not reachable at {REDIS_URL}: {err}")
+    settings.CACHES = {
+        "default": {"BACKEND": request.param, "LOCATION": REDIS_URL, "KEY_PREFIX": "rltest"}
+    }
+    yield raw
+    raw.flushdb()
+    raw.close()
+
+
+@contextlib.contextmanager
+def portable_path() -> Iterator[None]:
+    """Count through Django's cache API even though the cache is Redis."""
+    with mock.patch.object(ratelimit, "RedisCache", type("NotRedis", (), {})):
+        yield
+
+
+def counts(req: HttpRequest, scope: str, now: float) -> list[int]:
+    """The current bucket's count of each rule, as Django's cache API reads it."""
+    return [int(cache.get(w.current_key) or 0) for w in ratelimit._windows(req, scope, now)]
+
+
+def test_redis_allows_up_to_the_limit_then_refuses(on_redis: redis.Redis) -> None:
+    req = request()
+    assert [rate_limit_hit(request=req, scope="promo", now=T0 + i).allowed for i in range(4)] == [
+        True,
+        True,
+        True,
+        False,
+    ]
+    refused = rate_limit_hit(request=req, scope="promo", now=T0 + 30)
+    assert not refused
+    assert refused.rule == RateRule(3, 60, "session")
+    # The rest of this window, then until 3 * (1 - 40/60) + 1 fits under 3: 30 + 20 s.
+    assert refused.retry_after == 50
+    assert not rate_limit_hit(request=req, scope="promo", now=T0 + 79)
+    assert rate_limit_hit(request=req, scope="promo", now=T0 + 80)
+    # The keys are the cache's own: prefixed and versioned like every other cache key.
+    assert on_redis.keys("rltest:1:checkout:rl:promo:*")
+    assert not [k for k in on_redis.keys("*") if not k.startswith(b"rltest:1:")]
+
+
+def test_redis_refused_hits_count_nowhere(on_redis: redis.Redis) -> None:
+    req = request()
+    for i in range(3):
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + i)
+    for i in range(3, 59):
+        assert not rate_limit_hit(request=req, scope="promo", now=T0 + i)
+    assert counts(req, "promo", T0 + 59) == [3, 3]
+    # Had the refusals counted, the previous window would still weigh far over the limit.
+    assert not rate_limit_hit(request=req, scope="promo", now=T0 + 60)
+    assert rate_limit_hit(request=req, scope="promo", now=T0 + 80)
+    assert counts(req, "promo", T0 + 80) == [1, 1]
+
+
+def test_redis_refusal_by_one_rule_takes_the_hit_back_from_all(on_redis: redis.Redis) -> None:
+    # The ip rule (second) refuses: the session rule's count is taken back.
+    for i in range(5):
+        assert rate_limit_hit(request=request(session=f"s{i}"), scope="promo", now=T0 + i)
+    late = request(session="s5")
+    refused = rate_limit_hit(request=late, scope="promo", now=T0 + 5)
+    assert not refused
+    assert refused.rule == RateRule(5, 60, "ip")
+    assert counts(late, "promo", T0 + 5) == [0, 5]
+    # The session rule (first) refuses: the ip rule's count, taken in the same round
+    # trip, is taken back too.
+    on_redis.flushdb()
+    req = request()
+    for i in range(3):
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + i)
+    refused = rate_limit_hit(request=req, scope="promo", now=T0 + 3)
+    assert refused.rule == RateRule(3, 60, "session")
+    assert counts(req, "promo", T0 + 3) == [3, 3]
+
+
+def test_redis_weighs_the_previous_window(on_redis: redis.Redis) -> None:
+    req = request()
+    for i in range(3):
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + i)
+    # Half-way through the next window the previous three weigh 1.5: one more fits.
+    assert rate_limit_hit(request=req, scope="promo", now=T0 + 90)
+    refused = rate_limit_hit(request=req, scope="promo", now=T0 + 90)
+    assert not refused
+    # 3 * (1 - elapsed/60) + 2 <= 3 once a third of the previous window is left: 10 s on.
+    assert refused.retry_after == 10
+    assert not rate_limit_hit(request=req, scope="promo", now=T0 + 99)
+    assert rate_limit_hit(request=req, scope="promo", now=T0 + 100)
+
+
+def test_redis_and_portable_paths_read_each_others_counts(on_redis: redis.Redis) -> None:
+    req = request()
+    with portable_path():
+        assert rate_limit_hit(request=req, scope="promo", now=T0)
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + 1)
+    assert rate_limit_hit(request=req, scope="promo", now=T0 + 2)
+    assert not rate_limit_hit(request=req, scope="promo", now=T0 + 3)
+    assert counts(req, "promo", T0 + 3) == [3, 3]  # Django's cache reads what INCR wrote
+    # The previous window as the portable path reads it after the Redis path counted.
+    with portable_path():
+        assert not rate_limit_hit(request=req, scope="promo", now=T0 + 60)
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + 80)
+
+    other = request(session="s-two", ip="198.51.100.1")
+    assert rate_limit_hit(request=other, scope="promo", now=T0)
+    assert rate_limit_hit(request=other, scope="promo", now=T0 + 1)
+    with portable_path():
+        assert rate_limit_hit(request=other, scope="promo", now=T0 + 2)
+        assert not rate_limit_hit(request=other, scope="promo", now=T0 + 3)
+    assert counts(other, "promo", T0 + 3) == [3, 3]
+    # And the previous window counted by the portable path, as the Redis path reads it.
+    assert not rate_limit_hit(request=other, scope="promo", now=T0 + 60)
+    assert rate_limit_hit(request=other, scope="promo", now=T0 + 80)
+
+
+def test_redis_down_fails_open(settings: Any, caplog: pytest.LogCaptureFixture) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "checkout.cache.RedisCache",
+            "LOCATION": f"redis://127.0.0.1:{port}/11",
+        }
+    }
+    assert all(rate_limit_hit(request=request(), scope="promo", now=T0) for _ in range(5))
+    assert "not enforced" in caplog.text
+
+
+def test_redis_hit_is_one_round_trip(on_redis: redis.Redis) -> None:
+    req = request()
+    assert rate_limit_hit(request=req, scope="promo", now=T0)  # connected and warm
+    sends: list[bytes] = []
+    pipelines: list[int] = []
+    send = redis.connection.AbstractConnection.send_packed_command
+    execute = redis.client.Pipeline.execute
+
+    def counting_send(self: Any, command: Any, *args: Any, **kwargs: Any) -> Any:
+        sends.append(command)
+        return send(self, command, *args, **kwargs)
+
+    def counting_execute(self: Any, *args: Any, **kwargs: Any) -> Any:
+        pipelines.append(len(self.command_stack))
+        return execute(self, *args, **kwargs)
+
+    with (
+        mock.patch.object(
+            redis.connection.AbstractConnection, "send_packed_command", counting_send
+        ),
+        mock.patch.object(redis.client.Pipeline, "execute", counting_execute),
+    ):
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + 1)
+        assert (len(sends), pipelines) == (1, [6])  # GET, INCR, EXPIRE per rule
+        sends.clear()
+        pipelines.clear()
+        assert rate_limit_hit(request=req, scope="promo", now=T0 + 2)
+        assert not rate_limit_hit(request=req, scope="promo", now=T0 + 3)
+        # The refusal costs a second round trip: DECR per rule.
+        assert (len(sends), pipelines) == (3, [6, 6, 2])
