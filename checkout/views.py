@@ -876,7 +876,9 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
         return found
     attempt = found
     try:
-        outcome = orders.attempt_pay(attempt=attempt, payment_method_id=payment_method_id)
+        outcome = orders.attempt_pay(
+            attempt=attempt, payment_method_id=payment_method_id, reload=False
+        )
     except PaymentDeclined as err:
         return _json_error(err.code or "card_declined", err.message, http_status=402)
     except CheckoutStateError as err:
@@ -904,7 +906,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
             redirect=reverse("checkout:cart"),
         )
     try:
-        result = orders.order_place(attempt=attempt)
+        result = orders.order_place(attempt=attempt, reload=False)
     except ShopperError as err:
         return _json_error(err.code or "invalid_state", err.message, http_status=409)
     except ProviderError:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -37,6 +37,7 @@ from checkout.conf import app_settings, money
 from checkout.models import EmailNotification, Order, OrderEvent
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
+from checkout.services.rows import insert_unless_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -104,44 +105,10 @@ def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
 def _ledger_insert(notification: EmailNotification) -> bool:
     """Insert a ledger row unless its (order, kind) exists; return whether it was inserted.
 
-    PostgreSQL: one ``INSERT ... ON CONFLICT DO NOTHING RETURNING id`` (the partial unique
-    constraint on (order, kind) decides, also against a concurrent scheduler, and the
-    caller's transaction is never broken). Elsewhere: an existence check and an INSERT in
-    a savepoint.
+    The partial unique constraint on (order, kind) decides, also against a concurrent
+    scheduler, without breaking the caller's transaction (``insert_unless_conflict``).
     """
-    if connection.vendor != "postgresql":
-        if EmailNotification.objects.filter(
-            order_id=notification.order_id, kind=notification.kind, is_resend=False
-        ).exists():
-            return False
-        try:
-            # A savepoint: a concurrent scheduler that won the unique constraint must not
-            # break the caller's transaction.
-            with transaction.atomic():
-                notification.save(force_insert=True)
-        except IntegrityError:
-            return False
-        return True
-    meta = EmailNotification._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [f.get_db_prep_save(f.pre_save(notification, add=True), connection) for f in fields]
-    # Identifiers come from the model's metadata; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING {quote(str(meta.pk.column))}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    notification.pk = row[0]
-    notification._state.adding = False
-    notification._state.db = connection.alias
-    return True
+    return insert_unless_conflict(notification)
 
 
 def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:

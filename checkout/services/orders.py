@@ -81,8 +81,10 @@ from checkout.services.quotes import (
     promo_validate,
     quote_cache_get,
     quote_cache_set,
+    quote_shown,
     rate_to_dict,
 )
+from checkout.services.rows import insert_unless_conflict
 from checkout.services.spectra import CallRecord, ShippingRate, get_spectra_client
 
 logger = logging.getLogger(__name__)
@@ -180,17 +182,19 @@ _pending_calls: contextvars.ContextVar[list[OrderEvent] | None] = contextvars.Co
 )
 
 
-def _flush_calls(*, order: Order | None = None) -> None:
-    """Write the recorded API calls not written yet (on ``order``'s timeline too, if given)."""
+def _flush_calls(*, order: Order | None = None, then: Sequence[OrderEvent] = ()) -> None:
+    """Write the recorded API calls not written yet (on ``order``'s timeline too, if given),
+    and the entries ``then``, in one INSERT."""
     pending = _pending_calls.get()
-    if not pending:
-        return
-    batch = list(pending)
-    pending.clear()
+    batch = list(pending or ())
+    if pending:
+        pending.clear()
     if order is not None:
         for event in batch:
             event.order = order
-    OrderEvent.objects.bulk_create(batch)
+    batch += then
+    if batch:
+        OrderEvent.objects.bulk_create(batch)
 
 
 @contextmanager
@@ -622,7 +626,9 @@ def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
     return PaymentOutcome("not_required", "", None)
 
 
-def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentOutcome:
+def attempt_pay(
+    *, attempt: CheckoutAttempt, payment_method_id: str, reload: bool = True
+) -> PaymentOutcome:
     """Authorize the amount due on the card: one new PaymentIntent per try.
 
     Returns ``authorized`` (then call ``order_place``), ``requires_action`` (the page
@@ -632,8 +638,16 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
 
     A second call after the card was authorized (double click, refresh) answers with
     that authorization rather than charging again.
+
+    The amount is the quote the shopper was shown on the payment page while it is still
+    current (``quote_shown``: same cart version, same attempt, at most
+    ``QUOTE_CACHE_SECONDS`` old); otherwise it is quoted afresh. Either way the API checks
+    the card against its own total at ``POST /orders``. ``reload=False`` when the caller
+    read the attempt in this request: every change below is a compare-and-set, so a row
+    read a moment ago cannot do harm.
     """
-    attempt = _fresh(attempt)
+    if reload:
+        attempt = _fresh(attempt)
     if attempt.state in (State.PAYMENT_AUTHORIZED, State.SUBMITTING, State.PLACED):
         return _authorized_outcome(attempt)
     if attempt.state != State.COLLECTING:
@@ -651,7 +665,7 @@ def attempt_pay(*, attempt: CheckoutAttempt, payment_method_id: str) -> PaymentO
         _move(attempt, from_states=(State.COLLECTING,), payment_intent_id="")
 
     with _recorded_calls(attempt):
-        quote = attempt_quote(attempt=attempt)
+        quote = quote_shown(attempt=attempt) or attempt_quote(attempt=attempt)
         # Still inside the block: the quote's API calls are written with the next
         # timeline entry (the authorization's, in its transaction), not on their own.
         return _pay_quoted(attempt, quote, payment_method_id)
@@ -901,14 +915,21 @@ def _collecting_result(attempt: CheckoutAttempt) -> PlacementResult:
     )
 
 
-def order_place(*, attempt: CheckoutAttempt) -> PlacementResult:
+def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementResult:
     """Place the order for a paid attempt; idempotent (a second call gets the same result).
 
-    Checks the PaymentIntent with Stripe, claims ``submitting`` in its own committed
-    transaction (only one caller wins), then posts ``POST /orders`` with the
-    PaymentIntent id as ``gateway_id``. See the module docstring for the outcomes.
+    Claims ``submitting`` in its own committed transaction (only one caller wins), then
+    posts ``POST /orders`` with the PaymentIntent id as ``gateway_id``. See the module
+    docstring for the outcomes. ``reload=False``: as for ``attempt_pay``.
+
+    The PaymentIntent is checked with Stripe only when it may have changed on the
+    shopper's side (back from 3-D Secure). An attempt is ``payment_authorized`` only
+    once we saw its intent ``requires_capture`` for the amount due, and the API checks
+    it again, authoritatively, when it captures: a cancelled or expired hold, or a
+    total that grew, is refused with 402 and ``_reject`` asks for the card again.
     """
-    attempt = _fresh(attempt)
+    if reload:
+        attempt = _fresh(attempt)
     settled = _result_for(attempt)
     if settled is not None:
         return _wait_for_outcome(attempt) if attempt.state == State.SUBMITTING else settled
@@ -935,25 +956,15 @@ def order_place(*, attempt: CheckoutAttempt) -> PlacementResult:
             _("Card authorized after 3-D Secure."),
             payment_intent=attempt.payment_intent_id,
         )
-    elif attempt.payment_intent_id:
-        rejection = _verify_intent(attempt)
-        if rejection is not None:
-            # A concurrent caller (double click, second tab) may have claimed and placed
-            # it meanwhile, capturing the PaymentIntent: then its outcome is ours too.
-            current = _fresh(attempt)
-            if current.state == State.SUBMITTING:
-                return _wait_for_outcome(current)
-            return _result_for(current) or rejection
 
-    with transaction.atomic():  # the claim and its timeline entry: one commit
-        claimed = _move(
-            attempt,
-            from_states=(State.PAYMENT_AUTHORIZED,),
-            state=State.SUBMITTING,
-            submitted_at=timezone.now(),
-        )
-        if claimed:
-            _event(attempt, OrderEvent.Kind.ATTEMPT, _("Submitting the order to Spectra."))
+    # The claim is one UPDATE; its trace is the attempt's state and ``submitted_at``, and
+    # the timeline's next entry is the POST /orders call itself.
+    claimed = _move(
+        attempt,
+        from_states=(State.PAYMENT_AUTHORIZED,),
+        state=State.SUBMITTING,
+        submitted_at=timezone.now(),
+    )
     if not claimed:
         # Someone else is placing it (or already did): share their result.
         return _wait_for_outcome(attempt)
@@ -1226,20 +1237,20 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         locked_attempt = (
             CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk) if attempt else None
         )
-        order = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
-        created = False
-        if order is None:
-            link = locked_attempt
-            if link is not None and Order.objects.filter(attempt=link).exists():
-                link = None  # the attempt already has another order: contradiction below
-            try:
-                with transaction.atomic():
-                    order = Order.objects.create(attempt=link, **fields)
-                created = True
-            except IntegrityError:
-                # Recorded concurrently (placement, recovery or webhook sync).
-                order = Order.objects.select_for_update().get(spectra_id=remote.id)
-        elif (
+        # The usual case (a new order) is one INSERT; the unique constraints decide races.
+        order = Order(attempt=locked_attempt, **fields)
+        created = insert_unless_conflict(order)
+        if not created:
+            found = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
+            if found is None:
+                # Not recorded yet, so the conflict was the attempt's own link: it already
+                # has another order (a contradiction, flagged below).
+                order = Order(attempt=None, **fields)
+                created = insert_unless_conflict(order)
+            if not created:
+                # Recorded before or concurrently (placement, recovery or webhook sync).
+                order = found or Order.objects.select_for_update().get(spectra_id=remote.id)
+        if not created and (
             locked_attempt is not None
             and order.attempt_id is None
             and not Order.objects.filter(attempt=locked_attempt).exists()
@@ -1247,18 +1258,26 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             order.attempt = locked_attempt
             order.save(update_fields=["attempt", "updated_at"])
 
-        if locked_attempt is not None:
-            _settle_attempt(locked_attempt, order, remote)
-            # The API calls that placed it (recorded, not yet written) join this commit.
-            _flush_calls(order=order if order.attempt_id == locked_attempt.pk else None)
-        if created:
-            OrderEvent.objects.create(
+        placed = [
+            OrderEvent(
                 order=order,
                 attempt=locked_attempt,
                 kind=OrderEvent.Kind.ATTEMPT,
                 message=_("Order %(number)s placed.") % {"number": order.order_number},
                 data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
             )
+        ]
+        if locked_attempt is not None:
+            _settle_attempt(locked_attempt, order, remote)
+            # The API calls that placed it (recorded, not yet written) join this commit,
+            # in one INSERT with the "placed" entry.
+            _flush_calls(
+                order=order if order.attempt_id == locked_attempt.pk else None,
+                then=placed if created else (),
+            )
+        elif created:
+            OrderEvent.objects.bulk_create(placed)
+        if created:
             email_schedule(order=order, kind="confirmation")
             transaction.on_commit(
                 lambda: signals.order_placed.send(sender=Order, order=order, attempt=locked_attempt)
@@ -1404,7 +1423,7 @@ def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
 
     if attempt.state == State.PAYMENT_AUTHORIZED:
         _event(attempt, OrderEvent.Kind.SYNC, _("Recovery is placing the paid order."))
-        return order_place(attempt=attempt)
+        return order_place(attempt=attempt, reload=False)
     # Stuck in submitting, no order exists, the card is still authorized: claim the
     # resubmission (compare-and-set on submitted_at) so two sweeps never both post.
     claimed = CheckoutAttempt.objects.filter(

@@ -20,9 +20,14 @@ token replaced by ``cart_changed`` on every change to the cart's lines) and the
 attempt's fingerprint (id, ``updated_at``, state, codes). Every service that changes the
 attempt saves ``updated_at``, so a changed address, rate or code misses the cache; a
 changed cart misses through its version. Entries also expire after
-``QUOTE_CACHE_SECONDS`` so a price changed in Spectra shows up soon. The cache is never
-used to charge: ``attempt_pay`` computes a fresh quote, and ``POST /orders`` is checked by
-the API against its own total.
+``QUOTE_CACHE_SECONDS`` so a price changed in Spectra shows up soon.
+
+Paying: ``attempt_pay`` authorizes the quote the shopper was shown (``quote_shown``) while
+it is current by the same rules, and quotes afresh otherwise; a checkout's prices held
+for a short while, as Saleor holds them until ``price_expiration``. The card is
+authorized for what the page showed, not for a figure computed a moment later that the
+shopper never saw. The API stays the authority: ``POST /orders`` refuses with 402 when
+its own total is higher than the authorization, and the shopper is asked to review.
 """
 
 from __future__ import annotations
@@ -314,6 +319,15 @@ def quote_cache_get(
     if not isinstance(entry, CachedQuote) or entry.token != token:
         return str(token), None
     return str(token), entry
+
+
+def quote_shown(*, attempt: CheckoutAttempt) -> Quote | None:
+    """Return the cached quote of the attempt's cart if it was computed for the attempt as
+    it is now (what its payment page showed), else None."""
+    _token, cached = quote_cache_get(cart_id=attempt.cart_id)
+    if cached is None or cached.fingerprint != attempt_fingerprint(attempt):
+        return None
+    return cached.quote
 
 
 def quote_cache_set(

@@ -48,4 +48,3 @@ def test_behaves_as_djangos_backend(cache: RedisCache) -> None:
     assert cache.get("x", "gone") == "gone"
     with pytest.raises(ValueError, match="not found"):
         cache.incr("missing")
-

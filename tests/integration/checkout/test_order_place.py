@@ -374,6 +374,34 @@ def test_sweep_adopts_an_order_that_was_created_while_we_did_not_know(
     assert live.state()["captures"] == 1
 
 
+def test_rejected_when_the_hold_lapsed_between_pay_and_place(
+    live: Live, ready_attempt: MakeAttempt
+) -> None:
+    # Placing does not ask Stripe first for an authorization it saw: the API checks the
+    # PaymentIntent when it captures, and its 402 sends the shopper back to pay.
+    attempt = ready_attempt()
+    pi_id = _pay(live, attempt)
+    live.stripe.v1.payment_intents.cancel(pi_id)
+
+    result = orders.order_place(attempt=attempt)
+
+    assert (result.status, result.code, result.step) == (
+        "rejected",
+        "payment_not_authorized",
+        "payment",
+    )
+    assert "pay again" in result.message.lower()
+    attempt.refresh_from_db()
+    assert attempt.state == State.COLLECTING
+    assert attempt.payment_intent_id == ""
+    assert Order.objects.count() == 0
+    assert live.state()["orders"] == 0
+    assert live.state()["captures"] == 0
+    # The shopper pays again with a new authorization and the order is placed.
+    assert _pay(live, attempt) != pi_id
+    assert orders.order_place(attempt=attempt).status == "placed"
+
+
 def test_sweep_releases_an_abandoned_authorization(
     live: Live, ready_attempt: MakeAttempt, settings: object
 ) -> None:

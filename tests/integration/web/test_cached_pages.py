@@ -4,14 +4,18 @@ and the rendered step cache in checkout.views)."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.cache import cache
 from django.test import Client
 
 from checkout.models import CheckoutAttempt
+from checkout.services.spectra import get_spectra_client
+from checkout.testing.stripe_helpers import localstripe_client
 
 from .conftest import add_to_cart, complete_information, complete_shipping
 
@@ -107,3 +111,74 @@ def test_resubmitting_unchanged_information_keeps_the_attempt_as_is(
     again = CheckoutAttempt.objects.get()
     assert again.updated_at == attempt.updated_at
     assert again.shipping_rate == attempt.shipping_rate  # the chosen rate stays
+
+
+def _card(localstripe: Any) -> str:
+    stripe_client = localstripe_client(localstripe.api_base, localstripe.secret_key)
+    method = stripe_client.v1.payment_methods.create(
+        params={
+            "type": "card",
+            "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
+        }
+    )
+    return str(method.id)
+
+
+def _pay(client: Client, payment_method_id: str) -> Any:
+    return client.post(
+        "/checkout/pay/",
+        json.dumps({"payment_method_id": payment_method_id}),
+        content_type="application/json",
+    )
+
+
+def test_pay_authorizes_the_total_the_payment_page_showed(
+    client: Client, shop: Any, localstripe: Any
+) -> None:
+    at_payment(client)
+    shown = client.get("/checkout/payment/").context["quote"].amount_due
+    attempt = CheckoutAttempt.objects.get()
+    # The cart grows in Spectra behind our back (not through our cart service, so the
+    # cached quote is not invalidated): the card is still authorized for what was shown.
+    item = get_spectra_client().get_cart(attempt.cart_id).items[0]
+    get_spectra_client().add_cart_item(attempt.cart_id, variant_id=item.variant_id, quantity=1)
+
+    response = _pay(client, _card(localstripe))
+
+    assert response.status_code == 200, response.content
+    assert response.json()["status"] == "authorized"
+    attempt.refresh_from_db()
+    stripe_client = localstripe_client(localstripe.api_base, localstripe.secret_key)
+    intent = stripe_client.v1.payment_intents.retrieve(attempt.payment_intent_id)
+    assert intent.amount == int(shown * 100)
+    # The API's own total is now higher: it refuses, the hold is released and the
+    # shopper is asked to review the new total.
+    placed = client.post("/checkout/place/", "{}", content_type="application/json")
+    assert placed.status_code == 409
+    assert placed.json()["reason"] == "payment_amount_mismatch"
+    assert stripe_client.v1.payment_intents.retrieve(intent.id).status == "canceled"
+    again = client.get("/checkout/payment/")
+    assert again.context is not None
+    assert again.context["quote"].amount_due > shown
+
+
+def test_pay_quotes_again_when_the_shown_quote_is_no_longer_current(
+    client: Client, shop: Any, localstripe: Any
+) -> None:
+    at_payment(client)
+    shown = client.get("/checkout/payment/").context["quote"].amount_due
+    attempt = CheckoutAttempt.objects.get()
+    item = get_spectra_client().get_cart(attempt.cart_id).items[0]
+    get_spectra_client().add_cart_item(attempt.cart_id, variant_id=item.variant_id, quantity=1)
+    cache.delete(f"checkout:quote:{attempt.cart_id}")  # expired (QUOTE_CACHE_SECONDS)
+
+    response = _pay(client, _card(localstripe))
+
+    assert response.json()["status"] == "authorized"
+    attempt.refresh_from_db()
+    assert attempt.amount_due > shown
+    stripe_client = localstripe_client(localstripe.api_base, localstripe.secret_key)
+    intent = stripe_client.v1.payment_intents.retrieve(attempt.payment_intent_id)
+    assert intent.amount == int(attempt.amount_due * 100)
+    placed = client.post("/checkout/place/", "{}", content_type="application/json")
+    assert placed.json()["status"] == "placed"
