@@ -41,3 +41,6 @@ LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="WARNING")  # noqa: F
 CHECKOUT_RATE_LIMITS = dict.fromkeys(
     ("promo", "gift_card", "pay", "place"), ("1000000/10m session", "1000000/10m ip")
 )
+# The stub's orders are test orders; send their emails as a live shop sends a live
+# order's, so placing an order measures the confirmation email's ledger and outbox rows.
+CHECKOUT_SEND_TEST_ORDER_EMAILS = True

@@ -12,6 +12,9 @@ from checkout import views, webhooks
 app_name = "checkout"
 
 urlpatterns = [
+    # Webhooks first: the busiest URLs, matched before the ~16 patterns below are tried.
+    path("webhooks/spectra/", webhooks.spectra_webhook, name="webhook-spectra"),
+    path("webhooks/stripe/", webhooks.stripe_webhook, name="webhook-stripe"),
     # Storefront (optional for merchants with their own).
     path("", views.product_list, name="product-list"),
     path("products/<int:product_id>/", views.product_detail, name="product-detail"),
@@ -36,8 +39,4 @@ urlpatterns = [
         name="checkout-confirmation",
     ),
     path("orders/status/<str:token>/", views.order_status, name="order-status"),
-    # --- webhooks (webhooks engineer) ---
-    path("webhooks/spectra/", webhooks.spectra_webhook, name="webhook-spectra"),
-    path("webhooks/stripe/", webhooks.stripe_webhook, name="webhook-stripe"),
-    # --- end webhooks ---
 ]

@@ -14,6 +14,7 @@ records the outcome, error and traceback on the row (dj-stripe style).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import importlib
@@ -24,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -115,36 +116,22 @@ def _store(
     return Receipt(event=event, created=True)
 
 
-def _store_upsert(event: WebhookEvent) -> Receipt:
-    """Store a delivery and its outbox row in ONE statement (PostgreSQL only).
-
-    ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE SET deliveries = deliveries + 1`` in a
-    data-modifying CTE, and the outbox row inserted from it only when the row is new: one
-    round trip, atomic as any single statement, no failed INSERT, savepoint or re-read for
-    a duplicate. For a duplicate the returned event carries its id and delivery count only.
-    """
+@functools.cache
+def _upsert_statement() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
+    """Return ``_store_upsert``'s SQL and the fields it takes values for (built once)."""
     quote = connection.ops.quote_name
     meta = WebhookEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = quote(meta.db_table)
-    values: list[Any] = [
-        f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields
-    ]
     deliveries = quote(str(meta.get_field("deliveries").column))
     dedup = quote(str(meta.get_field("dedup_key").column))
     pk_column = quote(str(meta.pk.column))
     # The outbox row: its kwargs name the new event's id, known only inside the statement.
     out_meta = OutboxMessage._meta
-    message = OutboxMessage(task_name=PROCESS_TASK, kwargs={})
     out_fields = [f for f in out_meta.concrete_fields if not f.primary_key]
     out_sql = [
         "jsonb_build_object('webhook_event_id', ev.id)" if f.name == "kwargs" else "%s"
         for f in out_fields
-    ]
-    values += [
-        f.get_db_prep_save(f.pre_save(message, add=True), connection)
-        for f in out_fields
-        if f.name != "kwargs"
     ]
     # Identifiers come from the models' metadata; every value is a query parameter.
     sql = (
@@ -157,6 +144,27 @@ def _store_upsert(event: WebhookEvent) -> Receipt:
         f"SELECT {', '.join(out_sql)} FROM ev WHERE ev.created) "
         "SELECT id, deliveries, created FROM ev"
     )
+    return sql, fields, out_fields
+
+
+def _store_upsert(event: WebhookEvent) -> Receipt:
+    """Store a delivery and its outbox row in ONE statement (PostgreSQL only).
+
+    ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE SET deliveries = deliveries + 1`` in a
+    data-modifying CTE, and the outbox row inserted from it only when the row is new: one
+    round trip, atomic as any single statement, no failed INSERT, savepoint or re-read for
+    a duplicate. For a duplicate the returned event carries its id and delivery count only.
+    """
+    sql, fields, out_fields = _upsert_statement()
+    values: list[Any] = [
+        f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields
+    ]
+    message = OutboxMessage(task_name=PROCESS_TASK, kwargs={})
+    values += [
+        f.get_db_prep_save(f.pre_save(message, add=True), connection)
+        for f in out_fields
+        if f.name != "kwargs"
+    ]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
         pk, count, created = cursor.fetchone()
