@@ -70,11 +70,15 @@ def _suppressed_reason(*, order: Order, kind: str) -> str:
     return ""
 
 
-def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
+def email_schedule(
+    *, order: Order, kind: str, timeline: list[OrderEvent] | None = None
+) -> EmailNotification | None:
     """Create the ledger row for (order, kind) and enqueue its send; None if it exists.
 
     Call inside the caller's ``transaction.atomic``: the row and the outbox message
-    commit with the change that made the email due, or not at all.
+    commit with the change that made the email due, or not at all. ``timeline``: a list
+    of entries the caller is about to insert; the email's entry is added to it instead
+    of being inserted on its own.
     """
     if kind not in EmailNotification.Kind.values:
         raise ValueError(f"Unknown email kind {kind!r}")
@@ -88,7 +92,11 @@ def email_schedule(*, order: Order, kind: str) -> EmailNotification | None:
     )
     if not _ledger_insert(notification):
         return None  # already scheduled (the unique (order, kind) row exists)
-    _record(notification, _schedule_message(notification))
+    entry = _entry(notification, _schedule_message(notification))
+    if timeline is None:
+        entry.save()
+    else:
+        timeline.append(entry)
     if not reason:
         outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
         outbox_kick_on_commit()
@@ -155,7 +163,12 @@ def _schedule_message(notification: EmailNotification) -> str:
 
 
 def _record(notification: EmailNotification, message: str, **data: Any) -> None:
-    OrderEvent.objects.create(
+    _entry(notification, message, **data).save()
+
+
+def _entry(notification: EmailNotification, message: str, **data: Any) -> OrderEvent:
+    """Return the (unsaved) timeline entry for something that happened to an email."""
+    return OrderEvent(
         order_id=notification.order_id,
         kind=OrderEvent.Kind.EMAIL,
         message=message,

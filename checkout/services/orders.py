@@ -1271,10 +1271,12 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
                 data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
             )
         ]
+        if created:
+            email_schedule(order=order, kind="confirmation", timeline=placed)
         if locked_attempt is not None:
             _settle_attempt(locked_attempt, order, remote)
             # The API calls that placed it (recorded, not yet written) join this commit,
-            # in one INSERT with the "placed" entry.
+            # in one INSERT with the "placed" and "email queued" entries.
             _flush_calls(
                 order=order if order.attempt_id == locked_attempt.pk else None,
                 then=placed if created else (),
@@ -1282,7 +1284,6 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         elif created:
             OrderEvent.objects.bulk_create(placed)
         if created:
-            email_schedule(order=order, kind="confirmation")
             transaction.on_commit(
                 lambda: signals.order_placed.send(sender=Order, order=order, attempt=locked_attempt)
             )
@@ -1314,13 +1315,16 @@ def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Orde
         state, problem = State.PLACED, ""
     if attempt.state == state:
         return
-    attempt.state = state
-    attempt.finished_at = timezone.now()
-    attempt.failure_code = problem
-    attempt.failure_message = ""
-    attempt.save(
-        update_fields=["state", "finished_at", "failure_code", "failure_message", "updated_at"]
-    )
+    changes = {
+        "state": state,
+        "finished_at": timezone.now(),
+        "failure_code": problem,
+        "failure_message": "",
+        "updated_at": timezone.now(),
+    }
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(**changes)  # the row is locked
+    for name, value in changes.items():
+        setattr(attempt, name, value)
     OrderEvent.objects.filter(attempt=attempt, order__isnull=True).update(order=order)
     if problem:
         logger.error("attempt %s: needs review (%s)", attempt.public_id, problem)
