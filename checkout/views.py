@@ -110,11 +110,7 @@ def _step_url(step: str) -> str:
 def _attempt_in_session(request: HttpRequest, public_id: Any) -> CheckoutAttempt:
     """Return this session's attempt with ``public_id``; another shopper's is a 404."""
     key = request.session.session_key
-    attempt = (
-        CheckoutAttempt.objects.filter(public_id=public_id, session_key=key).first()
-        if key
-        else None
-    )
+    attempt = orders.attempt_in_session(public_id=public_id, session_key=key or "")
     if attempt is None:
         raise Http404(_("No such checkout."))
     return attempt
@@ -897,28 +893,34 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
     if _json_body(request) is None:
         return _json_error("invalid_json", _("The request was not valid JSON."))
-    attempt = _current_attempt(request)
-    if attempt is None:
-        return _json_error(
-            "no_checkout",
-            _("Your checkout has expired. Please start again."),
-            http_status=404,
-            redirect=reverse("checkout:cart"),
-        )
+    public_id = request.session.get(SESSION_ATTEMPT)
     try:
-        result = orders.order_place(attempt=attempt, reload=False)
+        # The usual click: the paid attempt is claimed and read in one statement.
+        placed = orders.order_place_in_session(
+            public_id=public_id, session_key=request.session.session_key or ""
+        )
+        if placed is None:
+            attempt = _current_attempt(request)
+            if attempt is None:
+                return _json_error(
+                    "no_checkout",
+                    _("Your checkout has expired. Please start again."),
+                    http_status=404,
+                    redirect=reverse("checkout:cart"),
+                )
+            placed = attempt, orders.order_place(attempt=attempt, reload=False)
     except ShopperError as err:
         return _json_error(err.code or "invalid_state", err.message, http_status=409)
     except ProviderError:
-        logger.exception("attempt %s: placing the order failed", attempt.public_id)
+        logger.exception("attempt %s: placing the order failed", public_id)
         return JsonResponse(
             {
                 "status": "pending",
-                "redirect": reverse("checkout:checkout-pending", args=[attempt.public_id]),
+                "redirect": reverse("checkout:checkout-pending", args=[public_id]),
             },
             status=202,
         )
-    return _placement_json(request, attempt, result)
+    return _placement_json(request, *placed)
 
 
 def _placement_json(

@@ -33,6 +33,7 @@ import datetime as dt
 import json
 import logging
 import time
+import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -84,7 +85,7 @@ from checkout.services.quotes import (
     quote_shown,
     rate_to_dict,
 )
-from checkout.services.rows import insert_unless_conflict
+from checkout.services.rows import insert_unless_conflict, select_first, update_returning
 from checkout.services.spectra import CallRecord, ShippingRate, get_spectra_client
 
 logger = logging.getLogger(__name__)
@@ -334,6 +335,21 @@ def _editable(attempt: CheckoutAttempt) -> CheckoutAttempt:
 # --- The attempt and its steps ---------------------------------------------------------
 
 
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def attempt_in_session(*, public_id: Any, session_key: str) -> CheckoutAttempt | None:
+    """Return the attempt ``public_id`` if this session owns it, else None."""
+    uid = _as_uuid(public_id)
+    if uid is None or not session_key:
+        return None
+    return select_first(CheckoutAttempt, "public_id = %s AND session_key = %s", [uid, session_key])
+
+
 def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
     """Return the cart's open attempt, or a new one (race-safe).
 
@@ -343,7 +359,13 @@ def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
     open_attempts = CheckoutAttempt.objects.filter(
         cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
     )
-    attempt = open_attempts.first()
+    # Every checkout request starts here: one SELECT without the ORM's compile step.
+    attempt = select_first(
+        CheckoutAttempt,
+        "cart_id = %s AND state IN (%s, %s, %s)",
+        [cart_id, *CheckoutAttempt.OPEN_STATES],
+        order_by="id",
+    )
     if attempt is not None:
         return attempt
     done = (
@@ -976,6 +998,33 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
     return _submit(attempt, may_repost=True)
 
 
+def order_place_in_session(
+    *, public_id: Any, session_key: str
+) -> tuple[CheckoutAttempt, PlacementResult] | None:
+    """Place this session's paid attempt, claiming it and reading it in one UPDATE.
+
+    The shopper's click on "Place order" usually finds the attempt ``payment_authorized``:
+    then ``UPDATE ... SET state = 'submitting' ... RETURNING`` is both the read and the
+    claim of ``order_place``, and ``POST /orders`` follows. None when the attempt is in
+    any other state (or not this session's): the caller reads it and calls
+    ``order_place``, which handles every state.
+    """
+    uid = _as_uuid(public_id)
+    if uid is None or not session_key:
+        return None
+    now = timezone.now()
+    attempt = update_returning(
+        CheckoutAttempt,
+        {"state": State.SUBMITTING, "submitted_at": now, "updated_at": now},
+        "public_id = %s AND session_key = %s AND state = %s",
+        [uid, session_key, State.PAYMENT_AUTHORIZED],
+    )
+    if attempt is None:
+        return None
+    logger.info("attempt %s: submitting order", attempt.public_id)
+    return attempt, _submit(attempt, may_repost=True)
+
+
 def order_payload(attempt: CheckoutAttempt) -> dict[str, Any]:
     """Return the ``POST /orders`` body for an attempt, as the Place an Order guide has it."""
     shipping = _clean_address(attempt.shipping_address)
@@ -1238,9 +1287,11 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     """
     fields = order_fields_from_remote(remote)
     with transaction.atomic():
-        locked_attempt = (
-            CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk) if attempt else None
-        )
+        locked_attempt = None
+        if attempt is not None:
+            locked_attempt = select_first(CheckoutAttempt, "id = %s", [attempt.pk], for_update=True)
+            if locked_attempt is None:
+                raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, **fields)
         created = insert_unless_conflict(order)
