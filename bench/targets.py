@@ -421,8 +421,16 @@ def all_checks(ctx: Context) -> list[Check]:
     def information_post(*, mode: Any, round_no: int) -> list[Spec]:
         # Two addresses per session, alternating in the rotation: (nearly) every POST is
         # a real change that is saved, not a resubmit of what the attempt already holds
-        # (which the service recognises and does not write).
-        pairs = attempts_create(64, step="information")
+        # (which the service recognises and does not write). 512 shoppers, so a round
+        # saves each attempt a few times, as shoppers do; with 64, each row was rewritten
+        # ~50 times a round and the attempt indexes bloated with dead entries, making
+        # every later round slower than the first. Each shopper has seen the page first.
+        pairs = attempts_create(512, step="information")
+        for key, _attempt in pairs:
+            seen = Spec("GET", "/checkout/information/", {"Cookie": cookie(key, csrf)})
+            status, _body = loadgen.send_one(seen, host=HOST, port=stack.web_port)
+            if status != 200:
+                raise RuntimeError(f"information page answered {status} before the POST")
         bodies = []
         for line in (ADDRESS["address1"], "2 " + ADDRESS["address1"]):
             form = {
