@@ -70,15 +70,27 @@ DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
 
-def socket_health_check(database: dict[str, Any]) -> dict[str, Any]:
-    """Swap Django's PostgreSQL backend for ours: the same, with a health check that reads
-    the socket instead of sending SELECT 1 on every request (checkout.db.backends)."""
-    if database["ENGINE"] == "django.db.backends.postgresql":
-        database["ENGINE"] = "checkout.db.backends.postgresql"
+def postgres_tuned(database: dict[str, Any]) -> dict[str, Any]:
+    """Tune a PostgreSQL database's settings; others are returned unchanged.
+
+    - Our backend (``checkout.db.backends.postgresql``): Django's, with a connection
+      health check that reads the socket instead of sending SELECT 1 on every request.
+    - Server-side binding and prepared statements: parameters travel apart from the SQL
+      and a statement run twice on a connection is parsed and planned once. Behind
+      PgBouncer in transaction mode (before 1.21's ``max_prepared_statements``) set
+      ``DATABASE_PREPARE_THRESHOLD=0`` to turn prepared statements off.
+    """
+    if database["ENGINE"] != "django.db.backends.postgresql":
+        return database
+    database["ENGINE"] = "checkout.db.backends.postgresql"
+    threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
+    database.setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=threshold or None
+    )
     return database
 
 
-socket_health_check(DATABASES["default"])
+postgres_tuned(DATABASES["default"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

@@ -5,12 +5,12 @@ the environment is complete (see ``.env.example``).
 """
 
 from .base import *
-from .base import env, socket_health_check
+from .base import env, postgres_tuned
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": socket_health_check(env.db("DATABASE_URL"))}
+DATABASES = {"default": postgres_tuned(env.db("DATABASE_URL"))}
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
