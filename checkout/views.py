@@ -836,15 +836,19 @@ def _json_body(request: HttpRequest) -> dict[str, Any] | None:
     return body if isinstance(body, dict) else None
 
 
+def _no_checkout() -> JsonResponse:
+    return _json_error(
+        "no_checkout",
+        _("Your checkout has expired. Please start again."),
+        http_status=404,
+        redirect=reverse("checkout:cart"),
+    )
+
+
 def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
     attempt = _current_attempt(request)
     if attempt is None:
-        return _json_error(
-            "no_checkout",
-            _("Your checkout has expired. Please start again."),
-            http_status=404,
-            redirect=reverse("checkout:cart"),
-        )
+        return _no_checkout()
     if attempt.state == CheckoutAttempt.State.COLLECTING and (
         orders.attempt_next_step(attempt) != "payment"
     ):
@@ -902,12 +906,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
         if placed is None:
             attempt = _current_attempt(request)
             if attempt is None:
-                return _json_error(
-                    "no_checkout",
-                    _("Your checkout has expired. Please start again."),
-                    http_status=404,
-                    redirect=reverse("checkout:cart"),
-                )
+                return _no_checkout()
             placed = attempt, orders.order_place(attempt=attempt, reload=False)
     except ShopperError as err:
         return _json_error(err.code or "invalid_state", err.message, http_status=409)

@@ -132,16 +132,21 @@ def _pay(client: Client, payment_method_id: str) -> Any:
     )
 
 
-def test_pay_authorizes_the_total_the_payment_page_showed(
-    client: Client, shop: Any, localstripe: Any
-) -> None:
+def shown_then_grown(client: Client) -> tuple[Decimal, CheckoutAttempt]:
+    """Show the payment page, then grow the cart in Spectra behind our back (not through
+    our cart service, so the cached quote is not invalidated); return the shown total."""
     at_payment(client)
     shown = client.get("/checkout/payment/").context["quote"].amount_due
     attempt = CheckoutAttempt.objects.get()
-    # The cart grows in Spectra behind our back (not through our cart service, so the
-    # cached quote is not invalidated): the card is still authorized for what was shown.
     item = get_spectra_client().get_cart(attempt.cart_id).items[0]
     get_spectra_client().add_cart_item(attempt.cart_id, variant_id=item.variant_id, quantity=1)
+    return shown, attempt
+
+
+def test_pay_authorizes_the_total_the_payment_page_showed(
+    client: Client, shop: Any, localstripe: Any
+) -> None:
+    shown, attempt = shown_then_grown(client)
 
     response = _pay(client, _card(localstripe))
 
@@ -165,11 +170,7 @@ def test_pay_authorizes_the_total_the_payment_page_showed(
 def test_pay_quotes_again_when_the_shown_quote_is_no_longer_current(
     client: Client, shop: Any, localstripe: Any
 ) -> None:
-    at_payment(client)
-    shown = client.get("/checkout/payment/").context["quote"].amount_due
-    attempt = CheckoutAttempt.objects.get()
-    item = get_spectra_client().get_cart(attempt.cart_id).items[0]
-    get_spectra_client().add_cart_item(attempt.cart_id, variant_id=item.variant_id, quantity=1)
+    shown, attempt = shown_then_grown(client)
     cache.delete(f"checkout:quote:{attempt.cart_id}")  # expired (QUOTE_CACHE_SECONDS)
 
     response = _pay(client, _card(localstripe))
