@@ -167,7 +167,9 @@ def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]
     if goal.get("equal") and entry.get("equal") is False:
         failures.append(f"{name}: queries grow with size: {entry['counts']}")
     if mode is FULL and entry.get("ratio_median") is not None:
-        base = (baseline.get("targets") or {}).get(name, {}).get("ratio_median")
+        # The baseline is the lowest round of the run that set it, so noise alone (rounds
+        # swing by 10-30% on these machines) does not fail a run.
+        base = (baseline.get("targets") or {}).get(name, {}).get("ratio_min")
         if base and entry["ratio_median"] < BASELINE_FLOOR * base:
             failures.append(
                 f"{name}: ratio {entry['ratio_median']:.3f} < "
@@ -398,11 +400,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.write_baseline:
             base = {
                 "date": results["date"],
-                "note": "median ratios of the run that set it; make bench fails below 0.8x these",
+                "note": "the lowest round of each target in the run that set it; make bench "
+                "fails when a median falls below 0.8x these",
                 "targets": {
-                    n: {"ratio_median": t["ratio_median"]}
+                    n: {"ratio_min": t["ratio_min"]}
                     for n, t in results["targets"].items()
-                    if t.get("ratio_median") is not None
+                    if t.get("ratio_min") is not None
                 },
             }
             BASELINE.write_text(json.dumps(base, indent=2) + "\n")

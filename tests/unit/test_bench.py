@@ -59,7 +59,7 @@ def entry(ratio: float, **extra):
 
 
 def test_full_run_fails_below_goal_and_below_baseline():
-    baseline = {"targets": {"page": {"ratio_median": 0.30}}}
+    baseline = {"targets": {"page": {"ratio_min": 0.30}}}
     assert judge("page", entry(0.16), FULL, {}) == []
     assert judge("page", entry(0.14), FULL, {})  # below the goal
     # Above the goal but below 0.8 x baseline: a regression.
@@ -69,7 +69,7 @@ def test_full_run_fails_below_goal_and_below_baseline():
 
 
 def test_smoke_run_fails_only_below_half_the_goal_and_ignores_baseline():
-    baseline = {"targets": {"page": {"ratio_median": 0.30}}}
+    baseline = {"targets": {"page": {"ratio_min": 0.30}}}
     assert judge("page", entry(0.08), SMOKE, baseline) == []
     assert judge("page", entry(0.07), SMOKE, baseline)
 
