@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from checkout.conf import app_settings
@@ -51,13 +51,14 @@ class ReconcileResult:
     errors: list[str] = field(default_factory=list)
 
 
-def orders_to_reconcile() -> list[int]:
-    """Ids of local orders not yet final, least recently synced first."""
-    return list(
-        Order.objects.exclude(status__in=FINAL)
-        .order_by(F("last_synced_at").asc(nulls_first=True), "id")
-        .values_list("pk", flat=True)
-    )
+def _not_final() -> QuerySet[Order]:
+    return Order.objects.exclude(status__in=FINAL)
+
+
+def orders_to_reconcile(*, limit: int | None = None) -> list[int]:
+    """Ids of local orders not yet final, least recently synced first (``limit`` of them)."""
+    ids = _not_final().order_by(F("last_synced_at").asc(nulls_first=True), "id")
+    return list(ids.values_list("pk", flat=True)[:limit])
 
 
 def orders_reconcile(
@@ -65,17 +66,20 @@ def orders_reconcile(
 ) -> ReconcileResult:
     """Poll Spectra for every non-final order (up to ``limit``) and apply differences."""
     limit = limit or app_settings.RECONCILE_BATCH_SIZE
-    pending = orders_to_reconcile()
+    # Only this pass's batch is read: a shop with 100,000 open orders must not load every
+    # id every five minutes (the pass is one task in the same worker as the emails).
+    pending = orders_to_reconcile(limit=limit)
+    open_total = _not_final().count() if len(pending) == limit else len(pending)
     result = ReconcileResult()
     client = get_spectra_client()
-    for position, order_pk in enumerate(pending[:limit]):
+    for position, order_pk in enumerate(pending):
         order = Order.objects.get(pk=order_pk)
         try:
             remote = client.get_order(order.spectra_id)  # network: outside any transaction
         except SpectraRateLimited as exc:
             result.rate_limited = True
             result.retry_after = exc.retry_after
-            result.remaining = len(pending) - position
+            result.remaining = open_total - position
             logger.warning(
                 "reconcile: rate limited at order %s; %s left, retry after %s s",
                 order.order_number,
@@ -104,7 +108,7 @@ def orders_reconcile(
             result.changed += 1
         if progress is not None:
             progress(order, f"{before} -> {after}" if after != before else after)
-    result.remaining = max(0, len(pending) - limit)
+    result.remaining = max(0, open_total - limit)
     return result
 
 

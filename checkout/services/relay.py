@@ -7,7 +7,7 @@ transaction and marks it published. A relay that dies between claim and mark lea
 row unconfirmed: it is published again once the lease runs out. Tasks are idempotent, so
 a second publish is harmless; a lost one is not, which is why we prefer the duplicate.
 
-It runs from Celery beat every second and after each task that wrote outbox rows, never in
+It runs from Celery beat twice a second and after each task that wrote outbox rows, never in
 a web request: a broker outage must not fail or slow a request.
 """
 
