@@ -347,7 +347,7 @@ def attempt_in_session(*, public_id: Any, session_key: str) -> CheckoutAttempt |
     uid = _as_uuid(public_id)
     if uid is None or not session_key:
         return None
-    return select_first(CheckoutAttempt, "public_id = %s AND session_key = %s", [uid, session_key])
+    return select_first(CheckoutAttempt, {"public_id": uid, "session_key": session_key})
 
 
 def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
@@ -362,8 +362,7 @@ def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
     # Every checkout request starts here: one SELECT without the ORM's compile step.
     attempt = select_first(
         CheckoutAttempt,
-        "cart_id = %s AND state IN (%s, %s, %s)",
-        [cart_id, *CheckoutAttempt.OPEN_STATES],
+        {"cart_id": cart_id, "state": CheckoutAttempt.OPEN_STATES},
         order_by="id",
     )
     if attempt is not None:
@@ -1016,8 +1015,7 @@ def order_place_in_session(
     attempt = update_returning(
         CheckoutAttempt,
         {"state": State.SUBMITTING, "submitted_at": now, "updated_at": now},
-        "public_id = %s AND session_key = %s AND state = %s",
-        [uid, session_key, State.PAYMENT_AUTHORIZED],
+        {"public_id": uid, "session_key": session_key, "state": State.PAYMENT_AUTHORIZED},
     )
     if attempt is None:
         return None
@@ -1289,7 +1287,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
-            locked_attempt = select_first(CheckoutAttempt, "id = %s", [attempt.pk], for_update=True)
+            locked_attempt = select_first(CheckoutAttempt, {"id": attempt.pk}, for_update=True)
             if locked_attempt is None:
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
