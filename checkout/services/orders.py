@@ -85,7 +85,13 @@ from checkout.services.quotes import (
     quote_shown,
     rate_to_dict,
 )
-from checkout.services.rows import insert_unless_conflict, select_first, update_returning
+from checkout.services.rows import (
+    insert_rows,
+    insert_unless_conflict,
+    select_first,
+    update_returning,
+    update_where,
+)
 from checkout.services.spectra import CallRecord, ShippingRate, get_spectra_client
 
 logger = logging.getLogger(__name__)
@@ -198,8 +204,7 @@ def _flush_calls(*, order: Order | None = None, then: Sequence[OrderEvent] = ())
         for event in batch:
             event.order = order
     batch += then
-    if batch:
-        OrderEvent.objects.bulk_create(batch)
+    insert_rows(batch)
 
 
 @contextmanager
@@ -1371,10 +1376,11 @@ def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Orde
         "failure_message": "",
         "updated_at": timezone.now(),
     }
-    CheckoutAttempt.objects.filter(pk=attempt.pk).update(**changes)  # the row is locked
+    update_where(CheckoutAttempt, changes, {"id": attempt.pk})  # the row is locked
     for name, value in changes.items():
         setattr(attempt, name, value)
-    OrderEvent.objects.filter(attempt=attempt, order__isnull=True).update(order=order)
+    # The attempt's timeline so far joins the order's.
+    update_where(OrderEvent, {"order": order.pk}, {"attempt": attempt.pk, "order": None})
     if problem:
         logger.error("attempt %s: needs review (%s)", attempt.public_id, problem)
         OrderEvent.objects.create(

@@ -12,12 +12,14 @@ import logging
 from typing import Any
 
 from checkout.models import OutboxMessage
+from checkout.services.rows import insert_rows
 
 logger = logging.getLogger(__name__)
 
 
 def outbox_enqueue(*, task_name: str, **kwargs: Any) -> OutboxMessage:
     """Write an outbox row for ``task_name(**kwargs)``; kwargs must be JSON (ids only)."""
-    message = OutboxMessage.objects.create(task_name=task_name, kwargs=kwargs)
+    message = OutboxMessage(task_name=task_name, kwargs=kwargs)
+    insert_rows([message])
     logger.debug("outbox %s queued %s(%s)", message.pk, task_name, kwargs)
     return message

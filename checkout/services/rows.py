@@ -20,13 +20,19 @@ re-read around it. Elsewhere (SQLite in the demo) the INSERT runs in a savepoint
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
-__all__ = ["insert_unless_conflict", "select_first", "update_returning"]
+__all__ = [
+    "insert_rows",
+    "insert_unless_conflict",
+    "select_first",
+    "update_returning",
+    "update_where",
+]
 
 M = TypeVar("M", bound=Model)
 
@@ -38,7 +44,8 @@ def _columns(model: type[Model]) -> str:
 
 
 def _where(model: type[Model], filters: Mapping[str, Any]) -> tuple[str, list[Any]]:
-    """Return SQL and parameters for ``field = value`` (``IN`` for a list or tuple) terms.
+    """Return SQL and parameters for ``field = value`` terms (``IN`` for a list or tuple,
+    ``IS NULL`` for None).
 
     Values go through each field's own database preparation, as the ORM's would (a UUID
     is a ``uuid`` on PostgreSQL and 32 hex digits on SQLite, for example).
@@ -49,6 +56,9 @@ def _where(model: type[Model], filters: Mapping[str, Any]) -> tuple[str, list[An
     for name, value in filters.items():
         field = model._meta.get_field(name)
         column = quote(str(field.column))  # type: ignore[union-attr]
+        if value is None:
+            terms.append(f"{column} IS NULL")
+            continue
         values = list(value) if isinstance(value, list | tuple) else [value]
         params += [field.get_db_prep_value(v, connection) for v in values]  # type: ignore[union-attr]
         if isinstance(value, list | tuple):
@@ -82,28 +92,83 @@ def select_first(
     return None
 
 
+def _set(model: type[Model], changes: Mapping[str, Any]) -> tuple[str, list[Any]]:
+    quote = connection.ops.quote_name
+    fields = [model._meta.get_field(name) for name in changes]
+    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
+    values = [
+        f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
+        for f, value in zip(fields, changes.values(), strict=True)
+    ]
+    return assignments, values
+
+
 def update_returning(
     model: type[M], changes: Mapping[str, Any], filters: Mapping[str, Any]
 ) -> M | None:
     """Apply ``changes`` (field name to value) to the row matching ``filters`` and return it
     as updated, in one statement; None when no row matched. ``filters`` must match one row
     at most (a primary or unique key, or a compare-and-set on one)."""
-    meta = model._meta
-    quote = connection.ops.quote_name
-    fields = [meta.get_field(name) for name in changes]
-    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
-    values = [
-        f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-        for f, value in zip(fields, changes.values(), strict=True)
-    ]
+    assignments, values = _set(model, changes)
     where, params = _where(model, filters)
     sql = (
-        f"UPDATE {quote(meta.db_table)} SET {assignments} "  # noqa: S608
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} "  # noqa: S608
         f"WHERE {where} RETURNING {_columns(model)}"
     )
     for row in model._default_manager.raw(sql, [*values, *params]):
         return row
     return None
+
+
+def update_where(model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]) -> int:
+    """Apply ``changes`` to every row matching ``filters``; return how many rows changed."""
+    assignments, values = _set(model, changes)
+    where, params = _where(model, filters)
+    sql = (
+        f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*values, *params])
+        return int(cursor.rowcount)
+
+
+def _insert(instances: Sequence[Model], *, skip_conflicts: bool) -> list[Any]:
+    """INSERT the instances in one statement (PostgreSQL); return the new primary keys."""
+    meta = instances[0]._meta
+    fields = [f for f in meta.concrete_fields if not f.primary_key]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
+    values = [
+        f.get_db_prep_save(f.pre_save(instance, add=True), connection)
+        for instance in instances
+        for f in fields
+    ]
+    conflict = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
+    # Identifiers come from the model's metadata; every value is a query parameter.
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        f"{', '.join([row] * len(instances))}{conflict} RETURNING {quote(str(meta.pk.column))}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        pks = [r[0] for r in cursor.fetchall()]
+    if len(pks) == len(instances):
+        for instance, pk in zip(instances, pks, strict=True):
+            instance.pk = pk
+            instance._state.adding = False
+            instance._state.db = connection.alias
+    return pks
+
+
+def insert_rows(instances: Sequence[Model]) -> None:
+    """Insert new instances of one model in one statement; each gets its primary key."""
+    if not instances:
+        return
+    if connection.vendor != "postgresql":
+        type(instances[0])._default_manager.bulk_create(list(instances))
+        return
+    _insert(instances, skip_conflicts=False)
 
 
 def insert_unless_conflict(instance: Model) -> bool:
@@ -119,24 +184,4 @@ def insert_unless_conflict(instance: Model) -> bool:
         except IntegrityError:
             return False
         return True
-    meta = instance._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(str(f.column)) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    values = [f.get_db_prep_save(f.pre_save(instance, add=True), connection) for f in fields]
-    pk_column = quote(str(meta.pk.column))
-    # Identifiers come from the model's metadata; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT DO NOTHING RETURNING {pk_column}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, values)
-        row = cursor.fetchone()
-    if row is None:
-        return False
-    instance.pk = row[0]
-    instance._state.adding = False
-    instance._state.db = connection.alias
-    return True
+    return bool(_insert([instance], skip_conflicts=True))
