@@ -77,31 +77,21 @@ def _store(
     spectra_order_id: int | None = None,
     object_id: str = "",
 ) -> Receipt:
+    event = WebhookEvent(
+        source=source,
+        event_type=event_type[:64],
+        dedup_key=dedup_key,
+        raw_body=body.decode("utf-8"),
+        headers=headers,
+        signature_valid=True,
+        spectra_order_id=spectra_order_id,
+        object_id=object_id[:255],
+    )
     if connection.vendor == "postgresql":
-        return _store_upsert(
-            WebhookEvent(
-                source=source,
-                event_type=event_type[:64],
-                dedup_key=dedup_key,
-                raw_body=body.decode("utf-8"),
-                headers=headers,
-                signature_valid=True,
-                spectra_order_id=spectra_order_id,
-                object_id=object_id[:255],
-            )
-        )
+        return _store_upsert(event)
     try:
         with transaction.atomic():
-            event = WebhookEvent.objects.create(
-                source=source,
-                event_type=event_type[:64],
-                dedup_key=dedup_key,
-                raw_body=body.decode("utf-8"),
-                headers=headers,
-                signature_valid=True,
-                spectra_order_id=spectra_order_id,
-                object_id=object_id[:255],
-            )
+            event.save(force_insert=True)
             # Same transaction: the event and the work to do on it exist together.
             outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=event.pk)
             outbox_kick_on_commit()

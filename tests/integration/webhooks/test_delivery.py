@@ -137,6 +137,26 @@ def test_events_in_reverse_order_end_delivered_without_a_late_shipped_email(
     assert [e.data["reason"] for e in ignored] == ["stale"]
 
 
+def test_reconciliation_reads_one_batch_and_resumes_with_the_rest(
+    webhook_env: WebhookEnv,
+) -> None:
+    env = webhook_env
+    env.webhook_faults({"drop": {"percent": 100}})
+    placed = [env.place_order() for _ in range(5)]
+    for order in placed:
+        env.advance(order, "shipped")
+
+    first = orders_reconcile(limit=2)
+    assert (first.checked, first.changed, first.remaining) == (2, 2, 3)
+    second = orders_reconcile(limit=2)  # the least recently synced come next
+    assert (second.checked, second.changed, second.remaining) == (2, 2, 3)
+    third = orders_reconcile(limit=2)
+    assert (third.checked, third.changed) == (2, 1)
+    for order in placed:
+        order.refresh_from_db()
+        assert order.status == "shipped"
+
+
 def test_one_reconciliation_pass_converges_when_every_webhook_is_lost(
     webhook_env: WebhookEnv,
 ) -> None:
