@@ -280,8 +280,11 @@ def email_claim(*, notification_id: int) -> EmailNotification | None:
     """Move a row to ``sending`` if it is queued (or its lease ran out); None otherwise."""
     now = timezone.now()
     with transaction.atomic():
+        # of=("self",): lock the ledger row only. Locking the joined order row too would
+        # skip the email whenever anything else holds the order (a webhook applying the
+        # next status, a staff action), leaving it queued until the sweep.
         notification = (
-            EmailNotification.objects.select_for_update(skip_locked=True)
+            EmailNotification.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("order")
             .filter(pk=notification_id)
             .first()

@@ -3,6 +3,7 @@ promo codes, gift cards, a double click, validation errors and the keyboard."""
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal
 
@@ -33,8 +34,9 @@ def test_happy_path_from_product_page_to_confirmation(page: Page, shop_url: str)
     page.goto(shop_url + "/")
     screenshot(page, "01-product-list", full_page=False)
     page.get_by_role("link", name=re.compile("iPhone 13")).first.click()
-    # A sold-out variant is shown but cannot be added.
-    variants = page.evaluate("JSON.parse(document.getElementById('variants-data').textContent)")
+    # A sold-out variant is shown but cannot be added. The locator waits for the product
+    # page's data (the click returns once navigation starts, not when the page is parsed).
+    variants = json.loads(page.locator("#variants-data").text_content() or "null")
     sold_out = next(v for v in variants if not v["in_stock"])
     for value in sold_out["attributes"].values():
         if value:

@@ -23,7 +23,7 @@ import pytest
 import requests
 from django.urls import reverse
 
-from checkout.models import Order
+from checkout.models import EmailNotification, Order, OutboxMessage, WebhookEvent
 from checkout.services import spectra
 from checkout.services.orders import order_record
 from checkout.services.spectra import clear_spectra_clients, get_spectra_client
@@ -48,6 +48,17 @@ ADDRESS = {
     "zip": "78701",
     "country": "US",
 }
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed:
+        item.stash[FAILED] = True
+    return report
 
 
 @pytest.fixture(scope="session")
@@ -191,6 +202,32 @@ class WebhookEnv:
     def emails(self) -> list[Message]:
         return read_sent_emails(self.email_dir)
 
+    def report(self) -> str:
+        """What a failed test needs to see: the rows in flight and each worker's log."""
+        lines = ["== outbox"]
+        lines += [
+            f"{m.pk} {m.task_name}({m.kwargs}) published={m.published_at} "
+            f"available={m.available_at} attempts={m.publish_attempts} {m.last_error}"
+            for m in OutboxMessage.objects.order_by("pk")
+        ]
+        lines.append("== webhook events")
+        lines += [
+            f"{e.pk} {e.event_type} outcome={e.outcome} deliveries={e.deliveries} "
+            f"tries={e.processing_attempts} processed={e.processed_at} {e.error}"
+            for e in WebhookEvent.objects.order_by("pk")
+        ]
+        lines.append("== email ledger")
+        lines += [
+            f"{n.pk} {n.kind} order={n.order_id} status={n.status} attempts={n.attempts} "
+            f"claimed={n.claimed_at} sent={n.sent_at} {n.error}"
+            for n in EmailNotification.objects.order_by("pk")
+        ]
+        lines.append(f"== emails written: {[str(m['Subject']) for m in self.emails()]}")
+        for worker in self.workers:
+            lines.append(f"== worker {worker.pid} log (tail)")
+            lines.append(worker.log()[-6000:])
+        return "\n".join(lines)
+
 
 def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout
@@ -203,7 +240,12 @@ def wait_for(check: Callable[[], Any], timeout: float = 60.0, what: str = "condi
 
 
 def _webhook_env(
-    live_server: Any, settings: Any, plain_sandbox: SandboxProcess, tmp_path: Path, broker: str
+    request: pytest.FixtureRequest,
+    live_server: Any,
+    settings: Any,
+    plain_sandbox: SandboxProcess,
+    tmp_path: Path,
+    broker: str,
 ) -> Iterator[WebhookEnv]:
     plain_sandbox.reset()
     settings.CHECKOUT_SPECTRA_API_BASE = plain_sandbox.api_base
@@ -236,6 +278,8 @@ def _webhook_env(
     try:
         yield env
     finally:
+        if request.node.stash.get(FAILED, False):
+            print(env.report())  # shown under "Captured stdout teardown"
         for worker in env.workers:
             worker.kill()
         restore_broker(old)
@@ -244,10 +288,14 @@ def _webhook_env(
 
 @pytest.fixture
 def webhook_env(
-    live_server: Any, settings: Any, plain_sandbox: SandboxProcess, tmp_path: Path
+    request: pytest.FixtureRequest,
+    live_server: Any,
+    settings: Any,
+    plain_sandbox: SandboxProcess,
+    tmp_path: Path,
 ) -> Iterator[WebhookEnv]:
     """Sandbox + live server + webhook registered + publisher on the shared Redis."""
-    yield from _webhook_env(live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
+    yield from _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
 
 
 @pytest.fixture
@@ -262,6 +310,7 @@ def own_redis() -> Iterator[OwnRedis]:
 
 @pytest.fixture
 def webhook_env_own_redis(
+    request: pytest.FixtureRequest,
     live_server: Any,
     settings: Any,
     plain_sandbox: SandboxProcess,
@@ -269,5 +318,5 @@ def webhook_env_own_redis(
     own_redis: OwnRedis,
 ) -> Iterator[tuple[WebhookEnv, OwnRedis]]:
     """Like ``webhook_env`` but on a redis-server this test owns (and may stop)."""
-    for env in _webhook_env(live_server, settings, plain_sandbox, tmp_path, own_redis.url):
+    for env in _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, own_redis.url):
         yield env, own_redis

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core import mail
+from django.db import connection, transaction
 
 from checkout.models import EmailNotification, Order
-from checkout.services.notifications import email_render, email_schedule
+from checkout.services.notifications import email_render, email_schedule, email_send
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -90,3 +94,38 @@ def test_schedule_is_once_per_kind_and_suppresses_test_orders(order: Order, sett
     assert email_schedule(order=order, kind="cancelled").status == "queued"  # type: ignore[union-attr]
     settings.CHECKOUT_EMAIL_KINDS = ("confirmation",)
     assert email_schedule(order=order, kind="refunded").status == "suppressed"  # type: ignore[union-attr]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_email_goes_out_while_another_transaction_holds_the_order(order: Order) -> None:
+    """A webhook applying the next status locks the order; the queued email still goes.
+
+    The holder commits after half a second, as a status change would; the send must not
+    skip the row in the meantime (it would wait for the sweep, a minute or more).
+    """
+    notification = EmailNotification.objects.create(
+        order=order, kind="confirmation", to_email=order.email
+    )
+    assert notification.status == EmailNotification.Status.QUEUED
+    locked = threading.Event()
+
+    def hold_order() -> None:
+        try:
+            with transaction.atomic():
+                Order.objects.select_for_update().get(pk=order.pk)
+                locked.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_order)
+    holder.start()
+    try:
+        assert locked.wait(timeout=10)
+        sent = email_send(notification_id=notification.pk)
+    finally:
+        holder.join(timeout=30)
+    assert sent is not None
+    assert [m.subject for m in mail.outbox] == [sent.subject]
+    notification.refresh_from_db()
+    assert notification.status == EmailNotification.Status.SENT
