@@ -8,7 +8,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install browser screenshots demo test test-unit test-integration test-browser lint format typecheck bench bench-smoke clean
+.PHONY: install browser wrk screenshots demo test test-unit test-integration test-browser lint format typecheck bench bench-smoke clean
 
 install: $(STAMP)
 
@@ -24,6 +24,12 @@ browser: node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || { \
 	  echo "Installing chromium from apt (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# wrk drives the benchmarks' load (apt, like Chromium).
+wrk:
+	@command -v wrk >/dev/null || { \
+	  echo "Installing wrk from apt (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -58,10 +64,10 @@ format: install
 typecheck: install
 	$(VENV)/bin/mypy checkout config
 
-bench: install
+bench: install wrk
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m bench.run
 
-bench-smoke: install
+bench-smoke: install wrk
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m bench.run --smoke
 
 clean:

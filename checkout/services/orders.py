@@ -89,6 +89,7 @@ from checkout.services.rows import (
     insert_rows,
     insert_unless_conflict,
     select_first,
+    update_and_insert,
     update_returning,
     update_where,
 )
@@ -169,12 +170,15 @@ def _event(
     **data: Any,
 ) -> None:
     # The API calls that led here come first on the timeline, in the same INSERT.
-    _flush_calls(
-        then=[
-            OrderEvent(
-                attempt=attempt, order=order, kind=kind, message=message, data=_jsonable(data)
-            )
-        ]
+    _flush_calls(then=[_entry(attempt, kind, message, order=order, **data)])
+
+
+def _entry(
+    attempt: CheckoutAttempt, kind: str, message: str, *, order: Order | None = None, **data: Any
+) -> OrderEvent:
+    """An (unsaved) timeline entry of the attempt."""
+    return OrderEvent(
+        attempt=attempt, order=order, kind=kind, message=message, data=_jsonable(data)
     )
 
 
@@ -263,13 +267,34 @@ def _fresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
     return attempt
 
 
-def _move(attempt: CheckoutAttempt, *, from_states: tuple[str, ...], **changes: Any) -> bool:
+def _move(
+    attempt: CheckoutAttempt,
+    *,
+    from_states: tuple[str, ...],
+    record: OrderEvent | None = None,
+    **changes: Any,
+) -> bool:
     """Compare-and-set: apply ``changes`` only if the attempt is in one of ``from_states``.
 
-    One UPDATE, committed on its own: the database decides who wins a race.
+    One UPDATE, committed on its own: the database decides who wins a race. ``record``:
+    the timeline entry of a won move, written with it (after the API calls recorded so
+    far) in the same statement; a lost move writes nothing.
     """
     changes.setdefault("updated_at", timezone.now())
-    moved = CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
+    if record is None:
+        moved = bool(
+            CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
+        )
+    else:
+        pending = _pending_calls.get()
+        moved = update_and_insert(
+            CheckoutAttempt,
+            changes,
+            {"id": attempt.pk, "state": from_states},
+            [*(pending or ()), record],
+        )
+        if moved and pending:
+            pending.clear()
     if moved:
         # The move won: the row now holds our changes (no re-read). A lost move re-reads
         # so the caller sees the winner's state.
@@ -707,21 +732,21 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
 
     if not quote.payment_required:
-        if _move(
+        _move(
             attempt,
             from_states=(State.COLLECTING,),
+            record=_entry(
+                attempt,
+                OrderEvent.Kind.PAYMENT,
+                _("No card payment needed: the gift card covers the total."),
+                gift_card_amount=quote.gift_card_amount,
+            ),
             state=State.PAYMENT_AUTHORIZED,
             authorized_at=timezone.now(),
             payment_intent_id="",
             failure_code="",
             failure_message="",
-        ):
-            _event(
-                attempt,
-                OrderEvent.Kind.PAYMENT,
-                _("No card payment needed: the gift card covers the total."),
-                gift_card_amount=quote.gift_card_amount,
-            )
+        )
         return _authorized_outcome(_fresh(attempt))
 
     if not payment_method_id:
@@ -750,25 +775,23 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
         raise
 
     if intent.requires_capture:
-        with transaction.atomic():  # the move and its timeline entry: one commit
-            moved = _move(
+        moved = _move(
+            attempt,
+            from_states=(State.COLLECTING,),
+            record=_entry(
                 attempt,
-                from_states=(State.COLLECTING,),
-                state=State.PAYMENT_AUTHORIZED,
-                payment_intent_id=intent.id,
-                authorized_at=timezone.now(),
-                failure_code="",
-                failure_message="",
-            )
-            if moved:
-                _event(
-                    attempt,
-                    OrderEvent.Kind.PAYMENT,
-                    _("Card authorized."),
-                    payment_intent=intent.id,
-                    amount=intent.amount,
-                    tries=tries,
-                )
+                OrderEvent.Kind.PAYMENT,
+                _("Card authorized."),
+                payment_intent=intent.id,
+                amount=intent.amount,
+                tries=tries,
+            ),
+            state=State.PAYMENT_AUTHORIZED,
+            payment_intent_id=intent.id,
+            authorized_at=timezone.now(),
+            failure_code="",
+            failure_message="",
+        )
         if moved:
             return PaymentOutcome("authorized", intent.id, intent.client_secret)
         # A concurrent try won (double click): keep theirs, release ours.
@@ -974,18 +997,18 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         if not _move(
             attempt,
             from_states=(State.COLLECTING,),
+            record=_entry(
+                attempt,
+                OrderEvent.Kind.PAYMENT,
+                _("Card authorized after 3-D Secure."),
+                payment_intent=attempt.payment_intent_id,
+            ),
             state=State.PAYMENT_AUTHORIZED,
             authorized_at=timezone.now(),
             failure_code="",
             failure_message="",
         ):
             return order_place(attempt=attempt)
-        _event(
-            attempt,
-            OrderEvent.Kind.PAYMENT,
-            _("Card authorized after 3-D Secure."),
-            payment_intent=attempt.payment_intent_id,
-        )
 
     # The claim is one UPDATE; its trace is the attempt's state and ``submitted_at``, and
     # the timeline's next entry is the POST /orders call itself.

@@ -15,11 +15,18 @@ the same moment, an email scheduled twice). On PostgreSQL it is one statement,
 caller's transaction is never broken, and there is no existence check, savepoint or
 re-read around it. Elsewhere (SQLite in the demo) the INSERT runs in a savepoint and an
 ``IntegrityError`` means the row exists.
+
+``update_and_insert`` is a compare-and-set with its record: an UPDATE and, only when it
+matched, an INSERT of the rows that record it (a state move and its timeline entries).
+On PostgreSQL it is one statement (the UPDATE in a ``WITH``), so it is atomic without a
+transaction around it: no BEGIN and COMMIT round trips. Elsewhere it is both statements
+in one transaction.
 """
 
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -30,6 +37,7 @@ __all__ = [
     "insert_rows",
     "insert_unless_conflict",
     "select_first",
+    "update_and_insert",
     "update_returning",
     "update_where",
 ]
@@ -120,25 +128,56 @@ def update_returning(
     return None
 
 
-def update_where(model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]) -> int:
-    """Apply ``changes`` to every row matching ``filters``; return how many rows changed."""
+def _update(
+    model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]
+) -> tuple[str, list[Any]]:
     assignments, values = _set(model, changes)
     where, params = _where(model, filters)
     sql = (
         f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
     )
+    return sql, [*values, *params]
+
+
+def update_where(model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]) -> int:
+    """Apply ``changes`` to every row matching ``filters``; return how many rows changed."""
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*values, *params])
+        cursor.execute(*_update(model, changes, filters))
         return int(cursor.rowcount)
 
 
-def _insert(instances: Sequence[Model], *, skip_conflicts: bool) -> list[Any]:
-    """INSERT the instances in one statement (PostgreSQL); return the new primary keys."""
+def update_and_insert(
+    model: type[Model],
+    changes: Mapping[str, Any],
+    filters: Mapping[str, Any],
+    rows: Sequence[Model],
+) -> bool:
+    """Apply ``changes`` to the row matching ``filters`` and, only if one matched, insert
+    ``rows`` (new instances of one model, which get their primary keys); atomically.
+    Return whether the update matched."""
+    if not rows:
+        return update_where(model, changes, filters) > 0
+    if connection.vendor != "postgresql":
+        with transaction.atomic():
+            if not update_where(model, changes, filters):
+                return False
+            type(rows[0])._default_manager.bulk_create(list(rows))
+            return True
+    return bool(_insert(rows, skip_conflicts=False, after=_update(model, changes, filters)))
+
+
+def _insert(
+    instances: Sequence[Model], *, skip_conflicts: bool, after: tuple[str, list[Any]] | None = None
+) -> list[Any]:
+    """INSERT the instances in one statement (PostgreSQL); return the new primary keys.
+
+    ``after``: an UPDATE (SQL and parameters) to run first, in a ``WITH``; the rows are
+    inserted only if it matched a row (``update_and_insert``).
+    """
     meta = instances[0]._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
-    row = f"({', '.join(['%s'] * len(fields))})"
     values = [
         f.get_db_prep_save(f.pre_save(instance, add=True), connection)
         for instance in instances
@@ -146,12 +185,25 @@ def _insert(instances: Sequence[Model], *, skip_conflicts: bool) -> list[Any]:
     ]
     conflict = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
     # Identifiers come from the model's metadata; every value is a query parameter.
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
-        f"{', '.join([row] * len(instances))}{conflict} RETURNING {quote(str(meta.pk.column))}"
-    )
+    if after is None:
+        row = f"({', '.join(['%s'] * len(fields))})"
+        rows = ", ".join([row] * len(instances))
+        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {rows}"  # noqa: S608
+        params = values
+    else:
+        # In a SELECT the parameters have no target column to take their type from.
+        row = f"({', '.join(f'CAST(%s AS {_cast_type(f)})' for f in fields)})"
+        update_sql, update_params = after
+        sql = (
+            f"WITH moved AS ({update_sql} RETURNING 1) "  # noqa: S608
+            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
+            f"SELECT * FROM (VALUES {', '.join([row] * len(instances))}) AS new_rows "
+            "WHERE EXISTS (SELECT 1 FROM moved)"
+        )
+        params = [*update_params, *values]
+    sql += f"{conflict} RETURNING {quote(str(meta.pk.column))}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(sql, params)
         pks = [r[0] for r in cursor.fetchall()]
     if len(pks) == len(instances):
         for instance, pk in zip(instances, pks, strict=True):
@@ -159,6 +211,12 @@ def _insert(instances: Sequence[Model], *, skip_conflicts: bool) -> list[Any]:
             instance._state.adding = False
             instance._state.db = connection.alias
     return pks
+
+
+def _cast_type(field: Any) -> str:
+    """The column's type without its length (a cast to ``varchar(16)`` would truncate;
+    the assignment to the column still checks the length)."""
+    return re.sub(r"\(\d+(,\s*\d+)?\)$", "", str(field.cast_db_type(connection)))
 
 
 def insert_rows(instances: Sequence[Model]) -> None:

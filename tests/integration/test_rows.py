@@ -1,0 +1,117 @@
+"""checkout.services.rows.update_and_insert on PostgreSQL: a state move and its record,
+both or neither, in one statement."""
+
+from __future__ import annotations
+
+import threading
+from decimal import Decimal
+
+import pytest
+from django.db import DataError, connection
+
+from checkout.models import CheckoutAttempt, OrderEvent
+from checkout.services.rows import update_and_insert
+
+pytestmark = pytest.mark.django_db
+
+State = CheckoutAttempt.State
+
+
+def _attempt() -> CheckoutAttempt:
+    return CheckoutAttempt.objects.create(cart_id="c-rows", state=State.COLLECTING)
+
+
+def _entries(attempt: CheckoutAttempt, *messages: str) -> list[OrderEvent]:
+    return [
+        OrderEvent(
+            attempt=attempt,
+            kind=OrderEvent.Kind.PAYMENT,
+            message=message,
+            data={"amount": str(Decimal("12.50")), "n": n, "none": None},
+        )
+        for n, message in enumerate(messages)
+    ]
+
+
+def test_a_matching_move_writes_its_rows_in_order_with_their_keys() -> None:
+    attempt = _attempt()
+    rows = _entries(attempt, "first", "second")
+    moved = update_and_insert(
+        CheckoutAttempt,
+        {"state": State.PAYMENT_AUTHORIZED, "payment_intent_id": "pi_1"},
+        {"id": attempt.pk, "state": (State.COLLECTING,)},
+        rows,
+    )
+    assert moved
+    attempt.refresh_from_db()
+    assert (attempt.state, attempt.payment_intent_id) == (State.PAYMENT_AUTHORIZED, "pi_1")
+    stored = list(OrderEvent.objects.filter(attempt=attempt).order_by("pk"))
+    assert [e.pk for e in stored] == [r.pk for r in rows]
+    assert [e.message for e in stored] == ["first", "second"]
+    assert stored[1].data == {"amount": "12.50", "n": 1, "none": None}
+    assert stored[0].order_id is None
+    assert stored[0].created_at is not None
+
+
+def test_a_lost_move_writes_nothing() -> None:
+    attempt = _attempt()
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(state=State.PLACED)
+    rows = _entries(attempt, "too late")
+    moved = update_and_insert(
+        CheckoutAttempt,
+        {"state": State.PAYMENT_AUTHORIZED},
+        {"id": attempt.pk, "state": (State.COLLECTING,)},
+        rows,
+    )
+    assert not moved
+    assert rows[0].pk is None
+    assert not OrderEvent.objects.filter(attempt=attempt).exists()
+    attempt.refresh_from_db()
+    assert attempt.state == State.PLACED
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit: the statement alone decides
+def test_a_value_too_long_for_its_column_is_refused_not_truncated() -> None:
+    attempt = _attempt()
+    entry = OrderEvent(attempt=attempt, kind="x" * 40, message="m", data={})
+    with pytest.raises(DataError):
+        update_and_insert(
+            CheckoutAttempt,
+            {"payment_intent_id": "pi_2"},
+            {"id": attempt.pk, "state": (State.COLLECTING,)},
+            [entry],
+        )
+    attempt.refresh_from_db()
+    assert attempt.payment_intent_id == ""  # one statement: the move went with it
+
+
+@pytest.mark.django_db(transaction=True)
+def test_of_two_racing_moves_one_wins_and_one_record_is_written() -> None:
+    attempt = _attempt()
+    start = threading.Barrier(8)
+    wins: list[bool] = []
+
+    def race(n: int) -> None:
+        try:
+            start.wait(timeout=10)
+            wins.append(
+                update_and_insert(
+                    CheckoutAttempt,
+                    {"state": State.PAYMENT_AUTHORIZED, "payment_intent_id": f"pi_{n}"},
+                    {"id": attempt.pk, "state": (State.COLLECTING,)},
+                    _entries(attempt, f"try {n}"),
+                )
+            )
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=race, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert sorted(wins) == [False] * 7 + [True]
+    attempt.refresh_from_db()
+    events = list(OrderEvent.objects.filter(attempt=attempt))
+    assert len(events) == 1
+    assert events[0].message == f"try {attempt.payment_intent_id.removeprefix('pi_')}"
