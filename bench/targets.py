@@ -124,10 +124,10 @@ def sessions_create(datas: list[dict[str, Any]], keys: list[str] | None = None) 
     engine = import_module(settings.SESSION_ENGINE)
     store_cls: type[SessionBase] = engine.SessionStore
     keys = list(keys) if keys is not None else [secrets.token_hex(16) for _ in datas]
-    if settings.SESSION_ENGINE in (
-        "django.contrib.sessions.backends.db",
-        "django.contrib.sessions.backends.cached_db",
-    ):
+    from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbStore
+    from django.contrib.sessions.backends.db import SessionStore as DbStore
+
+    if issubclass(store_cls, DbStore):
         from django.contrib.sessions.models import Session
 
         expire = timezone.now() + dt.timedelta(days=1)
@@ -136,13 +136,14 @@ def sessions_create(datas: list[dict[str, Any]], keys: list[str] | None = None) 
             for key, data in zip(keys, datas, strict=True)
         ]
         Session.objects.bulk_create(rows, batch_size=1000)
-        if settings.SESSION_ENGINE.endswith("cached_db"):
+        if issubclass(store_cls, CachedDbStore):
             # A shopper's session was saved by their previous request, and cached_db
             # saves through the cache: it is read from Redis, as here.
             from django.core.cache import caches
 
+            prefix = CachedDbStore.cache_key_prefix
             caches[settings.SESSION_CACHE_ALIAS].set_many(
-                {engine.KEY_PREFIX + key: data for key, data in zip(keys, datas, strict=True)},
+                {prefix + key: data for key, data in zip(keys, datas, strict=True)},
                 timeout=24 * 60 * 60,
             )
         return keys

@@ -35,9 +35,9 @@ from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings, money
 from checkout.models import EmailNotification, Order, OrderEvent
-from checkout.services.outbox import outbox_enqueue
+from checkout.services.outbox import outbox_enqueue, outbox_enqueue_chained
 from checkout.services.relay import outbox_kick_on_commit
-from checkout.services.rows import insert_unless_conflict
+from checkout.services.rows import Chain, insert_unless_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -80,34 +80,92 @@ def email_schedule(
     of entries the caller is about to insert; the email's entry is added to it instead
     of being inserted on its own.
     """
+    notification = email_ledger_row(order=order, kind=kind)
+    if not _ledger_insert(notification):
+        return None  # already scheduled (the unique (order, kind) row exists)
+    entry = email_scheduled_entry(notification)
+    if timeline is None:
+        entry.save()
+    else:
+        timeline.append(entry)
+    if notification.status == EmailNotification.Status.QUEUED:
+        outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
+        outbox_kick_on_commit()
+    email_scheduled_log(notification)
+    return notification
+
+
+@dataclass
+class ChainedEmail:
+    """An email scheduled as steps of a ``Chain``; ``done()`` once the chain has run."""
+
+    notification: EmailNotification
+    entry: OrderEvent
+
+    def done(self, order: Order) -> EmailNotification:
+        """Fill in the keys the chain assigned, then log and relay as ``email_schedule``."""
+        self.notification.order = order
+        self.entry.order = order
+        self.entry.data["notification_id"] = self.notification.pk
+        if self.notification.status == EmailNotification.Status.QUEUED:
+            outbox_kick_on_commit()
+        email_scheduled_log(self.notification)
+        return self.notification
+
+
+def email_schedule_chained(chain: Chain, *, order: Order, kind: str, after: str) -> ChainedEmail:
+    """``email_schedule`` for a new order inserted by step ``after`` of ``chain``: its
+    ledger row, outbox row and timeline entry become steps that run with it."""
+    notification = email_ledger_row(order=order, kind=kind)
+    entry = email_scheduled_entry(notification)
+    order_id = Chain.id_of(after)
+    chain.insert("email_row", [notification], after=(after,), refs={"order_id": order_id})
+    if notification.status == EmailNotification.Status.QUEUED:
+        outbox_enqueue_chained(
+            chain,
+            "email_outbox",
+            task_name=EMAIL_SEND_TASK,
+            after="email_row",
+            kwargs_sql=f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})",
+        )
+    notification_id = f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})"
+    chain.insert(
+        "email_entry",
+        [entry],
+        after=("email_row",),
+        refs={"order_id": order_id, "data": f"{{value}} || {notification_id}"},
+    )
+    return ChainedEmail(notification, entry)
+
+
+def email_ledger_row(*, order: Order, kind: str) -> EmailNotification:
+    """The (unsaved) ledger row for (order, kind): queued, or suppressed with its reason."""
     if kind not in EmailNotification.Kind.values:
         raise ValueError(f"Unknown email kind {kind!r}")
     reason = _suppressed_reason(order=order, kind=kind)
-    notification = EmailNotification(
+    return EmailNotification(
         order=order,
         kind=kind,
         to_email=order.email,
         status=(EmailNotification.Status.SUPPRESSED if reason else EmailNotification.Status.QUEUED),
         suppressed_reason=reason[:255],
     )
-    if not _ledger_insert(notification):
-        return None  # already scheduled (the unique (order, kind) row exists)
-    entry = _entry(notification, _schedule_message(notification))
-    if timeline is None:
-        entry.save()
-    else:
-        timeline.append(entry)
-    if not reason:
-        outbox_enqueue(task_name=EMAIL_SEND_TASK, notification_id=notification.pk)
-        outbox_kick_on_commit()
+
+
+def email_scheduled_entry(notification: EmailNotification) -> OrderEvent:
+    """The (unsaved) timeline entry saying the email was queued or suppressed."""
+    return _entry(notification, _schedule_message(notification))
+
+
+def email_scheduled_log(notification: EmailNotification) -> None:
+    reason = notification.suppressed_reason
     logger.info(
         "order %s: %s email %s%s",
-        order.order_number,
-        kind,
+        notification.order.order_number,
+        notification.kind,
         notification.status,
         f" ({reason})" if reason else "",
     )
-    return notification
 
 
 def _ledger_insert(notification: EmailNotification) -> bool:

@@ -64,7 +64,7 @@ from checkout.exceptions import (
 )
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
-from checkout.services.notifications import email_schedule
+from checkout.services.notifications import email_schedule, email_schedule_chained
 from checkout.services.payments import (
     PaymentIntentInfo,
     decline_message,
@@ -86,6 +86,7 @@ from checkout.services.quotes import (
     rate_to_dict,
 )
 from checkout.services.rows import (
+    Chain,
     insert_rows,
     insert_unless_conflict,
     select_first,
@@ -1312,6 +1313,10 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     order) and its timeline moves to the order.
     """
     fields = order_fields_from_remote(remote)
+    if attempt is not None:
+        recorded = _record_placement(remote=remote, attempt=attempt, fields=fields)
+        if recorded is not None:
+            return recorded, True
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
@@ -1339,15 +1344,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             order.attempt = locked_attempt
             order.save(update_fields=["attempt", "updated_at"])
 
-        placed = [
-            OrderEvent(
-                order=order,
-                attempt=locked_attempt,
-                kind=OrderEvent.Kind.ATTEMPT,
-                message=_("Order %(number)s placed.") % {"number": order.order_number},
-                data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
-            )
-        ]
+        placed = [_placed_entry(order, locked_attempt)]
         if created:
             email_schedule(order=order, kind="confirmation", timeline=placed)
         if locked_attempt is not None:
@@ -1361,15 +1358,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         elif created:
             OrderEvent.objects.bulk_create(placed)
         if created:
-            transaction.on_commit(
-                lambda: signals.order_placed.send(sender=Order, order=order, attempt=locked_attempt)
-            )
-            logger.info(
-                "order %s recorded (spectra id %s, attempt %s)",
-                order.order_number,
-                order.spectra_id,
-                locked_attempt.public_id if locked_attempt else "-",
-            )
+            _recorded(order, locked_attempt)
     if attempt is not None and locked_attempt is not None:
         # The caller's instance now matches the committed row (no re-read needed).
         for model_field in CheckoutAttempt._meta.concrete_fields:
@@ -1377,28 +1366,117 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     return order, created
 
 
-def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Order) -> None:
-    """Mark the attempt placed (inside order_record's transaction); flag contradictions."""
-    if order.attempt_id != attempt.pk:
-        state, problem = State.NEEDS_REVIEW, "order_linked_elsewhere"
-    elif (
+def _record_placement(
+    *, remote: spectra.Order, attempt: CheckoutAttempt, fields: dict[str, Any]
+) -> Order | None:
+    """``order_record``'s usual case as one statement (PostgreSQL); None otherwise.
+
+    The usual case: the attempt is ``submitting`` (this request claimed it), the API's
+    order is new to us and agrees with the authorization. Then locking the attempt, the
+    order row, the confirmation email (ledger, outbox, timeline entry), settling the
+    attempt and its timeline are the steps of one ``Chain``: one round trip instead of
+    a transaction of ten. Anything else (the order already recorded, the attempt moved
+    on, a contradiction to flag) writes nothing here and takes ``order_record``'s
+    general path, which handles every case.
+    """
+    if connection.vendor != "postgresql" or attempt.state != State.SUBMITTING:
+        return None
+    if _settlement(attempt, remote, linked=True)[0] != State.PLACED:
+        return None
+    order = Order(attempt=attempt, **fields)
+    now = timezone.now()
+    chain = Chain()
+    chain.lock("claimed", CheckoutAttempt, {"id": attempt.pk, "state": State.SUBMITTING})
+    chain.insert("recorded", [order], after=("claimed",), skip_conflicts=True)
+    order_id = {"order_id": Chain.id_of("recorded")}
+    changes = _settled(State.PLACED, "", now)
+    chain.update("settled", CheckoutAttempt, changes, {"id": attempt.pk}, after=("recorded",))
+    # The attempt's timeline so far joins the order's.
+    chain.update(
+        "moved",
+        OrderEvent,
+        {},
+        {"attempt": attempt.pk, "order": None},
+        refs=order_id,
+        after=("recorded",),
+    )
+    # The API calls that placed it (recorded, not yet written) come first, then "placed",
+    # then the email's entry (timestamps are taken in this order).
+    pending = _pending_calls.get()
+    timeline = [*(pending or ()), _placed_entry(order, attempt)]
+    chain.insert("timeline", timeline, after=("recorded",), refs=order_id)
+    email = email_schedule_chained(chain, order=order, kind="confirmation", after="recorded")
+    if not chain.run()["recorded"]:
+        return None  # nothing was written: the general path decides
+    if pending:
+        pending.clear()
+    for entry in timeline:
+        entry.order = order
+    for name, value in changes.items():
+        setattr(attempt, name, value)
+    email.done(order)
+    _recorded(order, attempt)
+    return order
+
+
+def _placed_entry(order: Order, attempt: CheckoutAttempt | None) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        attempt=attempt,
+        kind=OrderEvent.Kind.ATTEMPT,
+        message=_("Order %(number)s placed.") % {"number": order.order_number},
+        data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
+    )
+
+
+def _recorded(order: Order, attempt: CheckoutAttempt | None) -> None:
+    """A new order is recorded: ``order_placed`` after the commit, and the log line."""
+    transaction.on_commit(
+        lambda: signals.order_placed.send(sender=Order, order=order, attempt=attempt)
+    )
+    logger.info(
+        "order %s recorded (spectra id %s, attempt %s)",
+        order.order_number,
+        order.spectra_id,
+        attempt.public_id if attempt else "-",
+    )
+
+
+def _settlement(
+    attempt: CheckoutAttempt, remote: spectra.Order, *, linked: bool
+) -> tuple[str, str]:
+    """The state an attempt settles in once its order is recorded, and the problem if any.
+
+    ``linked``: the order is this attempt's (not linked to another one).
+    """
+    if not linked:
+        return State.NEEDS_REVIEW, "order_linked_elsewhere"
+    if (
         attempt.payment_intent_id
         and remote.amount_charged is not None
         and (remote.amount_charged > attempt.amount_due)
     ):
         # The API says it charged more than the card authorization: staff must look.
-        state, problem = State.NEEDS_REVIEW, "amount_charged_exceeds_authorization"
-    else:
-        state, problem = State.PLACED, ""
-    if attempt.state == state:
-        return
-    changes = {
+        return State.NEEDS_REVIEW, "amount_charged_exceeds_authorization"
+    return State.PLACED, ""
+
+
+def _settled(state: str, problem: str, now: dt.datetime) -> dict[str, Any]:
+    return {
         "state": state,
-        "finished_at": timezone.now(),
+        "finished_at": now,
         "failure_code": problem,
         "failure_message": "",
-        "updated_at": timezone.now(),
+        "updated_at": now,
     }
+
+
+def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Order) -> None:
+    """Mark the attempt placed (inside order_record's transaction); flag contradictions."""
+    state, problem = _settlement(attempt, remote, linked=order.attempt_id == attempt.pk)
+    if attempt.state == state:
+        return
+    changes = _settled(state, problem, timezone.now())
     update_where(CheckoutAttempt, changes, {"id": attempt.pk})  # the row is locked
     for name, value in changes.items():
         setattr(attempt, name, value)

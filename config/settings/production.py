@@ -51,5 +51,6 @@ CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
 
 # Sessions read from the cache (Redis) and written through to the database, so a page
-# view reads no session row from PostgreSQL and an eviction loses nothing.
-SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# view reads no session row from PostgreSQL and an eviction loses nothing. Django's
+# cached_db, with a changed session saved in one UPDATE (checkout/sessions.py).
+SESSION_ENGINE = "checkout.sessions"

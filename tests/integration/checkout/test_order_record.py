@@ -1,0 +1,225 @@
+"""order_record: placement's one-statement path writes exactly what the general path writes.
+
+On PostgreSQL the usual placement (attempt claimed, order new, amounts agree) is one
+``Chain`` statement; every other case, and SQLite, is the general path in a
+transaction. A shopper, a staff member or the email worker must not be able to tell
+which path recorded an order: same order row, same timeline in the same order, same
+ledger row and outbox row, same attempt state. Anything unusual writes nothing on the
+fast path and is decided by the general one.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from unittest import mock
+
+import pytest
+from django.db import connection
+
+from checkout import signals
+from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, OutboxMessage
+from checkout.services import orders
+from checkout.services.spectra import Order as RemoteOrder
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+State = CheckoutAttempt.State
+ADDRESS = {
+    "name": "Ada Lovelace",
+    "address1": "1 Analytical Way",
+    "city": "Austin",
+    "state": "TX",
+    "zip": "78701",
+    "country": "US",
+}
+
+
+def _remote(n: int, *, charged: float = 117.87, email: str = "ada@example.com") -> RemoteOrder:
+    return RemoteOrder.from_api(
+        {
+            "id": 5000 + n,
+            "order_number": f"ORD-20261128-{n:04d}",
+            "status": "pending",
+            "payment_status": "captured",
+            "grand_total": 117.87,
+            "subtotal": 100.0,
+            "shipping_total": 8.99,
+            "tax_total": 8.88,
+            "amount_charged": charged,
+            "cart_id": f"cart-{n}",
+            "email": email,
+            "billing": {**ADDRESS, "email": email},
+            "shipping": ADDRESS,
+            "shipping_method": {"carrier": "UPS", "service": "UPS Ground", "cost": 8.99},
+            "items": [{"sku": "X-1", "name": "Phone", "quantity": 1, "unit_price": 100.0}],
+            "payment_intent_id": f"pi_{n}",
+            "created_at": "2026-11-28T10:00:00+00:00",
+        }
+    )
+
+
+def _attempt(n: int, *, state: str = State.SUBMITTING) -> CheckoutAttempt:
+    attempt = CheckoutAttempt.objects.create(
+        cart_id=f"cart-{n}",
+        state=state,
+        email="ada@example.com",
+        shipping_address=ADDRESS,
+        payment_intent_id=f"pi_{n}",
+        amount_due=Decimal("117.87"),
+    )
+    # Its timeline so far (written before placement) moves to the order.
+    OrderEvent.objects.create(attempt=attempt, kind=OrderEvent.Kind.PAYMENT, message="Card ok.")
+    return attempt
+
+
+def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
+    """Record as placement does: the POST /orders call is still pending on the timeline."""
+    call = OrderEvent(
+        attempt=attempt,
+        kind=OrderEvent.Kind.API_CALL,
+        message="POST /api/v1/orders → 201",
+        data={"method": "POST", "status": 201},
+    )
+    token = orders._pending_calls.set([call])
+    try:
+        order, created = orders.order_record(remote=remote, attempt=attempt)
+    finally:
+        orders._pending_calls.reset(token)
+    assert created
+    return order
+
+
+def _written(order: Order) -> dict[str, Any]:
+    """What the order's recording wrote, without its ids and clocks."""
+    order.refresh_from_db()
+    attempt = CheckoutAttempt.objects.get(pk=order.attempt_id)
+    ledger = EmailNotification.objects.get(order=order)
+    outbox = list(
+        OutboxMessage.objects.filter(kwargs__notification_id=ledger.pk).values_list(
+            "task_name", "kwargs"
+        )
+    )
+    ids = {"notification_id": ledger.pk, "spectra_id": order.spectra_id}
+    timeline = [
+        (
+            e.kind,
+            e.message.replace(order.order_number, "<number>"),
+            {k: (v == ids[k] if k in ids else v) for k, v in e.data.items()},
+            e.attempt_id == attempt.pk,
+        )
+        for e in order.events.all()
+    ]
+    # Ids, the API's raw answer (it holds them) and clocks differ between two orders.
+    skip = {"id", "spectra_id", "order_number", "attempt", "cart_id", "payment_intent_id", "raw"}
+    return {
+        "order": {
+            f.name: getattr(order, f.attname)
+            for f in Order._meta.concrete_fields
+            if f.name not in skip and f.name not in ("created_at", "updated_at", "last_synced_at")
+        },
+        "attempt": (attempt.state, attempt.failure_code, attempt.finished_at is not None),
+        "ledger": (ledger.kind, ledger.status, ledger.to_email, ledger.suppressed_reason),
+        "outbox": [(task, kwargs == {"notification_id": ledger.pk}) for task, kwargs in outbox],
+        "timeline": timeline,
+        "attempt_events": attempt.events.filter(order__isnull=True).count(),
+    }
+
+
+def test_one_statement_and_general_path_write_the_same(
+    settings: Any, django_capture_on_commit_callbacks: Any
+) -> None:
+    settings.CHECKOUT_SEND_TEST_ORDER_EMAILS = True
+    assert connection.vendor == "postgresql"
+    placed: list[Order] = []
+
+    def receiver(sender: Any, order: Order, **kwargs: Any) -> None:
+        placed.append(order)
+
+    signals.order_placed.connect(receiver)
+    try:
+        with django_capture_on_commit_callbacks(execute=True):
+            fast = _record(_remote(1), _attempt(1))
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            mock.patch.object(orders, "_record_placement", return_value=None),
+        ):
+            general = _record(_remote(2), _attempt(2))
+    finally:
+        signals.order_placed.disconnect(receiver)
+    written = _written(fast)
+    assert written == _written(general)
+    assert written["attempt"] == (State.PLACED, "", True)
+    assert written["outbox"] == [("checkout.tasks.email_send", True)]
+    assert [t[:2] for t in written["timeline"]] == [
+        ("payment", "Card ok."),
+        ("api_call", "POST /api/v1/orders → 201"),
+        ("attempt", "Order <number> placed."),
+        ("email", "Order confirmation email queued for ada@example.com."),
+        # Tests run tasks eagerly: the relay sent it once the recording committed.
+        ("email", "Order confirmation email sent to ada@example.com."),
+    ]
+    assert written["attempt_events"] == 0
+    assert [o.pk for o in placed] == [fast.pk, general.pk]
+
+
+def test_the_one_statement_path_is_one_statement(django_assert_num_queries: Any) -> None:
+    attempt = _attempt(3)
+    with django_assert_num_queries(1):
+        order = _record(_remote(3), attempt)
+    assert attempt.state == State.PLACED  # the caller's instance follows the row
+    assert order.pk
+    assert order.attempt_id == attempt.pk
+
+
+def test_a_suppressed_email_has_no_outbox_row_on_either_path(settings: Any) -> None:
+    settings.CHECKOUT_EMAIL_KINDS = ("shipped",)
+    fast = _record(_remote(4), _attempt(4))
+    with mock.patch.object(orders, "_record_placement", return_value=None):
+        general = _record(_remote(5), _attempt(5))
+    written = _written(fast)
+    assert written == _written(general)
+    assert written["ledger"][1] == EmailNotification.Status.SUPPRESSED
+    assert written["outbox"] == []
+
+
+def test_an_order_recorded_before_is_left_to_the_general_path() -> None:
+    """A webhook recorded the order first: nothing is written twice, the attempt links."""
+    remote = _remote(6)
+    existing, created = orders.order_record(remote=remote, attempt=None)
+    assert created
+    attempt = _attempt(6)
+    order, created = orders.order_record(remote=remote, attempt=attempt)
+    assert not created
+    assert order.pk == existing.pk
+    assert order.attempt_id == attempt.pk
+    assert EmailNotification.objects.filter(order=order).count() == 1
+    attempt.refresh_from_db()
+    assert attempt.state == State.PLACED
+
+
+def test_a_charge_above_the_authorization_is_flagged_by_the_general_path() -> None:
+    attempt = _attempt(7)
+    order, created = orders.order_record(remote=_remote(7, charged=150.0), attempt=attempt)
+    assert created
+    attempt.refresh_from_db()
+    assert (attempt.state, attempt.failure_code) == (
+        State.NEEDS_REVIEW,
+        "amount_charged_exceeds_authorization",
+    )
+    assert order.events.filter(message__startswith="Needs review").exists()
+
+
+def test_an_attempt_that_moved_on_writes_nothing_on_the_one_statement_path() -> None:
+    """Recovery took the attempt meanwhile: the lock finds no ``submitting`` row."""
+    attempt = _attempt(8)
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(state=State.PAYMENT_AUTHORIZED)
+    chain_result = orders._record_placement(
+        remote=_remote(8),
+        attempt=attempt,
+        fields=orders.order_fields_from_remote(_remote(8)),
+    )
+    assert chain_result is None
+    assert not Order.objects.filter(spectra_id=5008).exists()
+    assert not EmailNotification.objects.exists()
+    assert not OutboxMessage.objects.exists()
