@@ -845,8 +845,11 @@ def _no_checkout() -> JsonResponse:
     )
 
 
-def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
-    attempt = _current_attempt(request)
+def _payable_attempt(
+    request: HttpRequest, attempt: CheckoutAttempt | None = None
+) -> CheckoutAttempt | JsonResponse:
+    """The session's attempt (or ``attempt``, already read), if it may be paid now."""
+    attempt = attempt or _current_attempt(request)
     if attempt is None:
         return _no_checkout()
     if attempt.state == CheckoutAttempt.State.COLLECTING and (
@@ -871,13 +874,22 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     payment_method_id = body.get("payment_method_id", "")
     if not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
         return _json_error("invalid_payment_method", _("The card details were not received."))
-    found = _payable_attempt(request)
+    # The usual click: the try is claimed and the attempt read in one statement.
+    claimed = orders.attempt_claim_payment_try(
+        public_id=request.session.get(SESSION_ATTEMPT),
+        session_key=request.session.session_key or "",
+        payment_method_id=payment_method_id,
+    )
+    found = _payable_attempt(request, claimed)
     if isinstance(found, JsonResponse):
         return found
     attempt = found
     try:
         outcome = orders.attempt_pay(
-            attempt=attempt, payment_method_id=payment_method_id, reload=False
+            attempt=attempt,
+            payment_method_id=payment_method_id,
+            reload=False,
+            try_claimed=claimed is not None,
         )
     except PaymentDeclined as err:
         return _json_error(err.code or "card_declined", err.message, http_status=402)

@@ -86,6 +86,7 @@ from checkout.services.quotes import (
     rate_to_dict,
 )
 from checkout.services.rows import (
+    Add,
     Chain,
     insert_rows,
     insert_unless_conflict,
@@ -682,8 +683,35 @@ def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
     return PaymentOutcome("not_required", "", None)
 
 
+def attempt_claim_payment_try(
+    *, public_id: Any, session_key: str, payment_method_id: str
+) -> CheckoutAttempt | None:
+    """Claim this session's next payment try and read the attempt, in one UPDATE.
+
+    The usual click on "Pay" finds the attempt ``collecting`` with a card entered: then
+    ``UPDATE ... SET payment_tries = payment_tries + 1 ... RETURNING`` is both the read
+    and the try's claim (the try number names the PaymentIntent's idempotency key). Pass
+    the attempt to ``attempt_pay(..., try_claimed=True)``. None in any other case (no
+    card, not this session's, another state): read the attempt and call ``attempt_pay``.
+    """
+    uid = _as_uuid(public_id)
+    if uid is None or not session_key or not payment_method_id:
+        return None
+    # ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
+    # payment page showed (``quote_shown``), and the try itself changes nothing else.
+    return update_returning(
+        CheckoutAttempt,
+        {"payment_tries": Add(1)},
+        {"public_id": uid, "session_key": session_key, "state": State.COLLECTING},
+    )
+
+
 def attempt_pay(
-    *, attempt: CheckoutAttempt, payment_method_id: str, reload: bool = True
+    *,
+    attempt: CheckoutAttempt,
+    payment_method_id: str,
+    reload: bool = True,
+    try_claimed: bool = False,
 ) -> PaymentOutcome:
     """Authorize the amount due on the card: one new PaymentIntent per try.
 
@@ -700,7 +728,8 @@ def attempt_pay(
     ``QUOTE_CACHE_SECONDS`` old); otherwise it is quoted afresh. Either way the API checks
     the card against its own total at ``POST /orders``. ``reload=False`` when the caller
     read the attempt in this request: every change below is a compare-and-set, so a row
-    read a moment ago cannot do harm.
+    read a moment ago cannot do harm. ``try_claimed``: the attempt comes from
+    ``attempt_claim_payment_try``, its ``payment_tries`` already counts this try.
     """
     if reload:
         attempt = _fresh(attempt)
@@ -724,10 +753,12 @@ def attempt_pay(
         quote = quote_shown(attempt=attempt) or attempt_quote(attempt=attempt)
         # Still inside the block: the quote's API calls are written with the next
         # timeline entry (the authorization's, in its transaction), not on their own.
-        return _pay_quoted(attempt, quote, payment_method_id)
+        return _pay_quoted(attempt, quote, payment_method_id, try_claimed=try_claimed)
 
 
-def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) -> PaymentOutcome:
+def _pay_quoted(
+    attempt: CheckoutAttempt, quote: Quote, payment_method_id: str, *, try_claimed: bool
+) -> PaymentOutcome:
     """The rest of ``attempt_pay`` once the amount due is known."""
     if not quote.items:
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
@@ -753,7 +784,7 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
     if not payment_method_id:
         raise PaymentDeclined(_("Enter your card details."), code="payment_method_required")
     # Claim a try number (it names the idempotency key): one atomic UPDATE ... RETURNING.
-    tries = _claim_payment_try(attempt)
+    tries = attempt.payment_tries if try_claimed else _claim_payment_try(attempt)
     key = f"checkout-{attempt.public_id}-pi-{tries}"
     try:
         intent = payment_intent_create(

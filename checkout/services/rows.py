@@ -33,12 +33,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Model
 
 __all__ = [
+    "Add",
     "Chain",
     "insert_rows",
     "insert_unless_conflict",
@@ -107,15 +109,27 @@ def select_first(
     return None
 
 
+@dataclass(frozen=True)
+class Add:
+    """A change that adds to a number column (``SET tries = tries + 1``), race-free."""
+
+    amount: int
+
+
 def _set(model: type[Model], changes: Mapping[str, Any]) -> tuple[str, list[Any]]:
     quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in changes]
-    assignments = ", ".join(f"{quote(str(f.column))} = %s" for f in fields)  # type: ignore[union-attr]
-    values = [
-        f.get_db_prep_save(value, connection)  # type: ignore[union-attr]
-        for f, value in zip(fields, changes.values(), strict=True)
-    ]
-    return assignments, values
+    assignments: list[str] = []
+    values: list[Any] = []
+    for name, value in changes.items():
+        field = model._meta.get_field(name)
+        column = quote(str(field.column))  # type: ignore[union-attr]
+        if isinstance(value, Add):
+            assignments.append(f"{column} = {column} + %s")
+            values.append(value.amount)
+        else:
+            assignments.append(f"{column} = %s")
+            values.append(field.get_db_prep_save(value, connection))  # type: ignore[union-attr]
+    return ", ".join(assignments), values
 
 
 def update_returning(

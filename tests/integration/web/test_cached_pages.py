@@ -14,6 +14,7 @@ from django.core.cache import cache
 from django.test import Client
 
 from checkout.models import CheckoutAttempt
+from checkout.services import orders
 from checkout.services.spectra import get_spectra_client
 from checkout.testing.stripe_helpers import localstripe_client
 
@@ -183,3 +184,38 @@ def test_pay_quotes_again_when_the_shown_quote_is_no_longer_current(
     assert intent.amount == int(attempt.amount_due * 100)
     placed = client.post("/checkout/place/", "{}", content_type="application/json")
     assert placed.json()["status"] == "placed"
+
+
+def test_each_pay_click_counts_one_try_and_a_click_without_a_card_none(
+    client: Client, shop: Any, localstripe: Any
+) -> None:
+    """The try is claimed with the attempt's read (one UPDATE): once per click with a card."""
+    at_payment(client)
+    client.get("/checkout/payment/")
+    refused = _pay(client, "")
+    assert refused.status_code == 402
+    assert refused.json()["reason"] == "payment_method_required"
+    assert CheckoutAttempt.objects.get().payment_tries == 0
+
+    assert _pay(client, _card(localstripe)).json()["status"] == "authorized"
+    attempt = CheckoutAttempt.objects.get()
+    assert attempt.payment_tries == 1
+    # Paying again (a refresh, a second tab) answers with that authorization: no new try.
+    again = _pay(client, _card(localstripe))
+    assert again.json()["status"] == "authorized"
+    assert CheckoutAttempt.objects.get().payment_tries == 1
+    stripe_client = localstripe_client(localstripe.api_base, localstripe.secret_key)
+    intent = stripe_client.v1.payment_intents.retrieve(attempt.payment_intent_id)
+    assert intent.metadata["checkout_attempt"] == str(attempt.public_id)
+
+
+def test_another_sessions_attempt_cannot_claim_a_try(client: Client, shop: Any) -> None:
+    at_payment(client)
+    attempt = CheckoutAttempt.objects.get()
+    assert (
+        orders.attempt_claim_payment_try(
+            public_id=attempt.public_id, session_key="someone-else", payment_method_id="pm_1"
+        )
+        is None
+    )
+    assert CheckoutAttempt.objects.get().payment_tries == 0
