@@ -120,15 +120,16 @@ def email_schedule_chained(chain: Chain, *, order: Order, kind: str, after: str)
     entry = email_scheduled_entry(notification)
     order_id = Chain.id_of(after)
     chain.insert("email_row", [notification], after=(after,), refs={"order_id": order_id})
+    # {"notification_id": <the ledger row's id>}: the task's kwargs and the entry's data.
+    notification_id = f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})"
     if notification.status == EmailNotification.Status.QUEUED:
         outbox_enqueue_chained(
             chain,
             "email_outbox",
             task_name=EMAIL_SEND_TASK,
             after="email_row",
-            kwargs_sql=f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})",
+            kwargs_sql=notification_id,
         )
-    notification_id = f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})"
     chain.insert(
         "email_entry",
         [entry],

@@ -149,21 +149,15 @@ def update_returning(
     return None
 
 
-def _update(
-    model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]
-) -> tuple[str, list[Any]]:
+def update_where(model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]) -> int:
+    """Apply ``changes`` to every row matching ``filters``; return how many rows changed."""
     assignments, values = _set(model, changes)
     where, params = _where(model, filters)
     sql = (
         f"UPDATE {connection.ops.quote_name(model._meta.db_table)} SET {assignments} WHERE {where}"  # noqa: S608
     )
-    return sql, [*values, *params]
-
-
-def update_where(model: type[Model], changes: Mapping[str, Any], filters: Mapping[str, Any]) -> int:
-    """Apply ``changes`` to every row matching ``filters``; return how many rows changed."""
     with connection.cursor() as cursor:
-        cursor.execute(*_update(model, changes, filters))
+        cursor.execute(sql, [*values, *params])
         return int(cursor.rowcount)
 
 
@@ -184,21 +178,19 @@ def update_and_insert(
                 return False
             type(rows[0])._default_manager.bulk_create(list(rows))
             return True
-    return bool(_insert(rows, skip_conflicts=False, after=_update(model, changes, filters)))
+    chain = Chain()
+    chain.update("moved", model, changes, filters)
+    chain.insert("added", rows, after=("moved",))
+    return bool(chain.run()["moved"])
 
 
-def _insert(
-    instances: Sequence[Model], *, skip_conflicts: bool, after: tuple[str, list[Any]] | None = None
-) -> list[Any]:
-    """INSERT the instances in one statement (PostgreSQL); return the new primary keys.
-
-    ``after``: an UPDATE (SQL and parameters) to run first, in a ``WITH``; the rows are
-    inserted only if it matched a row (``update_and_insert``).
-    """
+def _insert(instances: Sequence[Model], *, skip_conflicts: bool) -> list[Any]:
+    """INSERT the instances in one statement (PostgreSQL); return the new primary keys."""
     meta = instances[0]._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     quote = connection.ops.quote_name
     columns = ", ".join(quote(str(f.column)) for f in fields)
+    row = f"({', '.join(['%s'] * len(fields))})"
     values = [
         f.get_db_prep_save(f.pre_save(instance, add=True), connection)
         for instance in instances
@@ -206,32 +198,24 @@ def _insert(
     ]
     conflict = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
     # Identifiers come from the model's metadata; every value is a query parameter.
-    if after is None:
-        row = f"({', '.join(['%s'] * len(fields))})"
-        rows = ", ".join([row] * len(instances))
-        sql = f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES {rows}"  # noqa: S608
-        params = values
-    else:
-        # In a SELECT the parameters have no target column to take their type from.
-        row = f"({', '.join(f'CAST(%s AS {_cast_type(f)})' for f in fields)})"
-        update_sql, update_params = after
-        sql = (
-            f"WITH moved AS ({update_sql} RETURNING 1) "  # noqa: S608
-            f"INSERT INTO {quote(meta.db_table)} ({columns}) "
-            f"SELECT * FROM (VALUES {', '.join([row] * len(instances))}) AS new_rows "
-            "WHERE EXISTS (SELECT 1 FROM moved)"
-        )
-        params = [*update_params, *values]
-    sql += f"{conflict} RETURNING {quote(str(meta.pk.column))}"
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES "  # noqa: S608
+        f"{', '.join([row] * len(instances))}{conflict} RETURNING {quote(str(meta.pk.column))}"
+    )
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(sql, values)
         pks = [r[0] for r in cursor.fetchall()]
+    _saved(instances, pks)
+    return pks
+
+
+def _saved(instances: Sequence[Model], pks: Sequence[Any]) -> None:
+    """Give inserted instances their keys (when all of them were inserted)."""
     if len(pks) == len(instances):
         for instance, pk in zip(instances, pks, strict=True):
             instance.pk = pk
             instance._state.adding = False
             instance._state.db = connection.alias
-    return pks
 
 
 @functools.cache
@@ -330,6 +314,7 @@ class Chain:
             cells = []
             for f in fields:
                 value = f.get_db_prep_save(f.pre_save(instance, add=True), connection)
+                # In a SELECT a parameter has no target column to take its type from.
                 cast = f"CAST(%s AS {_cast_type(f)})"
                 expression = refs.get(f.attname)
                 if expression is None:
@@ -400,9 +385,5 @@ class Chain:
         for n, pk in found:
             ids[self._steps[n][0]].append(pk)
         for name, instances in self._inserted.items():
-            if len(ids[name]) == len(instances):
-                for instance, pk in zip(instances, ids[name], strict=True):
-                    instance.pk = pk
-                    instance._state.adding = False
-                    instance._state.db = connection.alias
+            _saved(instances, ids[name])
         return ids

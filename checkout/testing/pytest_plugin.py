@@ -28,6 +28,23 @@ if TYPE_CHECKING:
     from checkout.services.spectra import SpectraClient
 
 
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.failed:
+        item.stash[_FAILED] = True
+    return report
+
+
+def node_failed(request: pytest.FixtureRequest) -> bool:
+    """In a fixture's teardown: did the test (or its set-up) fail? For printing what a
+    failure needs to be understood (logs, rows) only when there is one."""
+    return request.node.stash.get(_FAILED, False)
+
+
 @pytest.fixture(scope="session")
 def localstripe() -> Iterator[LocalstripeProcess]:
     """localstripe in a subprocess on a free port (session-scoped)."""

@@ -187,13 +187,14 @@ from tests.integration.webhooks.conftest import (  # noqa: E402
 
 @pytest.fixture
 def storm_env(
+    request: pytest.FixtureRequest,
     live_server: Any,
     settings: Any,
     plain_sandbox: SandboxProcess,  # noqa: F811
     tmp_path: Path,
 ) -> Iterator[WebhookEnv]:
     """Sandbox + live server + registered webhook + publisher on the shared Redis."""
-    yield from _webhook_env(live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
+    yield from _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
 
 
 @pytest.fixture
@@ -209,6 +210,7 @@ def own_redis() -> Iterator[OwnRedis]:
 
 @pytest.fixture
 def crash_env(
+    request: pytest.FixtureRequest,
     live_server: Any,
     settings: Any,
     plain_sandbox: SandboxProcess,  # noqa: F811
@@ -216,5 +218,5 @@ def crash_env(
     own_redis: OwnRedis,
 ) -> Iterator[tuple[WebhookEnv, OwnRedis]]:
     """Like ``storm_env`` but on a redis-server the test may stop and start."""
-    for env in _webhook_env(live_server, settings, plain_sandbox, tmp_path, own_redis.url):
+    for env in _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, own_redis.url):
         yield env, own_redis

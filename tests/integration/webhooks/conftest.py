@@ -35,6 +35,7 @@ from checkout.testing.celery_worker import (
     start_celery_worker,
     use_broker,
 )
+from checkout.testing.pytest_plugin import node_failed
 from checkout.testing.servers import SandboxProcess, ServerStartError, start_sandbox
 
 LIVE_KEY = "spk_live_sandbox"
@@ -48,17 +49,6 @@ ADDRESS = {
     "zip": "78701",
     "country": "US",
 }
-
-
-FAILED = pytest.StashKey[bool]()
-
-
-@pytest.hookimpl(wrapper=True, tryfirst=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
-    report = yield
-    if report.failed:
-        item.stash[FAILED] = True
-    return report
 
 
 @pytest.fixture(scope="session")
@@ -278,7 +268,7 @@ def _webhook_env(
     try:
         yield env
     finally:
-        if request.node.stash.get(FAILED, False):
+        if node_failed(request):
             print(env.report())  # shown under "Captured stdout teardown"
         for worker in env.workers:
             worker.kill()
