@@ -21,18 +21,11 @@ from checkout import signals
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, OutboxMessage
 from checkout.services import orders
 from checkout.services.spectra import Order as RemoteOrder
+from tests.integration.webhooks.conftest import ADDRESS
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 State = CheckoutAttempt.State
-ADDRESS = {
-    "name": "Ada Lovelace",
-    "address1": "1 Analytical Way",
-    "city": "Austin",
-    "state": "TX",
-    "zip": "78701",
-    "country": "US",
-}
 
 
 def _remote(n: int, *, charged: float = 117.87, email: str = "ada@example.com") -> RemoteOrder:
