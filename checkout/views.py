@@ -123,7 +123,7 @@ def _current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
         return None
     try:
         return _attempt_in_session(request, public_id)
-    except (Http404, ValueError):
+    except Http404:  # not this session's (a malformed id reads as none)
         return None
 
 
