@@ -624,6 +624,17 @@ def all_checks(ctx: Context) -> list[Check]:
             prepare_fn=json_post("/checkout/place/", {}, authorized=True),
         ),
         Check(
+            # No goal: the least any place-order view does in this stack (bench/floors.py),
+            # measured in the same run as the real one, so its gap is our code's cost.
+            "post_place_floor",
+            "place-order floor (claim, POST /orders, one record statement, session write)",
+            {},
+            once=True,
+            url_name="bench-place-floor",
+            expect_text=b'"placed"',
+            prepare_fn=json_post("/bench/place-floor/", {}, authorized=True),
+        ),
+        Check(
             "page_order_status",
             "order status page GET",
             {"ratio_min": 0.20},

@@ -1,4 +1,5 @@
-"""The bench stack's URLs: the demo site's, plus the hello view that is every run's floor."""
+"""The bench stack's URLs: the demo site's, the hello view that is every run's floor, and
+the place-order floor (``bench/floors.py``)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import logging
 
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
+
+from bench import floors
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +18,10 @@ def hello(request: HttpRequest) -> HttpResponse:
     return HttpResponse(b"hello", content_type="text/plain")
 
 
-urlpatterns: list[URLPattern | URLResolver] = [path("bench/hello/", hello, name="bench-hello")]
+urlpatterns: list[URLPattern | URLResolver] = [
+    path("bench/hello/", hello, name="bench-hello"),
+    path("bench/place-floor/", floors.place_floor, name="bench-place-floor"),
+]
 
 try:
     from config.urls import urlpatterns as site_urlpatterns
