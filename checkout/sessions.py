@@ -4,8 +4,10 @@ Django's database session store saves an existing session with ``Model.save()`` 
 ``transaction.atomic()``: BEGIN, UPDATE, COMMIT, three round trips to the database for
 one row. Placing an order and posting the checkout's information step both change the
 session, so each paid for two round trips they did not need. This engine saves a
-changed session as one ``UPDATE`` (a single statement is atomic on its own), and
-leaves creating a session, reading it and the cache write-through to Django::
+changed session as one ``UPDATE`` (a single statement is atomic on its own) whose SQL is
+built once per model and database (the queryset's ``update()`` compiled it again on
+every save: a third of a millisecond), and leaves creating a session, reading it and
+the cache write-through to Django::
 
     SESSION_ENGINE = "checkout.sessions"
 
@@ -16,11 +18,13 @@ middleware answers 400.
 
 from __future__ import annotations
 
+import functools
 import logging
+from typing import Any
 
 from django.contrib.sessions.backends.base import UpdateError
 from django.contrib.sessions.backends.cached_db import SessionStore as CachedDbStore
-from django.db import router
+from django.db import connections, router
 
 __all__ = ["SessionStore"]
 
@@ -37,11 +41,16 @@ class SessionStore(CachedDbStore):
         data = self._get_session()  # type: ignore[attr-defined]
         model = self.model
         using = router.db_for_write(model)
-        updated = (
-            model._default_manager.using(using)
-            .filter(session_key=self.session_key)
-            .update(session_data=self.encode(data), expire_date=self.get_expiry_date())
-        )
+        database = connections[using]
+        meta = model._meta
+        values = [
+            meta.get_field("session_data").get_db_prep_save(self.encode(data), database),
+            meta.get_field("expire_date").get_db_prep_save(self.get_expiry_date(), database),
+            meta.get_field("session_key").get_db_prep_value(self.session_key, database),
+        ]
+        with database.cursor() as cursor:
+            cursor.execute(_update_sql(model, using), values)
+            updated = cursor.rowcount
         if not updated:
             raise UpdateError
         try:
@@ -49,3 +58,15 @@ class SessionStore(CachedDbStore):
             cache.set(self.cache_key, self._session, self.get_expiry_age())  # type: ignore[attr-defined]
         except Exception:
             logger.exception("Error saving to cache (%s)", self._cache)  # type: ignore[attr-defined]
+
+
+@functools.cache
+def _update_sql(model: Any, using: str) -> str:
+    """``UPDATE`` of a session's data and expiry by its key, for ``model`` on ``using``."""
+    meta = model._meta
+    quote = connections[using].ops.quote_name
+    data, expiry, key = (
+        quote(meta.get_field(name).column)
+        for name in ("session_data", "expire_date", "session_key")
+    )
+    return f"UPDATE {quote(meta.db_table)} SET {data} = %s, {expiry} = %s WHERE {key} = %s"  # noqa: S608
