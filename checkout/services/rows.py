@@ -407,18 +407,24 @@ class Chain:
                 for f in carried
             ]
             rows.append("{" + ", ".join(cells) + "}")
-        cells = []
-        for f in fields:
-            column = f"new_rows.{quote(str(f.column))}"
-            expression = refs.get(f.attname)
-            cells.append(column if expression is None else expression.replace("{value}", column))
+        # Kept short (psycopg's cache takes statements under 4 KB): the SELECT names the
+        # columns unqualified (the record set is its only source) and orders the rows
+        # only when there are several.
+        columns = [quote(str(f.column)) for f in fields]
+        cells = [
+            column if f.attname not in refs else refs[f.attname].replace("{value}", column)
+            for f, column in zip(fields, columns, strict=True)
+        ]
         table = quote(meta.db_table)
+        source = f"jsonb_populate_recordset(NULL::{table}, %s)"
+        if len(instances) > 1:
+            source += " WITH ORDINALITY r"
         guard = f" WHERE {self._guard(after)}" if after else ""
+        order = " ORDER BY r.ordinality" if len(instances) > 1 else ""
         conflict = " ON CONFLICT DO NOTHING" if skip_conflicts else ""
         sql = (
-            f"INSERT INTO {table} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
-            f"SELECT {', '.join(cells)} FROM jsonb_populate_recordset(NULL::{table}, %s) "
-            f"WITH ORDINALITY AS new_rows{guard} ORDER BY new_rows.ordinality{conflict} "
+            f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608
+            f"SELECT {', '.join(cells)} FROM {source}{guard}{order}{conflict} "
             f"RETURNING {quote(str(meta.pk.column))} AS id"
         )
         self._steps.append((self._step(name), sql, ["[" + ", ".join(rows) + "]"]))

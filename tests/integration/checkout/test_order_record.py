@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 from unittest import mock
 
+import psycopg._queries as psycopg_queries
 import pytest
 from django.db import connection
 
@@ -158,8 +159,19 @@ def test_one_statement_and_general_path_write_the_same(
 
 def test_the_one_statement_path_is_one_statement(django_assert_num_queries: Any) -> None:
     attempt = _attempt(3)
-    with django_assert_num_queries(1):
+    sent: list[tuple[str, Any]] = []
+
+    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        sent.append((sql, params))
+        return execute(sql, params, many, context)
+
+    with django_assert_num_queries(1), connection.execute_wrapper(capture):
         order = _record(_remote(3), attempt)
+    # psycopg parses a statement's placeholders once per process only when it is short
+    # and has few parameters; past either limit it parses it again on every placement.
+    sql, params = sent[0]
+    assert len(sql.encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
+    assert len(params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
     assert attempt.state == State.PLACED  # the caller's instance follows the row
     assert order.pk
     assert order.attempt_id == attempt.pk
