@@ -145,6 +145,10 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = False
 # Nothing reads task results: tasks record their outcome in the database.
 CELERY_TASK_IGNORE_RESULT = True
+# Celery's Django fixup closes the database connection around every task unless this is
+# set; it then closes it every this many tasks, and config.celery_app closes a failed or
+# expired one (CONN_MAX_AGE) around each task, as Django does around requests.
+CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=1000)
 
 # --- The checkout app -------------------------------------------------------------------
 CHECKOUT_SPECTRA_API_BASE = env(
