@@ -81,7 +81,9 @@ def _columns(model: type[Model]) -> str:
 def _loader(model: type[Model], vendor: str) -> tuple[list[str], list[tuple[int, Any, list[Any]]]]:
     """The attnames of ``model``'s concrete fields and, for each column that has any, its
     converters (the backend's, then the field's), as the compiler would apply them.
-    Cached per model and database engine (one engine per process, as ``_cast_type``)."""
+    Cached per model and database engine: each converter is given the current connection
+    when it runs (the backend's are methods of the connection that first filled the
+    cache, which another thread's connection to the same database matches)."""
     meta = model._meta
     attnames = [f.attname for f in meta.concrete_fields]
     converters = []
