@@ -12,7 +12,14 @@ import pytest
 from django.db import DataError, connection
 
 from checkout.models import CheckoutAttempt, OrderEvent
-from checkout.services.rows import Chain, _json_value, update_and_insert
+from checkout.services.rows import (
+    Add,
+    Chain,
+    _json_value,
+    select_first,
+    update_and_insert,
+    update_returning,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -175,3 +182,33 @@ def test_a_value_a_chained_insert_cannot_carry_is_refused_by_name(value: object)
     # before anything is sent, rather than stored as some text.
     with pytest.raises(TypeError, match=type(value).__name__):
         _json_value(value)
+
+
+def _same_as_the_orm(mine: CheckoutAttempt | None) -> None:
+    assert mine is not None
+    orm_row = CheckoutAttempt.objects.get(pk=mine.pk)
+    for field in CheckoutAttempt._meta.concrete_fields:
+        ours, theirs = getattr(mine, field.attname), getattr(orm_row, field.attname)
+        assert (ours, type(ours)) == (theirs, type(theirs)), field.attname
+    assert not mine._state.adding
+
+
+def test_rows_read_without_the_orm_equal_the_orms_value_for_value_and_type() -> None:
+    # select_first and update_returning build instances from the row themselves (the
+    # converters looked up once): each field must come back as the ORM gives it, JSON
+    # parsed, decimals exact, instants aware, UUIDs as UUIDs.
+    attempt = CheckoutAttempt.objects.create(
+        cart_id="c-read",
+        state=State.COLLECTING,
+        shipping_address={"name": "Zoë", "lines": [1, None]},
+        subtotal=Decimal("12.50"),
+        authorized_at=dt.datetime(2026, 11, 28, 9, 30, 15, 123456, tzinfo=dt.UTC),
+    )
+    read = select_first(CheckoutAttempt, {"public_id": attempt.public_id})
+    _same_as_the_orm(read)
+    assert read is not None
+    assert read.shipping_address == {"name": "Zoë", "lines": [1, None]}
+    claimed = update_returning(CheckoutAttempt, {"payment_tries": Add(1)}, {"id": attempt.pk})
+    _same_as_the_orm(claimed)
+    assert claimed is not None
+    assert claimed.payment_tries == 1
