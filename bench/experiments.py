@@ -12,6 +12,10 @@ The real fixes are described in docs/performance.md.
   the rates twice).
 - ``select_cache``: the address form's selects render from cached HTML instead of one
   template render per option (57 for the state select).
+- ``session_cache``: sessions kept in Redis only (Django's ``cache`` engine) instead of
+  read from Redis and written through to PostgreSQL (``checkout.sessions``). A setting,
+  so ``bench.settings`` applies it; it gives up the database copy that survives a lost
+  or flushed cache, which is why the stack does not ship it.
 """
 
 from __future__ import annotations
@@ -98,10 +102,15 @@ def _select_cache() -> None:
     widgets.Select.render = cached_render  # type: ignore[method-assign]
 
 
+def _applied_by_settings() -> None:
+    """Nothing to patch: ``bench.settings`` reads ``BENCH_EXPERIMENTS`` itself."""
+
+
 EXPERIMENTS = {
     "session_write": _session_write,
     "cart_once": _cart_once,
     "select_cache": _select_cache,
+    "session_cache": _applied_by_settings,
 }
 
 

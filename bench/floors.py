@@ -1,11 +1,18 @@
 """Floors other than hello: hand-written views that do the least a target must do.
+Never routed outside the bench stack.
 
-The place-order POST's goal (0.08 of hello) is set by its anchor "one PostgreSQL write
-0.25". Placing an order cannot be one write: it claims the attempt before calling the
-API (so a double click cannot order twice), calls ``POST /orders``, records the order
-after, and forgets the cart in the session. ``place_floor`` does exactly that and
-nothing else, in the same stack (production middleware, session engine, CSRF), with the
-same libraries the checkout uses (psycopg through Django's connection, ``requests``):
+``write_floor`` is the goals' own anchor, "one PostgreSQL write" (0.25 of hello where
+the goals were set): a POST through the same middleware that inserts one small row and
+answers. Measured in every run, it shows whether this machine and stack price a write as
+the goals assumed, so a missed goal can be told apart from a slow machine.
+
+``place_floor`` is the least a placement can do here. The place-order POST's goal (0.08
+of hello) is set against that anchor, but placing an order cannot be one write: it
+claims the attempt before calling the API (so a double click cannot order twice), calls
+``POST /orders``, records the order after, and forgets the cart in the session.
+``place_floor`` does exactly that and nothing else, in the same stack (production
+middleware, session engine, CSRF), with the same libraries the checkout uses (psycopg
+through Django's connection, ``requests``):
 
 - the session read and, at the end, its write (the cart forgotten);
 - the claim: one ``UPDATE ... RETURNING``;
@@ -16,7 +23,7 @@ What it leaves out, and the checkout cannot: the rate limit, the payload built f
 attempt's addresses and rate, the answer's validation, the order row, the confirmation
 email's ledger and outbox rows, the full timeline, errors of every kind. So the real
 view's ratio stays below this one; ``make bench`` measures both in the same run, and the
-gap between them is what our own code costs. Never routed outside the bench stack.
+gap between them is what our own code costs.
 """
 
 from __future__ import annotations
@@ -86,3 +93,11 @@ def place_floor(request: HttpRequest) -> JsonResponse:
     request.session.pop("checkout_cart_id", None)
     request.session.pop("checkout_cart_count", None)
     return JsonResponse({"status": "placed", "redirect": "/"})
+
+
+@require_POST
+def write_floor(request: HttpRequest) -> JsonResponse:
+    """Insert one row (autocommit: one statement, one commit) and answer."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO bench_write (note) VALUES (%s)", ["one write"])
+    return JsonResponse({"status": "written"})

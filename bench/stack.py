@@ -97,6 +97,13 @@ class Stack:
         os.environ.update(self.env)
         self.manage("migrate", "--noinput", "-v", "0")
         self.manage("collectstatic", "--noinput", "-v", "0")
+        with psycopg.connect(self.env["DATABASE_URL"], autocommit=True) as conn:
+            # The one-write floor's table (bench/floors.py): a row per request, no index
+            # but its key, as small as a write gets.
+            conn.execute(
+                "CREATE TABLE bench_write (id bigserial PRIMARY KEY, note text NOT NULL, "
+                "created_at timestamptz NOT NULL DEFAULT now())"
+            )
 
     def flush_redis(self) -> None:
         for db in (REDIS_BROKER_DB, REDIS_CACHE_DB):

@@ -1,5 +1,5 @@
 """The bench stack's URLs: the demo site's, the hello view that is every run's floor, and
-the place-order floor (``bench/floors.py``)."""
+the floors of ``bench/floors.py`` (place-order, one write)."""
 
 from __future__ import annotations
 
@@ -21,6 +21,7 @@ def hello(request: HttpRequest) -> HttpResponse:
 urlpatterns: list[URLPattern | URLResolver] = [
     path("bench/hello/", hello, name="bench-hello"),
     path("bench/place-floor/", floors.place_floor, name="bench-place-floor"),
+    path("bench/write-floor/", floors.write_floor, name="bench-write-floor"),
 ]
 
 try:

@@ -134,3 +134,18 @@ def test_a_target_that_errored_is_a_failure_and_shows_in_the_table():
     table = markdown_table(results)
     assert "ERROR: RuntimeError: probe answered 500" in table
     assert "| queries | — | — | ERROR |" in table
+
+
+def test_prepared_sessions_keep_their_keys_in_a_cache_only_session_engine(settings):
+    # The session_cache experiment keeps sessions in the cache alone; a prepared
+    # shopper's session must be found under the key their cookie carries.
+    from importlib import import_module
+
+    from bench.targets import sessions_create
+
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+    key = "k" * 32
+    assert sessions_create([{"checkout_attempt": "a-1"}], keys=[key]) == [key]
+    store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
+    assert store.get("checkout_attempt") == "a-1"
+    assert store.session_key == key
