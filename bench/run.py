@@ -82,12 +82,25 @@ def hello_run(generator: str, seconds: float, stack: Stack) -> LoadResult:
     )
 
 
+def settle() -> None:
+    """Put every write so far on disk before timing anything (``sync(2)``).
+
+    Preparing a round writes thousands of rows, and a target that writes leaves
+    PostgreSQL's pages dirty in the kernel, which writes them back up to 30 s later
+    (``vm.dirty_expire_centisecs``), in the middle of whatever runs then. Commits stall
+    behind that writeback: one CI smoke measured a webhook p99 of 603 ms where 18-20 ms
+    is usual. After ``sync`` the writeback that remains is the measured run's own.
+    """
+    os.sync()
+
+
 def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
     """Measure one target against hello: ``mode.rounds`` rounds of hello, cool-down, target."""
     rounds = []
     for n in range(mode.rounds):
         specs = target.prepare(mode=mode, round_no=n)
         target.validate(specs)
+        settle()
         hello = hello_run(target.generator, mode.hello_s, stack)
         time.sleep(mode.cooldown_s)
         result = measure(
@@ -366,6 +379,7 @@ def main(argv: list[str] | None = None) -> int:
                 if check.kind == "ratio":
                     entry = run_ratio_target(check, mode, stack)
                 else:
+                    settle()
                     entry = check.run(mode=mode)
             except Exception as err:  # one broken target must not hide the others
                 log(f"  {check.name} ERROR: {err}")
