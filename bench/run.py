@@ -94,6 +94,23 @@ def settle() -> None:
     os.sync()
 
 
+def io_stalled_ms() -> float | None:
+    """Milliseconds so far in which every task on the machine waited for the disk.
+
+    The "full" line of Linux's pressure stall information (``/proc/pressure/io``); None
+    where the kernel does not report it. A round's difference tells a disk stall on the
+    machine apart from a slow target.
+    """
+    try:
+        text = Path("/proc/pressure/io").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("full "):
+            return int(line.rsplit("total=", 1)[1]) / 1000
+    return None
+
+
 def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
     """Measure one target against hello: ``mode.rounds`` rounds of hello, cool-down, target."""
     rounds = []
@@ -103,8 +120,15 @@ def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
         settle()
         hello = hello_run(target.generator, mode.hello_s, stack)
         time.sleep(mode.cooldown_s)
+        stalled_before = io_stalled_ms()
         result = measure(
             specs, generator=target.generator, seconds=mode.target_s, stack=stack, once=target.once
+        )
+        stalled_after = io_stalled_ms()
+        io_stall = (
+            round(stalled_after - stalled_before)
+            if stalled_before is not None and stalled_after is not None
+            else None
         )
         if result.errors:
             raise RuntimeError(
@@ -122,11 +146,13 @@ def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
                 "p50_ms": round(result.p50_ms, 2),
                 "p99_ms": round(result.p99_ms, 2),
                 "requests": result.requests,
+                "io_stall_ms": io_stall,
             }
         )
         log(
             f"  {target.name} round {n + 1}: hello {hello.rps:.0f}/s, target {result.rps:.1f}/s, "
             f"ratio {ratio:.3f}, p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
+            + (f", disk stall {io_stall} ms" if io_stall is not None else "")
         )
         time.sleep(mode.cooldown_s)
     ratios = [r["ratio"] for r in rounds]

@@ -149,3 +149,30 @@ def test_prepared_sessions_keep_their_keys_in_a_cache_only_session_engine(settin
     store = import_module(settings.SESSION_ENGINE).SessionStore(session_key=key)
     assert store.get("checkout_attempt") == "a-1"
     assert store.session_key == key
+
+
+def test_disk_stall_reads_the_full_line_of_io_pressure(monkeypatch):
+    from bench import run
+
+    class Pressure:
+        def __init__(self, path):
+            assert str(path) == "/proc/pressure/io"
+
+        def read_text(self):
+            return (
+                "some avg10=1.45 avg60=3.61 avg300=2.15 total=80567144\n"
+                "full avg10=0.88 avg60=2.97 avg300=1.75 total=57250040\n"
+            )
+
+    monkeypatch.setattr(run, "Path", Pressure)
+    assert run.io_stalled_ms() == 57250.04
+
+    class Missing:
+        def __init__(self, path):
+            pass
+
+        def read_text(self):
+            raise FileNotFoundError("/proc/pressure/io")
+
+    monkeypatch.setattr(run, "Path", Missing)
+    assert run.io_stalled_ms() is None
