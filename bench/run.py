@@ -87,9 +87,10 @@ def settle() -> None:
 
     Preparing a round writes thousands of rows, and a target that writes leaves
     PostgreSQL's pages dirty in the kernel, which writes them back up to 30 s later
-    (``vm.dirty_expire_centisecs``), in the middle of whatever runs then. Commits stall
-    behind that writeback: one CI smoke measured a webhook p99 of 603 ms where 18-20 ms
-    is usual. After ``sync`` the writeback that remains is the measured run's own.
+    (``vm.dirty_expire_centisecs``), in the middle of whatever runs then, where commits
+    wait behind it (the likely cause of one CI smoke's webhook p99 of 603 ms, 18-20 ms
+    usual, with no checkpoint running). After ``sync`` the writeback that remains is the
+    measured run's own.
     """
     os.sync()
 
