@@ -143,6 +143,36 @@ def check_stripe_settings(
 RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
 
 
+def _proxy_messages() -> list[CheckMessage]:
+    """The site says it is behind a proxy, but the rate limiter is not told (or is wrong)."""
+    from checkout.ratelimit import trusted_proxy_networks
+
+    messages: list[CheckMessage] = []
+    try:
+        trusted_proxy_networks()
+    except ValueError as err:
+        messages.append(
+            Error(
+                f"CHECKOUT_TRUSTED_PROXIES has an invalid entry: {err}",
+                hint='List addresses or networks, e.g. ["10.0.0.0/8", "127.0.0.1"].',
+                id="checkout.E024",
+            )
+        )
+    behind_proxy = bool(getattr(settings, "SECURE_PROXY_SSL_HEADER", None))
+    if behind_proxy and app_settings.TRUSTED_PROXY_COUNT == 0:
+        messages.append(
+            Warning(
+                "SECURE_PROXY_SSL_HEADER says a proxy is in front of the site, but "
+                "CHECKOUT_TRUSTED_PROXY_COUNT is 0: every shopper would share the proxy's "
+                "address in the rate limits, and one abuser could block them all.",
+                hint="Set CHECKOUT_TRUSTED_PROXY_COUNT to the number of proxies that append "
+                "to X-Forwarded-For (and CHECKOUT_TRUSTED_PROXIES to their addresses).",
+                id="checkout.W030",
+            )
+        )
+    return messages
+
+
 @register(Tags.security)
 def check_rate_limits(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
@@ -158,6 +188,7 @@ def check_rate_limits(
         )
         for problem in rate_limits_validate()
     ]
+    messages.extend(_proxy_messages())
     missing = [s for s in RATE_LIMIT_SCOPES if s not in app_settings.RATE_LIMITS]
     if missing:
         messages.append(

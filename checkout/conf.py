@@ -81,6 +81,10 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
     # REMOTE_ADDR only, never the header).
     "TRUSTED_PROXY_COUNT": 0,
+    # Addresses or networks of those proxies ("10.0.0.0/8", "127.0.0.1"). When set,
+    # X-Forwarded-For is believed only from them: a client that reaches the app directly
+    # cannot pick its own address by sending the header.
+    "TRUSTED_PROXIES": (),
     # Extra img-src origins for the Content-Security-Policy (checkout/security.py); the
     # Spectra API's own origin (product images) is always allowed.
     "CSP_IMG_SOURCES": (),
@@ -241,6 +245,11 @@ class AppSettings:
     @property
     def TRUSTED_PROXY_COUNT(self) -> int:
         return max(0, int(self.get("TRUSTED_PROXY_COUNT") or 0))
+
+    @property
+    def TRUSTED_PROXIES(self) -> tuple[str, ...]:
+        value = self.get("TRUSTED_PROXIES") or ()
+        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
     @property
     def CSP_IMG_SOURCES(self) -> tuple[str, ...]:

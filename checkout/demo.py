@@ -22,6 +22,7 @@ Hook for more processes: add a callable to ``EXTRA_STARTERS``; it receives the
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import os
 import secrets
 import signal
@@ -134,6 +135,16 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.var_dir = str(Path(args.var_dir).resolve())
     args.database = str(Path(args.database or Path(args.var_dir) / "demo.sqlite3").resolve())
     return args
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether ``host`` is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def _reachable_host(host: str) -> str:
@@ -381,6 +392,17 @@ def _banner(ctx: DemoContext, pids: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo until Ctrl-C; return the exit code."""
     args = _parse(argv)
+    if not _is_loopback(args.host):
+        # The demo's settings are safe on loopback only: a public SECRET_KEY (anyone could
+        # forge an order-status link), DEBUG on and a staff password printed in the banner.
+        print(
+            f"Refusing to serve the demo on {args.host!r}: it binds to loopback only "
+            "(127.0.0.1, ::1 or localhost). Its secret key is public, DEBUG is on and its "
+            "staff password is known; for a shared host, deploy with the production "
+            "settings (docs/install.md).",
+            file=sys.stderr,
+        )
+        return 2
     busy = [
         f"{name} port {port}"
         for name, host, port in (

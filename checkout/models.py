@@ -42,7 +42,10 @@ class CheckoutAttempt(models.Model):
 
     public_id = models.UUIDField(_("public id"), default=uuid.uuid4, unique=True, editable=False)
     cart_id = models.CharField(_("cart id"), max_length=64, db_index=True)
-    session_key = models.CharField(_("session key"), max_length=64, blank=True, db_index=True)
+    # A keyed hash of a random token kept in the shopper's session (services.cart.
+    # session_owner), never the session key: nothing stored here can be replayed as a
+    # session cookie, and the binding survives the key rotation at login.
+    owner = models.CharField(_("owner"), max_length=64, blank=True, db_index=True)
     state = models.CharField(
         _("state"), max_length=32, choices=State.choices, default=State.COLLECTING
     )
@@ -74,6 +77,9 @@ class CheckoutAttempt(models.Model):
         _("PaymentIntent id"), max_length=255, blank=True, db_index=True
     )
     payment_tries = models.PositiveIntegerField(_("payment tries"), default=0)
+    # The card-collection SetupIntent handed to this attempt's page, reused until a card
+    # is confirmed on it, so a shopper's page can mint at most one per payment try.
+    setup_intent_id = models.CharField(_("SetupIntent id"), max_length=255, blank=True)
     failure_code = models.CharField(_("failure code"), max_length=64, blank=True)
     failure_message = models.TextField(_("failure message"), blank=True)
 

@@ -20,7 +20,13 @@ checkouts.
 The client address is ``REMOTE_ADDR``. Behind ``N`` reverse proxies that each append to
 ``X-Forwarded-For``, set ``CHECKOUT_TRUSTED_PROXY_COUNT = N``: the address the outermost
 trusted proxy saw is then used (``X-Forwarded-For``'s N-th entry from the right); entries
-further left are the client's own claims and are never trusted. IPv6 addresses are
+further left are the client's own claims and are never trusted. With
+``CHECKOUT_TRUSTED_PROXIES`` (addresses or networks) the header is believed only when the
+request comes from one of them, so a client that reaches the app's port directly cannot
+rotate the header to escape the per-address limits. Per-session rules are the first line;
+per-address rules are sized so that shoppers sharing one address are not throttled
+together, and a site behind a proxy it does not declare gets a system check warning
+(``checkout.W030``) rather than one shared address for every shopper. IPv6 addresses are
 counted per /64, the block one subscriber usually gets.
 
 Views use ``@rate_limited(scope)``; see its docstring for JSON and form views.
@@ -61,6 +67,7 @@ __all__ = [
     "rate_limit_reset",
     "rate_limit_rules",
     "rate_limited",
+    "rate_limited_json",
     "rate_limits_validate",
 ]
 
@@ -156,11 +163,35 @@ def _normalize_ip(value: str) -> str:
     return str(address)
 
 
+def trusted_proxy_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Return ``CHECKOUT_TRUSTED_PROXIES`` as networks; an invalid entry raises ValueError."""
+    return tuple(
+        ipaddress.ip_network(entry.strip(), strict=False) for entry in app_settings.TRUSTED_PROXIES
+    )
+
+
+def _from_trusted_proxy(remote: str) -> bool:
+    """Whether ``remote`` may speak for the client (any peer when no proxy is listed)."""
+    try:
+        networks = trusted_proxy_networks()
+    except ValueError:  # reported by system check checkout.E024
+        return False
+    if not networks:
+        return True
+    try:
+        address = ipaddress.ip_address(remote.strip())
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return any(address in network for network in networks)
+
+
 def client_ip(request: HttpRequest) -> str:
     """Return the client's address (IPv6 as its /64), honouring trusted proxies only."""
     remote = str(request.META.get("REMOTE_ADDR") or "")
     proxies = app_settings.TRUSTED_PROXY_COUNT
-    if proxies > 0:
+    if proxies > 0 and _from_trusted_proxy(remote):
         forwarded = [
             part.strip()
             for part in str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")

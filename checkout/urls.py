@@ -19,8 +19,9 @@ urlpatterns = [
     path("", views.product_list, name="product-list"),
     path("products/<int:product_id>/", views.product_detail, name="product-detail"),
     path("cart/", views.cart_detail, name="cart"),
-    path("cart/items/<str:item_id>/update/", views.cart_update, name="cart-update"),
-    path("cart/items/<str:item_id>/remove/", views.cart_remove, name="cart-remove"),
+    # Line ids are slugs: "..", "." or an encoded slash never reach the API's URL path.
+    path("cart/items/<slug:item_id>/update/", views.cart_update, name="cart-update"),
+    path("cart/items/<slug:item_id>/remove/", views.cart_remove, name="cart-remove"),
     # Checkout steps.
     path("checkout/", views.checkout_start, name="checkout-start"),
     path("checkout/information/", views.checkout_information, name="checkout-information"),

@@ -7,6 +7,11 @@ handled here from the most to the least specific: a ``ShopperError`` shows its o
 message where the shopper can act on it, a ``ProviderError`` a generic one (and is
 logged). The JSON endpoints (``pay``, ``place``) answer 4xx with ``{"reason": ...}``
 on bad input, never a 500.
+
+Every page and answer that carries a shopper's data is ``never_cache`` (``Cache-Control:
+private, no-store``), and none is kept in a cache: what is rendered for one visitor,
+including a host base template's per-user header, is never served to another. A
+session reaches only the checkout attempt it owns (``cart.session_owner``).
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.core.cache import cache
 from django.http import (
     Http404,
     HttpRequest,
@@ -26,13 +30,11 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
-from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checkout.conf import app_settings
@@ -58,7 +60,12 @@ from checkout.forms import (
 )
 from checkout.links import order_from_status_token, order_status_url
 from checkout.models import CheckoutAttempt, Order
-from checkout.ratelimit import rate_limit_form_error, rate_limited
+from checkout.ratelimit import (
+    rate_limit_form_error,
+    rate_limit_hit,
+    rate_limited,
+    rate_limited_json,
+)
 from checkout.services import cart as cart_service
 from checkout.services import orders
 from checkout.services.notifications import tracking_url
@@ -77,13 +84,6 @@ PRODUCTS_PER_PAGE = 12
 
 
 # --- Helpers ----------------------------------------------------------------------------
-
-
-def _session_key(request: HttpRequest) -> str:
-    """Return the session key, saving a new session first so attempts can be scoped."""
-    if not request.session.session_key:
-        request.session.save()
-    return str(request.session.session_key)
 
 
 def _wants_json(request: HttpRequest) -> bool:
@@ -109,8 +109,8 @@ def _step_url(step: str) -> str:
 
 def _attempt_in_session(request: HttpRequest, public_id: Any) -> CheckoutAttempt:
     """Return this session's attempt with ``public_id``; another shopper's is a 404."""
-    key = request.session.session_key
-    attempt = orders.attempt_in_session(public_id=public_id, session_key=key or "")
+    owner = cart_service.session_owner(request)
+    attempt = orders.attempt_in_session(public_id=public_id, owner=owner)
     if attempt is None:
         raise Http404(_("No such checkout."))
     return attempt
@@ -153,19 +153,24 @@ def _guard(request: HttpRequest, step: str) -> _Guard:
         try:
             snapshot = orders.checkout_snapshot(
                 cart_id=cart_id,
-                session_key=_session_key(request),
+                owner=cart_service.session_owner(request),
                 with_rates=step == "shipping",
                 with_quote=request.method == "GET",
-                # The rendered page comes in the same cache round trip as the quote.
-                peek=(_page_key(step, cart_id),) if request.method == "GET" else (),
             )
         except ProviderError:
             logger.exception("Could not load the cart for the %s step", step)
             messages.error(request, _provider_message())
             return _Guard(response=redirect("checkout:cart"))
-        if snapshot.status in ("gone", "locked"):
-            # Unknown to the API, or an order was placed from it: start a new cart.
+        if snapshot.status in ("gone", "locked", "taken"):
+            # Unknown to the API, an order was placed from it, or another session is
+            # checking it out: this session starts a new cart.
             cart_service.cart_forget(request)
+    if snapshot is not None and snapshot.status == "taken":
+        messages.info(
+            request,
+            _("That cart is being checked out in another browser. Start a new cart here."),
+        )
+        return _Guard(response=redirect("checkout:cart"))
     if snapshot is None or snapshot.attempt is None or snapshot.status != "ok":
         messages.info(request, _("Your cart is empty. Add something before checking out."))
         return _Guard(response=redirect("checkout:cart"))
@@ -232,58 +237,6 @@ def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | Non
         "attempt": attempt,
         "quote": quote,
     }
-
-
-# --- Rendered step cache ------------------------------------------------------------------
-# A step page is a function of the attempt (its fingerprint: id, updated_at, state, codes),
-# the cart version its quote is for, the step and the language; only the CSRF token and
-# flash messages differ per request. So a GET that finds the page rendered for exactly
-# that state serves it with the request's own CSRF token put in, and renders nothing.
-# Pages with messages are never cached nor served from the cache.
-
-PAGE_CACHE_SECONDS = 120
-_CSRF_SLOT = "checkout-csrf-slot-7f3a"  # rendered where {% csrf_token %} puts the token
-
-
-def _page_key(step: str, cart_id: str) -> str:
-    return f"checkout:page:{step}:{get_language()}:{cart_id}"
-
-
-def _page_state(guard: _Guard) -> tuple[Any, ...] | None:
-    snapshot = guard.snapshot
-    if snapshot is None or guard.attempt is None or snapshot.quote is None or not snapshot.token:
-        return None
-    return (snapshot.token, orders.attempt_fingerprint(guard.attempt), snapshot.item_count)
-
-
-def _cached_page(request: HttpRequest, step: str, guard: _Guard) -> HttpResponse | None:
-    """Return the step page as rendered earlier for the same state, or None."""
-    state = _page_state(guard)
-    if state is None or len(messages.get_messages(request)):
-        return None
-    assert guard.attempt is not None
-    assert guard.snapshot is not None
-    found = guard.snapshot.peeked.get(_page_key(step, guard.attempt.cart_id))
-    if not isinstance(found, tuple) or len(found) != 2 or found[0] != state:
-        return None
-    return HttpResponse(found[1].replace(_CSRF_SLOT, get_token(request)))
-
-
-def _render_step(
-    request: HttpRequest, step: str, guard: _Guard, template: str, context: dict, status: int
-) -> HttpResponse:
-    """Render a step page; keep a 200 without messages for ``_cached_page``."""
-    state = _page_state(guard) if status == 200 else None
-    if state is None or len(messages.get_messages(request)):
-        return render(request, template, context, status=status)
-    html = render_to_string(template, {**context, "csrf_token": _CSRF_SLOT}, request=request)
-    if not len(messages.get_messages(request)):
-        assert guard.attempt is not None
-        try:
-            cache.set(_page_key(step, guard.attempt.cart_id), (state, html), PAGE_CACHE_SECONDS)
-        except Exception:
-            logger.exception("attempt %s: could not cache the page", guard.attempt.public_id)
-    return HttpResponse(html.replace(_CSRF_SLOT, get_token(request)), status=status)
 
 
 # --- Storefront -------------------------------------------------------------------------
@@ -427,6 +380,7 @@ def _variant_from_initial(product: Product, initial: Mapping[str, Any]) -> Varia
     return None
 
 
+@never_cache
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
     """Show the cart: lines with quantity and remove, subtotal, checkout button."""
@@ -439,6 +393,7 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
     return render(request, "checkout/cart.html", {"cart": cart})
 
 
+@never_cache
 @require_POST
 def cart_update(request: HttpRequest, item_id: str) -> HttpResponse:
     """Change a line's quantity (0 removes it)."""
@@ -449,6 +404,7 @@ def cart_update(request: HttpRequest, item_id: str) -> HttpResponse:
     return _cart_change(request, item_id, form.cleaned_data["quantity"])
 
 
+@never_cache
 @require_POST
 def cart_remove(request: HttpRequest, item_id: str) -> HttpResponse:
     """Remove a line."""
@@ -477,6 +433,7 @@ def _cart_change(request: HttpRequest, item_id: str, quantity: int) -> HttpRespo
 # --- Checkout steps -----------------------------------------------------------------------
 
 
+@never_cache
 @require_GET
 def checkout_start(request: HttpRequest) -> HttpResponse:
     """Send the shopper to the first step they have not completed."""
@@ -487,6 +444,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     return redirect(STEP_URLS[orders.attempt_next_step(guard.attempt)])
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_information(request: HttpRequest) -> HttpResponse:
     """Step 1: email, shipping address, phone."""
@@ -515,17 +473,15 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
                 return redirect("checkout:checkout-shipping")
         status = 400
     else:
-        cached = _cached_page(request, "information", guard)
-        if cached is not None:
-            return cached
         initial: dict[str, Any] = dict(attempt.shipping_address or {})
         initial.update({"email": attempt.email, "phone": attempt.phone})
         form = InformationForm(initial={k: v for k, v in initial.items() if v})
     context = _step_context("information", attempt, _snapshot_quote(request, guard))
     context["form"] = form
-    return _render_step(request, "information", guard, "checkout/information.html", context, status)
+    return render(request, "checkout/information.html", context, status=status)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_shipping(request: HttpRequest) -> HttpResponse:
     """Step 2: a shipping rate from the API for this cart and address."""
@@ -534,10 +490,6 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         return guard.response
     attempt = guard.attempt
     assert attempt is not None
-    if request.method == "GET":
-        cached = _cached_page(request, "shipping", guard)
-        if cached is not None:
-            return cached
     try:
         snapshot_rates = guard.snapshot.rates if guard.snapshot is not None else None
         rates = (
@@ -576,7 +528,7 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
     context = _step_context("shipping", attempt, _snapshot_quote(request, guard))
     context.update({"form": form, "rates": rates})
-    return _render_step(request, "shipping", guard, "checkout/shipping.html", context, status)
+    return render(request, "checkout/shipping.html", context, status=status)
 
 
 def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:
@@ -627,19 +579,19 @@ def _render_payment(
             },
         }
     )
-    if guard is not None and not (billing_form or promo_form or gift_card_form):
-        return _render_step(request, "payment", guard, "checkout/payment.html", context, status)
     return render(request, "checkout/payment.html", context, status=status)
 
 
+@never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_payment(request: HttpRequest) -> HttpResponse:
     """Step 3: billing address, promo code, gift card, summary and the card.
 
     A POST saves the billing address. checkout.js posts it with ``Accept:
     application/json`` before collecting the card, and gets the billing details and a
-    fresh SetupIntent secret back (one per try, since a used one cannot be confirmed
-    again); without JavaScript (or on invalid input) the page re-renders with errors.
+    SetupIntent secret back: the attempt's own while no card was confirmed on it, else a
+    new one, counted against the pay limits (none when a gift card covers the amount);
+    without JavaScript (or on invalid input) the page re-renders with errors.
     """
     guard = _guard(request, "payment")
     if guard.response is not None:
@@ -656,9 +608,7 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
     attempt = guard.attempt
     assert attempt is not None
     if request.method == "GET":
-        return _cached_page(request, "payment", guard) or _render_payment(
-            request, attempt, guard=guard
-        )
+        return _render_payment(request, attempt, guard=guard)
 
     same = request.POST.get("same_as_shipping") in {"on", "true", "1"}
     billing_form = _billing_form(attempt, None if same else request.POST)
@@ -684,7 +634,16 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
             same_as_shipping=same,
             billing_address=None if same else billing_form.address(),
         )
-        secret = orders.attempt_setup_intent(attempt=attempt) if _wants_json(request) else ""
+        secret = (
+            orders.attempt_setup_intent_reusable(attempt=attempt) if _wants_json(request) else ""
+        )
+        if secret is None:
+            # A new SetupIntent lets the browser check a card with Stripe: it counts
+            # against the same limits as a payment try.
+            limit = rate_limit_hit(request=request, scope="pay")
+            if not limit:
+                return rate_limited_json(limit)
+            secret = orders.attempt_setup_intent_create(attempt=attempt)
     except ShopperError as err:
         if _wants_json(request):
             return _json_error(err.code or "invalid", err.message, http_status=409)
@@ -793,6 +752,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
     return _("Gift card applied.")
 
 
+@never_cache
 @require_POST
 @rate_limited("promo", form_view=True)
 def checkout_promo(request: HttpRequest) -> HttpResponse:
@@ -809,6 +769,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
     )
 
 
+@never_cache
 @require_POST
 @rate_limited("gift_card", form_view=True)
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
@@ -864,6 +825,7 @@ def _payable_attempt(
     return attempt
 
 
+@never_cache
 @require_POST
 @rate_limited("pay")
 def checkout_pay(request: HttpRequest) -> JsonResponse:
@@ -877,7 +839,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     # The usual click: the try is claimed and the attempt read in one statement.
     claimed = orders.attempt_claim_payment_try(
         public_id=request.session.get(SESSION_ATTEMPT),
-        session_key=request.session.session_key or "",
+        owner=cart_service.session_owner(request),
         payment_method_id=payment_method_id,
     )
     found = _payable_attempt(request, claimed)
@@ -903,6 +865,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": outcome.status, "client_secret": outcome.client_secret})
 
 
+@never_cache
 @require_POST
 @rate_limited("place")
 def checkout_place(request: HttpRequest) -> JsonResponse:
@@ -913,7 +876,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     try:
         # The usual click: the paid attempt is claimed and read in one statement.
         placed = orders.order_place_in_session(
-            public_id=public_id, session_key=request.session.session_key or ""
+            public_id=public_id, owner=cart_service.session_owner(request)
         )
         if placed is None:
             attempt = _current_attempt(request)
@@ -969,6 +932,7 @@ def _placement_json(
 # --- After payment ------------------------------------------------------------------------
 
 
+@never_cache
 @require_GET
 def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     """'We are confirming your order': refreshes itself until the attempt resolves."""
@@ -1006,6 +970,7 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The confirmation page: order number, items, totals, addresses; safe to refresh."""
@@ -1025,37 +990,16 @@ def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@never_cache
 @require_GET
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
     """The guest order-status page behind a signed, expiring link."""
     order = order_from_status_token(token)
     if order is None:
         raise Http404(_("This link is not valid or has expired."))
-    # The page changes only with the order (updated_at) and the header's cart count: the
-    # rendered page is kept for a while (no form, so no CSRF token in it).
-    key = f"checkout:status:{get_language()}:{order.pk}"
-    state = (order.updated_at.isoformat(), cart_service.cart_count_from_session(request))
-    cacheable = not len(messages.get_messages(request))
-    found = None
-    if cacheable:
-        try:
-            found = cache.get(key)
-        except Exception:
-            logger.exception("order %s: page cache unavailable", order.order_number)
-    if isinstance(found, tuple) and len(found) == 2 and found[0] == state:
-        response = HttpResponse(found[1])
-    else:
-        html = render_to_string(
-            "checkout/order_status.html",
-            {"order": order, **_order_context(order)},
-            request=request,
-        )
-        if cacheable and not len(messages.get_messages(request)):
-            try:
-                cache.set(key, (state, html), PAGE_CACHE_SECONDS)
-            except Exception:
-                logger.exception("order %s: could not cache the page", order.order_number)
-        response = HttpResponse(html)
+    response = render(
+        request, "checkout/order_status.html", {"order": order, **_order_context(order)}
+    )
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response

@@ -131,7 +131,7 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
             {
                 "fields": (
                     ("public_id", "state_badge"),
-                    ("cart_id", "session_key"),
+                    "cart_id",
                     "order_link",
                     ("failure_code", "failure_message"),
                 )
@@ -147,7 +147,7 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
                 "fields": (
                     ("subtotal", "shipping_total", "discount_total"),
                     ("tax_estimate", "gift_card_amount", "amount_due"),
-                    ("promo_code", "gift_card_code"),
+                    ("promo_code", "gift_card"),
                 )
             },
         ),
@@ -165,7 +165,9 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
             },
         ),
     )
-    readonly_fields = ("state_badge", "order_link", "shipping", "billing")
+    # Neither the session binding (``owner``) nor a full gift-card code is shown: a code
+    # works like cash, so staff see only its last four characters, as everywhere else.
+    readonly_fields = ("state_badge", "order_link", "shipping", "billing", "gift_card")
 
     @admin.display(description=gettext_lazy("attempt"), ordering="created_at")
     def short_id(self, attempt: CheckoutAttempt) -> str:
@@ -187,6 +189,10 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
             return "-"
         url = reverse("admin:checkout_order_change", args=[order.pk])
         return format_html('<a href="{}">{}</a>', url, order.order_number)
+
+    @admin.display(description=gettext_lazy("gift card"))
+    def gift_card(self, attempt: CheckoutAttempt) -> str:
+        return display.gift_card_text(attempt.gift_card_code)
 
     @admin.display(description=gettext_lazy("shipping address"))
     def shipping(self, attempt: CheckoutAttempt) -> SafeString:

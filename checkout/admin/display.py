@@ -124,6 +124,13 @@ ADDRESS_LINES = (
 )
 
 
+def gift_card_text(code: str) -> str:
+    """Return a gift-card code as staff may see it: only its last four characters."""
+    if not code:
+        return "-"
+    return "\u2022\u2022\u2022\u2022 " + code[-4:]
+
+
 def address_html(address: Mapping[str, Any] | None) -> SafeString:
     """Return a postal address as lines, in the order a label would show them."""
     if not address:

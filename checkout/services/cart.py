@@ -3,16 +3,22 @@
 A merchant whose own storefront builds the cart hands it over with
 ``cart_attach(request, cart_id)``; from then on the checkout pages use that cart.
 The session also keeps the cart's item count so the header can show it without an
-API call on every page. Session keys are only set when their value changes, so a page
-view that changes nothing does not rewrite the session. Every change to the cart's lines
-calls ``quotes.cart_changed`` so no cached quote outlives it.
+API call on every page, and a random owner token that binds checkout attempts to this
+session (``session_owner``): attempts store only a keyed hash of it, never the session key,
+so nothing the app stores or shows can be replayed as someone's session cookie, and the
+binding survives the session-key rotation Django does at login. Session values are only
+set when they change, so a page view that changes nothing does not rewrite the session.
+Every change to the cart's lines calls ``quotes.cart_changed`` so no cached quote
+outlives it.
 """
 
 from __future__ import annotations
 
 import logging
+import secrets
 
 from django.http import HttpRequest
+from django.utils.crypto import salted_hmac
 
 from checkout.exceptions import SpectraNotFound
 from checkout.services.quotes import cart_changed
@@ -22,6 +28,8 @@ logger = logging.getLogger(__name__)
 
 SESSION_CART_ID = "checkout_cart_id"
 SESSION_CART_COUNT = "checkout_cart_count"
+SESSION_OWNER = "checkout_owner"
+_OWNER_SALT = "checkout.attempt-owner"
 
 
 def _set(request: HttpRequest, key: str, value: object) -> None:
@@ -35,6 +43,24 @@ def _remember(request: HttpRequest, cart: Cart, *, changed: bool = False) -> Car
     if changed:
         cart_changed(cart_id=cart.id)
     return cart
+
+
+def session_owner(request: HttpRequest) -> str:
+    """Return this session's owner hash for checkout attempts, creating its token once.
+
+    The token is random and lives only in the session; what attempts store is its HMAC
+    under the site's ``SECRET_KEY``, which cannot be turned back into the token.
+    """
+    token = request.session.get(SESSION_OWNER)
+    if not isinstance(token, str) or not token:
+        token = secrets.token_urlsafe(32)
+        request.session[SESSION_OWNER] = token
+    return owner_hash(token)
+
+
+def owner_hash(token: str) -> str:
+    """Return the keyed hash of an owner token (what ``CheckoutAttempt.owner`` holds)."""
+    return salted_hmac(_OWNER_SALT, token, algorithm="sha256").hexdigest()
 
 
 def cart_count_seen(request: HttpRequest, count: int) -> None:

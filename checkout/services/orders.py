@@ -72,6 +72,7 @@ from checkout.services.payments import (
     payment_intent_create,
     payment_intent_retrieve,
     setup_intent_create,
+    setup_intent_retrieve,
 )
 from checkout.services.quotes import (
     Quote,
@@ -116,7 +117,8 @@ __all__ = [
     "attempt_remove_promo",
     "attempt_save_information",
     "attempt_set_billing",
-    "attempt_setup_intent",
+    "attempt_setup_intent_create",
+    "attempt_setup_intent_reusable",
     "attempt_shipping_rates",
     "attempts_to_recover",
     "checkout_snapshot",
@@ -374,31 +376,34 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def attempt_in_session(*, public_id: Any, session_key: str) -> CheckoutAttempt | None:
-    """Return the attempt ``public_id`` if this session owns it, else None."""
+def attempt_in_session(*, public_id: Any, owner: str) -> CheckoutAttempt | None:
+    """Return the attempt ``public_id`` if ``owner`` (``cart.session_owner``) owns it."""
     uid = _as_uuid(public_id)
-    if uid is None or not session_key:
+    if uid is None or not owner:
         return None
-    return select_first(CheckoutAttempt, {"public_id": uid, "session_key": session_key})
+    return select_first(CheckoutAttempt, {"public_id": uid, "owner": owner})
 
 
-def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
-    """Return the cart's open attempt, or a new one (race-safe).
+def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
+    """Return ``owner``'s attempt for the cart: the open one, or a new one (race-safe).
 
-    If the cart already became an order, the placed attempt is returned (its state is
-    ``placed``): ``order_place`` on it answers with that order.
+    If the cart already became an order through this owner's attempt, the placed attempt
+    is returned (its state is ``placed``): ``order_place`` on it answers with that order.
+    None when another session owns the cart's open (or placed) attempt: a session that
+    merely holds the same cart id must never read or change someone else's details.
     """
+    if not owner:
+        return None
     open_attempts = CheckoutAttempt.objects.filter(
         cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
     )
-    # Every checkout request starts here: one SELECT without the ORM's compile step.
     attempt = select_first(
         CheckoutAttempt,
         {"cart_id": cart_id, "state": CheckoutAttempt.OPEN_STATES},
         order_by="id",
     )
     if attempt is not None:
-        return attempt
+        return attempt if attempt.owner == owner else None
     done = (
         CheckoutAttempt.objects.filter(
             cart_id=cart_id, state__in=(State.PLACED, State.NEEDS_REVIEW)
@@ -407,13 +412,14 @@ def attempt_for_cart(*, cart_id: str, session_key: str) -> CheckoutAttempt:
         .first()
     )
     if done is not None:
-        return done
+        return done if done.owner == owner else None
     try:
         with transaction.atomic():
-            attempt = CheckoutAttempt.objects.create(cart_id=cart_id, session_key=session_key)
+            attempt = CheckoutAttempt.objects.create(cart_id=cart_id, owner=owner)
     except IntegrityError:
         # Another request created it first (the one-open-attempt-per-cart constraint).
-        return open_attempts.get()
+        attempt = open_attempts.get()
+        return attempt if attempt.owner == owner else None
     logger.info("attempt %s: started for cart %s", attempt.public_id, cart_id)
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Checkout started."), cart_id=cart_id)
     return attempt
@@ -424,11 +430,12 @@ class CheckoutSnapshot:
     """What a checkout step needs: the attempt, its quote and (if fetched) the rates.
 
     ``status``: "ok", or "gone" (the API does not know the cart), "locked" (an order was
-    placed from it), "empty". ``quote`` is None when it could not be computed; ``error``
-    then says why (a ShopperError or ProviderError to show the shopper).
+    placed from it), "empty", "taken" (another session owns the cart's checkout).
+    ``quote`` is None when it could not be computed; ``error`` then says why (a
+    ShopperError or ProviderError to show the shopper).
     """
 
-    status: Literal["ok", "gone", "locked", "empty"]
+    status: Literal["ok", "gone", "locked", "empty", "taken"]
     attempt: CheckoutAttempt | None
     quote: Quote | None
     rates: tuple[ShippingRate, ...] | None
@@ -442,7 +449,7 @@ class CheckoutSnapshot:
 def checkout_snapshot(
     *,
     cart_id: str,
-    session_key: str,
+    owner: str,
     with_rates: bool,
     with_quote: bool = True,
     peek: Sequence[str] = (),
@@ -461,7 +468,9 @@ def checkout_snapshot(
     token, cached = quote_cache_get(cart_id=cart_id, also=peek, found=peeked)
     attempt: CheckoutAttempt | None = None
     if cached is not None:
-        attempt = attempt_for_cart(cart_id=cart_id, session_key=session_key)
+        attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
+        if attempt is None:
+            return CheckoutSnapshot("taken", None, None, None, 0)
         if not with_quote:
             return CheckoutSnapshot("ok", attempt, None, None, cached.item_count)
         if cached.fingerprint == attempt_fingerprint(attempt) and (
@@ -487,7 +496,9 @@ def checkout_snapshot(
     if cart.is_empty:
         return CheckoutSnapshot("empty", None, None, None, 0)
     if attempt is None:
-        attempt = attempt_for_cart(cart_id=cart_id, session_key=session_key)
+        attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
+        if attempt is None:
+            return CheckoutSnapshot("taken", None, None, None, 0)
     rates: tuple[ShippingRate, ...] | None = None
     try:
         priced: tuple[ShippingRate, ...] | None = None
@@ -672,9 +683,31 @@ def _metadata(attempt: CheckoutAttempt) -> dict[str, str]:
     return {"checkout_attempt": str(attempt.public_id), "cart_id": attempt.cart_id}
 
 
-def attempt_setup_intent(*, attempt: CheckoutAttempt) -> str:
-    """Return a SetupIntent client secret for Stripe.js ``confirmCardSetup``."""
-    return setup_intent_create(metadata=_metadata(attempt))
+def attempt_setup_intent_reusable(*, attempt: CheckoutAttempt) -> str | None:
+    """Return the SetupIntent secret the page may use without a new Stripe object.
+
+    "" when no card is needed (a gift card covers the amount due); the secret of the
+    attempt's SetupIntent while no card has been confirmed on it; None when a new one
+    is needed: the caller counts that against the pay limits first (every Stripe object
+    a shopper can cause is a card check), then calls ``attempt_setup_intent_create``.
+    """
+    quote = quote_shown(attempt=attempt) or attempt_quote(attempt=attempt)
+    if not quote.payment_required:
+        return ""
+    if not attempt.setup_intent_id:
+        return None
+    intent = setup_intent_retrieve(setup_intent_id=attempt.setup_intent_id)
+    return intent.client_secret if intent.unused else None
+
+
+def attempt_setup_intent_create(*, attempt: CheckoutAttempt) -> str:
+    """Create the attempt's next SetupIntent, remember it, and return its client secret."""
+    intent = setup_intent_create(metadata=_metadata(attempt))
+    # A plain UPDATE: ``updated_at`` is part of the shown quote's fingerprint.
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(setup_intent_id=intent.id)
+    attempt.setup_intent_id = intent.id
+    logger.info("attempt %s: SetupIntent %s created", attempt.public_id, intent.id)
+    return intent.client_secret
 
 
 def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
@@ -684,7 +717,7 @@ def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
 
 
 def attempt_claim_payment_try(
-    *, public_id: Any, session_key: str, payment_method_id: str
+    *, public_id: Any, owner: str, payment_method_id: str
 ) -> CheckoutAttempt | None:
     """Claim this session's next payment try and read the attempt, in one UPDATE.
 
@@ -695,14 +728,14 @@ def attempt_claim_payment_try(
     card, not this session's, another state): read the attempt and call ``attempt_pay``.
     """
     uid = _as_uuid(public_id)
-    if uid is None or not session_key or not payment_method_id:
+    if uid is None or not owner or not payment_method_id:
         return None
     # ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
     # payment page showed (``quote_shown``), and the try itself changes nothing else.
     return update_returning(
         CheckoutAttempt,
         {"payment_tries": Add(1)},
-        {"public_id": uid, "session_key": session_key, "state": State.COLLECTING},
+        {"public_id": uid, "owner": owner, "state": State.COLLECTING},
     )
 
 
@@ -1058,7 +1091,7 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
 
 
 def order_place_in_session(
-    *, public_id: Any, session_key: str
+    *, public_id: Any, owner: str
 ) -> tuple[CheckoutAttempt, PlacementResult] | None:
     """Place this session's paid attempt, claiming it and reading it in one UPDATE.
 
@@ -1069,13 +1102,13 @@ def order_place_in_session(
     ``order_place``, which handles every state.
     """
     uid = _as_uuid(public_id)
-    if uid is None or not session_key:
+    if uid is None or not owner:
         return None
     now = timezone.now()
     attempt = update_returning(
         CheckoutAttempt,
         {"state": State.SUBMITTING, "submitted_at": now, "updated_at": now},
-        {"public_id": uid, "session_key": session_key, "state": State.PAYMENT_AUTHORIZED},
+        {"public_id": uid, "owner": owner, "state": State.PAYMENT_AUTHORIZED},
     )
     if attempt is None:
         return None

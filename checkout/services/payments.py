@@ -200,8 +200,22 @@ def _provider_error(err: stripe.StripeError, action: str) -> StripeProviderError
 # --- Services --------------------------------------------------------------------------
 
 
-def setup_intent_create(*, metadata: Mapping[str, str] | None = None) -> str:
-    """Create a SetupIntent for Stripe.js ``confirmCardSetup`` and return its client secret."""
+@dataclass(frozen=True)
+class SetupIntentInfo:
+    """What the checkout needs of a SetupIntent: its id, status and client secret."""
+
+    id: str
+    status: str
+    client_secret: str
+
+    @property
+    def unused(self) -> bool:
+        """No card has been confirmed on it yet: the page may still use it."""
+        return self.status == "requires_payment_method"
+
+
+def setup_intent_create(*, metadata: Mapping[str, str] | None = None) -> SetupIntentInfo:
+    """Create a SetupIntent for Stripe.js ``confirmCardSetup``."""
     params: dict[str, Any] = {"payment_method_types": ["card"]}
     if metadata:
         params["metadata"] = dict(metadata)
@@ -209,7 +223,16 @@ def setup_intent_create(*, metadata: Mapping[str, str] | None = None) -> str:
         intent = get_stripe_client().v1.setup_intents.create(params=params)  # type: ignore[arg-type]
     except stripe.StripeError as err:
         raise _provider_error(err, "SetupIntent create") from err
-    return str(intent.client_secret)
+    return SetupIntentInfo(str(intent.id), str(intent.status), str(intent.client_secret))
+
+
+def setup_intent_retrieve(*, setup_intent_id: str) -> SetupIntentInfo:
+    """Return a SetupIntent as Stripe sees it now."""
+    try:
+        intent = get_stripe_client().v1.setup_intents.retrieve(setup_intent_id)
+    except stripe.StripeError as err:
+        raise _provider_error(err, "SetupIntent retrieve") from err
+    return SetupIntentInfo(str(intent.id), str(intent.status), str(intent.client_secret))
 
 
 def payment_intent_create(

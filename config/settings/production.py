@@ -20,6 +20,11 @@ if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
     CACHES["default"]["BACKEND"] = "checkout.cache.RedisCache"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# The same TLS proxy appends the client's address to X-Forwarded-For: the rate limits
+# count each shopper by the address it saw, not the proxy's. Only the proxy may reach the
+# app's port; list its addresses to make the header count from nowhere else.
+CHECKOUT_TRUSTED_PROXY_COUNT = env.int("CHECKOUT_TRUSTED_PROXY_COUNT", default=1)
+CHECKOUT_TRUSTED_PROXIES = env.list("CHECKOUT_TRUSTED_PROXIES", default=[])
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

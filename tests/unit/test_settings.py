@@ -75,3 +75,32 @@ def test_production_cache_reuses_redis_clients() -> None:
     result = manage("shell", "-c", code, "--settings=config.settings.production", env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "checkout.cache.RedisCache"
+
+
+def test_production_reads_the_trusted_proxies_from_the_environment() -> None:
+    code = (
+        "from checkout.conf import app_settings as s; "
+        "print(s.TRUSTED_PROXY_COUNT, ','.join(s.TRUSTED_PROXIES))"
+    )
+    default = manage(
+        "shell", "-c", code, "--settings=config.settings.production", env=PRODUCTION_ENV
+    )
+    assert default.returncode == 0, default.stderr
+    # Production assumes the TLS proxy that SECURE_PROXY_SSL_HEADER names.
+    assert default.stdout.strip().splitlines()[-1] == "1"
+    env = {
+        **PRODUCTION_ENV,
+        "CHECKOUT_TRUSTED_PROXY_COUNT": "2",
+        "CHECKOUT_TRUSTED_PROXIES": "10.0.0.0/8,192.168.1.5",
+    }
+    result = manage("shell", "-c", code, "--settings=config.settings.production", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "2 10.0.0.0/8,192.168.1.5"
+
+
+def test_the_demo_refuses_to_serve_beyond_loopback(capsys) -> None:  # type: ignore[no-untyped-def]
+    from checkout import demo
+
+    for host in ("0.0.0.0", "::", "192.168.1.20", "shop.example.com"):  # noqa: S104
+        assert demo.main(["--host", host]) == 2
+        assert "loopback only" in capsys.readouterr().err

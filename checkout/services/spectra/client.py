@@ -176,8 +176,15 @@ class _JSONEncoder(json.JSONEncoder):
 
 
 def _segment(value: int | str) -> str:
-    """Return an id quoted for use as one URL path segment."""
-    return quote(str(value), safe="")
+    """Return an id quoted for use as one URL path segment.
+
+    Quoting leaves dots alone, and a server resolves "." and ".." as path steps, so
+    those (and an empty id) are refused rather than sent somewhere else in the API.
+    """
+    text = str(value)
+    if text in ("", ".", ".."):
+        raise ValueError(f"{text!r} is not a valid id in an API path")
+    return quote(text, safe="")
 
 
 def _never_sent(err: BaseException | None) -> bool:

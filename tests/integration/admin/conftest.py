@@ -46,7 +46,7 @@ def authorized_attempt(live: Live) -> Callable[[], CheckoutAttempt]:
     """Return a factory: an attempt whose card is authorized, not yet placed."""
 
     def make() -> CheckoutAttempt:
-        attempt = orders.attempt_for_cart(cart_id=live.cart(), session_key="s1")
+        attempt = orders.attempt_for_cart(cart_id=live.cart(), owner="s1")
         attempt = orders.attempt_save_information(
             attempt=attempt, email="alice@example.com", phone="555-1234", shipping_address=ADDRESS
         )

@@ -40,7 +40,7 @@ def ready_attempt(live: Live) -> Callable[..., CheckoutAttempt]:
         service_code: str | None = None,
         address: dict[str, str] | None = None,
     ) -> CheckoutAttempt:
-        attempt = orders.attempt_for_cart(cart_id=cart_id or live.cart(), session_key="s1")
+        attempt = orders.attempt_for_cart(cart_id=cart_id or live.cart(), owner="s1")
         attempt = orders.attempt_save_information(
             attempt=attempt,
             email="alice@example.com",

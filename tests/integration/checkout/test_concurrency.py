@@ -72,7 +72,7 @@ def test_twenty_simultaneous_clicks_on_place_order_make_one_order(
     winners = []
 
     def click(a: CheckoutAttempt) -> orders.PlacementResult:
-        placed = orders.order_place_in_session(public_id=a.public_id, session_key=a.session_key)
+        placed = orders.order_place_in_session(public_id=a.public_id, owner=a.owner)
         if placed is not None:
             winners.append(placed)
             return placed[1]
@@ -94,16 +94,16 @@ def test_place_in_session_claims_only_this_sessions_paid_attempt(
     live: Live, ready_attempt: Callable[..., CheckoutAttempt]
 ) -> None:
     attempt = ready_attempt()
-    key = attempt.session_key
+    key = attempt.owner
     # Not paid yet: nothing is claimed.
-    assert orders.order_place_in_session(public_id=attempt.public_id, session_key=key) is None
+    assert orders.order_place_in_session(public_id=attempt.public_id, owner=key) is None
     orders.attempt_pay(attempt=attempt, payment_method_id=live.payment_method())
     # Another session, or a malformed id, claims nothing.
-    assert orders.order_place_in_session(public_id=attempt.public_id, session_key="other") is None
-    assert orders.order_place_in_session(public_id="not-a-uuid", session_key=key) is None
+    assert orders.order_place_in_session(public_id=attempt.public_id, owner="other") is None
+    assert orders.order_place_in_session(public_id="not-a-uuid", owner=key) is None
     attempt.refresh_from_db()
     assert attempt.state == CheckoutAttempt.State.PAYMENT_AUTHORIZED
-    placed = orders.order_place_in_session(public_id=attempt.public_id, session_key=key)
+    placed = orders.order_place_in_session(public_id=attempt.public_id, owner=key)
     assert placed is not None
     assert placed[0].pk == attempt.pk
     assert placed[1].status == "placed"

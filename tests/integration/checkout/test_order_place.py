@@ -84,7 +84,7 @@ def test_placed_order_is_stored_charged_once_and_confirmed(
     assert Order.objects.count() == 1
     assert [i["id"] for i in live.intents()] == [pi_id]
     # The cart now leads to the placed attempt, never to a new checkout.
-    assert orders.attempt_for_cart(cart_id=attempt.cart_id, session_key="s1") == attempt
+    assert orders.attempt_for_cart(cart_id=attempt.cart_id, owner="s1") == attempt
 
 
 def test_declined_card_then_another_card_with_a_new_payment_intent(
