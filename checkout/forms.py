@@ -78,7 +78,9 @@ class CheckoutBoundField(BoundField):
 
     @property
     def template_name(self) -> str:
-        return self.field.template_name or FIELD_TEMPLATE_NAME
+        # django-stubs does not declare Field.template_name (Django 5.0+).
+        own: str | None = self.field.template_name  # type: ignore[attr-defined]
+        return own or FIELD_TEMPLATE_NAME
 
 
 class CheckoutForm(forms.Form):
@@ -110,11 +112,12 @@ class AddressForm(CheckoutForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        countries = [(code, COUNTRY_NAMES.get(code, code)) for code in app_settings.ALLOWED_COUNTRIES]
+        allowed = app_settings.ALLOWED_COUNTRIES
+        countries = [(code, COUNTRY_NAMES.get(code, code)) for code in allowed]
         country = cast(forms.ChoiceField, self.fields["country"])
         country.choices = countries
         country.initial = countries[0][0] if countries else "US"
-        if app_settings.ALLOWED_COUNTRIES == ("US",):
+        if allowed == ("US",):
             state = cast(forms.ChoiceField, self.fields["state"])
             state.choices = [("", _("Select a state")), *US_STATES]
         else:

@@ -118,17 +118,24 @@ def test_every_field_but_the_second_address_line_is_required() -> None:
     assert form.errors["name"] == ["This field is required."]
 
 
+NOT_A_CHOICE = "Select a valid choice. %s is not one of the available choices."
+
+
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         ({"email": "nope"}, "email", "Enter a valid email address."),
         ({"zip": "1"}, "zip", "Enter a 5-digit ZIP code, like 10001."),
         ({"phone": "call me"}, "phone", "Enter a phone number, like 212-555-0100."),
-        ({"state": "ZZ"}, "state", "Select a valid choice. ZZ is not one of the available choices."),
-        ({"country": "FR"}, "country", "Select a valid choice. FR is not one of the available choices."),
-        ({"address2": "x" * 201}, "address2", "Ensure this value has at most 200 characters (it has 201)."),
+        ({"state": "ZZ"}, "state", NOT_A_CHOICE % "ZZ"),
+        ({"country": "FR"}, "country", NOT_A_CHOICE % "FR"),
+        (
+            {"address2": "x" * 201},
+            "address2",
+            "Ensure this value has at most 200 characters (it has 201).",
+        ),
     ],
-)  # fmt: skip
+)
 def test_bad_values_get_an_error_on_their_field(
     changes: dict[str, str], field: str, message: str
 ) -> None:
@@ -255,7 +262,7 @@ def test_error_summary_links_each_error_to_its_field() -> None:
 def test_fields_use_the_checkout_field_template_unless_given_their_own() -> None:
     form = InformationForm()
     assert form["email"].template_name == FIELD_TEMPLATE_NAME
-    form.fields["email"].template_name = "django/forms/field.html"
+    form.fields["email"].template_name = "django/forms/field.html"  # type: ignore[attr-defined]
     assert 'class="helptext"' in form["email"].as_field_group()
 
 
