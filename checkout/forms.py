@@ -72,8 +72,8 @@ class CheckoutBoundField(BoundField):
     """A field of the checkout pages: rendered with ``FIELD_TEMPLATE_NAME``.
 
     The site-wide ``FORM_RENDERER.field_template_name`` is not used, because the pages'
-    styles and scripts rely on this template's markup. A field given its own
-    ``template_name`` keeps it.
+    stylesheet relies on this template's markup. A field given its own ``template_name``
+    keeps it.
     """
 
     @property
