@@ -1,27 +1,24 @@
 """The shopper's forms: add to cart, cart lines, the three checkout steps, promo, gift card.
 
-Forms validate and clean what the shopper typed; they never compute a price. Every
-field has a visible label, the autocomplete token browsers and password managers
-expect, and error wiring (``aria-describedby``/``aria-invalid``): added in ``__init__``,
-and for the address forms once their errors are known (see ``AddressForm``).
+Forms validate and clean what the shopper typed; they never compute a price. Every field
+has a visible label and the autocomplete token browsers and password managers expect.
+
+Fields render through Django's form renderer with the field template
+``checkout/forms/field.html`` (see ``CheckoutBoundField``), which a site overrides as any
+form template. Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
+``aria-describedby`` (naming the help text ``<id>_helptext`` and the errors ``<id>_error``)
+whenever a field renders, so errors a view adds after validation are wired too.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, cast
 
 from django import forms
-from django.core.signals import setting_changed
-from django.forms.widgets import Input
-from django.utils.html import escape
-from django.utils.safestring import SafeString, mark_safe
-from django.utils.translation import get_language, gettext
+from django.forms.boundfield import BoundField, BoundWidget
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from checkout.conf import app_settings
@@ -57,395 +54,79 @@ COUNTRY_NAMES = {
     "GB": _("United Kingdom"),
 }
 
+# The autocomplete token of each address field, after its section ("shipping", "billing").
+ADDRESS_AUTOCOMPLETE = {
+    "name": "name",
+    "address1": "address-line1",
+    "address2": "address-line2",
+    "city": "address-level2",
+    "state": "address-level1",
+    "zip": "postal-code",
+    "country": "country",
+}
 
-class AccessibleFormMixin:
-    """Wire each field's help and error text to its input for screen readers."""
+FIELD_TEMPLATE_NAME = "checkout/forms/field.html"
+
+
+class CheckoutBoundField(BoundField):
+    """A field of the checkout pages: rendered with ``FIELD_TEMPLATE_NAME``.
+
+    The site-wide ``FORM_RENDERER.field_template_name`` is not used, because the pages'
+    stylesheet relies on this template's markup. A field given its own ``template_name``
+    keeps it.
+    """
+
+    @property
+    def template_name(self) -> str:
+        # django-stubs does not declare Field.template_name (Django 5.0+).
+        own: str | None = self.field.template_name  # type: ignore[attr-defined]
+        return own or FIELD_TEMPLATE_NAME
+
+
+class CheckoutForm(forms.Form):
+    """Base of the checkout's forms: fields render with the checkout's field template."""
+
+    bound_field_class = CheckoutBoundField
 
     def wire_accessibility(self) -> None:
-        form: forms.BaseForm = self  # type: ignore[assignment]
-        for name, field in form.fields.items():
-            bound = form[name]
-            invalid = form.is_bound and bool(form.errors.get(name))
-            _wire_attrs(field.widget.attrs, field, bound.auto_id, invalid=invalid)
+        """Do nothing: ARIA attributes follow the field's errors each time it renders.
+
+        Kept so callers written when the forms set those attributes themselves still work.
+        """
 
 
-def _wire_attrs(attrs: dict[str, Any], field: forms.Field, auto_id: str, *, invalid: bool) -> None:
-    """Add one field's accessibility attributes to its widget's ``attrs``, in place."""
-    described = [f"{auto_id}_help"] if field.help_text else []
-    if invalid:
-        attrs["aria-invalid"] = "true"
-        described.append(f"{auto_id}_error")
-    if described:
-        attrs["aria-describedby"] = " ".join(described)
-    if field.required and not isinstance(field.widget, forms.CheckboxInput):
-        attrs.setdefault("required", True)
-
-
-def _country_choices() -> list[tuple[str, str]]:
-    return [(code, str(COUNTRY_NAMES.get(code, code))) for code in app_settings.ALLOWED_COUNTRIES]
-
-
-# --- Cheap copies ------------------------------------------------------------------------
-# Every form deep-copies its class's fields (BaseForm.__init__). Django's Field and
-# Widget ``__deepcopy__`` start with ``copy.copy``, whose ``__reduce_ex__``/``copyreg``
-# round trip (~2 µs an object), with copy.deepcopy's bookkeeping around each field and
-# widget, made copying the nine fields of an InformationForm cost ~60 µs. These make the
-# same copies through ``__dict__``: ~15-20 µs.
-
-_T = TypeVar("_T")
-
-
-def _clone(obj: _T) -> _T:
-    """Return what ``copy.copy(obj)`` returns for a plain instance, without its round trip."""
-    clone = object.__new__(type(obj))
-    clone.__dict__ = obj.__dict__.copy()
-    return clone
-
-
-def _copy_widget(widget: forms.Widget, memo: dict[int, Any]) -> Any:
-    """``Widget.__deepcopy__``: a copy with its own ``attrs``."""
-    copied = _clone(widget)
-    copied.attrs = widget.attrs.copy()
-    memo[id(widget)] = copied
-    return copied
-
-
-class _CheapCopyMixin:
-    """A field copied as ``Field.__deepcopy__`` does, with ``_clone`` for ``copy.copy``."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        field: forms.Field = self  # type: ignore[assignment]
-        copied = _clone(field)
-        memo[id(field)] = copied
-        widget = memo.get(id(field.widget))  # what copy.deepcopy(field.widget, memo) does
-        copied.widget = field.widget.__deepcopy__(memo) if widget is None else widget
-        copied.error_messages = field.error_messages.copy()
-        copied.validators = field.validators[:]
-        return copied
-
-
-class _CharField(_CheapCopyMixin, forms.CharField):
-    """A CharField cheap to copy for each form."""
-
-
-class _EmailField(_CheapCopyMixin, forms.EmailField):
-    """An EmailField cheap to copy for each form."""
-
-
-class _ChoiceField(_CheapCopyMixin, forms.ChoiceField):
-    """A ChoiceField cheap to copy for each form (the address forms give it its choices)."""
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        copied = super().__deepcopy__(memo)
-        choices = self._choices  # type: ignore[attr-defined]
-        # As ChoiceField.__deepcopy__; the address forms' configured fields hold none.
-        empty = type(choices) is list and not choices
-        copied._choices = [] if empty else copy.deepcopy(choices, memo)
-        return copied
-
-
-# --- Fast widgets ---------------------------------------------------------------------
-# Django renders each widget through its template engine (select.html, then one
-# option.html per option, each with attrs.html): the 60-option state select alone cost
-# about 2 ms a page. These widgets produce the same markup with string formatting, and
-# the select renders its options once per process, language and choice list.
-# ``html.escape(str(x))`` is what django.utils.html.escape returns, minus its lazy-string
-# wrapper and SafeString. Attribute values (ids, autocomplete tokens, ...) repeat from
-# form to form: their escaped text is memoized. Together about 1.5 µs a field.
-
-_escape_attr = functools.lru_cache(maxsize=1024)(html.escape)
-
-
-def _attrs_html(attrs: Mapping[str, Any]) -> str:
-    """Return attributes as Django's ``attrs.html`` renders them."""
-    parts = []
-    for name, value in attrs.items():
-        if value is True:
-            parts.append(f" {name}")
-        elif value is not False:
-            parts.append(f' {name}="{_escape_attr(str(value))}"')
-    return "".join(parts)
-
-
-class FastInputMixin:
-    """Render an ``<input>`` as ``django/forms/widgets/input.html`` does, without templates."""
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        widget: Input = self  # type: ignore[assignment]
-        if not widget.template_name.startswith("django/forms/widgets/"):  # a custom template
-            return Input.render(widget, name, value, attrs, renderer)
-        formatted = widget.format_value(value)
-        value_html = "" if formatted is None else f' value="{html.escape(str(formatted))}"'
-        final = widget.build_attrs(widget.attrs, attrs)
-        return mark_safe(  # noqa: S308 - every part is escaped
-            f'<input type="{html.escape(str(widget.input_type))}" name="{html.escape(name)}"'
-            f"{value_html}{_attrs_html(final)}>"
-        )
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        return _copy_widget(self, memo)  # type: ignore[arg-type]
-
-
-class FastTextInput(FastInputMixin, forms.TextInput):
-    """A text input rendered without the template engine."""
-
-
-class FastEmailInput(FastInputMixin, forms.EmailInput):
-    """An email input rendered without the template engine."""
-
-
-class CachedSelect(forms.Select):
-    """A ``<select>`` whose options are rendered once per process, language and choices.
-
-    The markup is Django's own; the selected option is marked on the cached string.
-    Grouped choices fall back to the template rendering.
-    """
-
-    _options: dict[tuple[Any, ...], tuple[str, dict[str, tuple[str, str]]]] = {}
-
-    def _option_html(self) -> tuple[str, dict[str, tuple[str, str]]] | None:
-        # The choices themselves make the key (labels compare as the active language
-        # renders them, lazy or not): building a tuple of str() pairs first cost ~10 µs
-        # a render for the 60 state options. Unhashable choices take the str() pairs.
-        language = get_language()
-        try:
-            key: tuple[Any, ...] = (language, tuple(self.choices))
-            found = self._options.get(key)
-        except TypeError:
-            key = (language, tuple((v, str(label)) for v, label in self.choices))
-            found = self._options.get(key)
-        if found is None:
-            if any(isinstance(label, (list, tuple)) for _v, label in self.choices):
-                return None
-            parts = []
-            marks: dict[str, tuple[str, str]] = {}
-            for value, label in self.choices:
-                text = "" if value is None else str(value)
-                plain = f'<option value="{escape(text)}">'
-                marks[text] = (plain, f'<option value="{escape(text)}" selected>')
-                parts.append(f"\n  {plain}{escape(str(label))}</option>")
-            found = ("".join(parts), marks)
-            if len(self._options) > 256:  # choices built per request must not grow it
-                self._options.clear()
-            self._options[key] = found
-        return found
-
-    def render(
-        self, name: str, value: Any, attrs: dict[str, Any] | None = None, renderer: Any = None
-    ) -> SafeString:
-        cached = None if self.allow_multiple_selected else self._option_html()
-        if cached is None:
-            return super().render(name, value, attrs, renderer)
-        options, marks = cached
-        for selected in self.format_value(value):
-            if selected in marks:
-                plain, chosen = marks[selected]
-                options = options.replace(plain, chosen, 1)
-                break  # a single select marks one option, as Django does
-        final = self.build_attrs(self.attrs, attrs)
-        html_ = f'<select name="{html.escape(name)}"{_attrs_html(final)}>{options}\n</select>'
-        return mark_safe(html_)  # noqa: S308 - name, attributes and options are escaped
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> Any:
-        copied = _copy_widget(self, memo)
-        choices = self.choices
-        if type(choices) is list and not choices:  # nothing for the setter to normalize
-            copied._choices = []
-        else:
-            copied.choices = copy.copy(choices)  # as ChoiceWidget.__deepcopy__
-        return copied
-
-
-# --- Address forms ---------------------------------------------------------------------
-# Building a bound InformationForm cost ~440 µs of CPU, validating it included: the
-# ``choices`` setters ran normalize_choices over the 60 state options twice (field and
-# widget), ~200 µs; copying the fields ~60 µs; the same widget attributes set on every
-# form; wire_accessibility() three times (~10 µs each), the first of which ran the whole
-# validation inside __init__ through form.errors. Now the configured fields are built
-# once per form class, allowed countries and language (_AddressSetup: the country names
-# and the "Select a state" placeholder are translated then), each form copies them
-# (~45 µs to build), and invalid fields are wired once their errors are known
-# (full_clean).
-
-
-@dataclass(frozen=True)
-class _AttrsLayout:
-    """Where a field's accessibility attributes sit among its widget's attributes."""
-
-    before: tuple[str, ...]  # the widget's own attributes, before them
-    after: tuple[str, ...]  # attrs_after_accessibility, after them
-    unbound: tuple[str, ...]  # every attribute an unbound form has, in order
-
-
-class _FieldPrototypes(dict[str, forms.Field]):
-    """An _AddressSetup's configured fields, which BaseForm.__init__ deep-copies per form.
-
-    Copies each field directly, without copy.deepcopy's dispatch and memo bookkeeping
-    around every key and value of the dict. The copy is a plain dict.
-    """
-
-    def __deepcopy__(self, memo: dict[int, Any]) -> dict[str, forms.Field]:
-        return {name: field.__deepcopy__(memo) for name, field in self.items()}
-
-
-@dataclass(frozen=True)
-class _AddressSetup:
-    """An address form class's fields, configured for one set of countries and a language."""
-
-    fields: _FieldPrototypes  # wired as for an unbound form; choice lists left empty
-    choices: dict[str, tuple[list[Any], list[Any]]]  # name -> (field's, widget's) normalized
-    layouts: dict[str, _AttrsLayout]
-    help_fields: tuple[str, ...]  # aria-describedby names the help text, whose id is per form
-
-
-_ADDRESS_SETUPS: dict[tuple[Any, ...], _AddressSetup] = {}
-
-
-def _forget_address_setups(**kwargs: Any) -> None:
-    # Tests change settings (override_settings): besides the countries and language in
-    # the key, translations depend on LANGUAGE_CODE, USE_I18N, LOCALE_PATHS, ...
-    _ADDRESS_SETUPS.clear()
-
-
-setting_changed.connect(_forget_address_setups, dispatch_uid="checkout.forms.address_setups")
-
-
-class AddressForm(AccessibleFormMixin, forms.Form):
-    """A postal address; ``section`` is the autocomplete section (shipping / billing).
-
-    Subclasses configure their fields in the ``configure_fields`` classmethod (run once
-    per class, countries and language), not per form in ``__init__``.
-    """
+class AddressForm(CheckoutForm):
+    """A postal address; ``section`` is the autocomplete section (shipping / billing)."""
 
     section = "shipping"
-    # Widget attributes placed after the accessibility ones (the markup's attribute order).
-    attrs_after_accessibility: ClassVar[dict[str, dict[str, Any]]] = {}
 
-    name = _CharField(label=_("Full name"), max_length=120, widget=FastTextInput)
-    address1 = _CharField(label=_("Address"), max_length=200, widget=FastTextInput)
-    address2 = _CharField(
-        label=_("Apartment, suite, etc. (optional)"),
-        max_length=200,
-        required=False,
-        widget=FastTextInput,
+    name = forms.CharField(label=_("Full name"), max_length=120)
+    address1 = forms.CharField(label=_("Address"), max_length=200)
+    address2 = forms.CharField(
+        label=_("Apartment, suite, etc. (optional)"), max_length=200, required=False
     )
-    city = _CharField(label=_("City"), max_length=100, widget=FastTextInput)
-    state = _ChoiceField(label=_("State"), widget=CachedSelect)
-    zip = _CharField(label=_("ZIP code"), max_length=10, widget=FastTextInput)
-    country = _ChoiceField(label=_("Country"), widget=CachedSelect)
+    city = forms.CharField(label=_("City"), max_length=100)
+    state = forms.ChoiceField(label=_("State"))
+    zip = forms.CharField(label=_("ZIP code"), max_length=10)
+    country = forms.ChoiceField(label=_("Country"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
-        setup = self._setup()
-        # BaseForm.__init__ deep-copies ``self.base_fields`` into ``self.fields``: point it
-        # at the configured fields so that copy is the only per-form work; the class's
-        # ``base_fields`` shows through again right after.
-        self.__dict__["base_fields"] = setup.fields
-        try:
-            super().__init__(*args, **kwargs)
-        finally:
-            del self.__dict__["base_fields"]
-        self._address_setup = setup
-        for name, (field_choices, widget_choices) in setup.choices.items():
-            # Normalized once for the setup: each form gets its own lists of the same
-            # (immutable) tuples, without normalize_choices again in both setters.
-            field: Any = self.fields[name]
-            field._choices = list(field_choices)
-            field.widget._choices = list(widget_choices)
-        for name in setup.help_fields:
-            self.fields[name].widget.attrs["aria-describedby"] = f"{self[name].auto_id}_help"
-
-    @classmethod
-    def configure_fields(cls, fields: dict[str, forms.Field]) -> None:
-        """Set choices, labels and widget attributes on a copy of the class's fields.
-
-        Runs once per class, allowed countries and language (``_setup``), not per form.
-        """
-        countries = _country_choices()
-        country: Any = fields["country"]
+        super().__init__(*args, **kwargs)
+        allowed = app_settings.ALLOWED_COUNTRIES
+        countries = [(code, COUNTRY_NAMES.get(code, code)) for code in allowed]
+        country = cast(forms.ChoiceField, self.fields["country"])
         country.choices = countries
         country.initial = countries[0][0] if countries else "US"
-        if app_settings.ALLOWED_COUNTRIES == ("US",):
-            state: Any = fields["state"]
-            state.choices = [("", gettext("Select a state")), *US_STATES]
+        if allowed == ("US",):
+            state = cast(forms.ChoiceField, self.fields["state"])
+            state.choices = [("", _("Select a state")), *US_STATES]
         else:
             # Other countries have their own regions: accept text, check US ones in clean().
-            fields["state"] = _CharField(
-                label=_("State / province"), max_length=64, widget=FastTextInput
-            )
-            fields["zip"].label = _("ZIP / postal code")
-        tokens = {
-            "name": "name",
-            "address1": "address-line1",
-            "address2": "address-line2",
-            "city": "address-level2",
-            "state": "address-level1",
-            "zip": "postal-code",
-            "country": "country",
-        }
-        for field_name, token in tokens.items():
-            fields[field_name].widget.attrs["autocomplete"] = f"{cls.section} {token}"
-        fields["zip"].widget.attrs.update({"inputmode": "numeric", "spellcheck": "false"})
-
-    @classmethod
-    def _setup(cls) -> _AddressSetup:
-        key = (cls, app_settings.ALLOWED_COUNTRIES, get_language())
-        setup = _ADDRESS_SETUPS.get(key)
-        if setup is None:
-            setup = cls._build_setup()
-            if len(_ADDRESS_SETUPS) > 64:  # languages activated per request must not grow it
-                _ADDRESS_SETUPS.clear()
-            _ADDRESS_SETUPS[key] = setup
-        return setup
-
-    @classmethod
-    def _build_setup(cls) -> _AddressSetup:
-        fields = _FieldPrototypes(copy.deepcopy(cls.base_fields))
-        cls.configure_fields(fields)
-        choices: dict[str, tuple[list[Any], list[Any]]] = {}
-        layouts: dict[str, _AttrsLayout] = {}
-        for name, field in fields.items():
-            if isinstance(field, forms.ChoiceField):
-                widget: Any = field.widget
-                choices[name] = (field._choices, widget._choices)  # type: ignore[attr-defined]
-                field._choices = widget._choices = []  # type: ignore[attr-defined]
-            attrs = field.widget.attrs
-            before = tuple(attrs)
-            _wire_attrs(attrs, field, f"id_{name}", invalid=False)  # the id is set per form
-            after = cls.attrs_after_accessibility.get(name, {})
-            attrs.update(after)
-            layouts[name] = _AttrsLayout(
-                before=before,
-                after=tuple(key for key in after if key not in before),
-                unbound=tuple(attrs),
-            )
-        help_fields = tuple(name for name, field in fields.items() if field.help_text)
-        return _AddressSetup(fields, choices, layouts, help_fields)
-
-    def full_clean(self) -> None:
-        super().full_clean()
-        # Mark the invalid fields now that the errors are known, once (not in __init__).
-        for name in self.errors:
-            field = self.fields.get(name)
-            if field is not None:
-                self._wire_invalid(name, field)
-
-    def _wire_invalid(self, name: str, field: forms.Field) -> None:
-        attrs = field.widget.attrs
-        auto_id = self[name].auto_id
-        layout = self._address_setup.layouts.get(name)
-        if layout is None or tuple(attrs) != layout.unbound:
-            # Changed since __init__ (another widget, other attributes): as the mixin does.
-            _wire_attrs(attrs, field, auto_id, invalid=True)
-            return
-        # aria-invalid goes before aria-describedby and required, where the markup has
-        # always had it: rebuild the attributes around the accessibility ones.
-        wired = {key: attrs[key] for key in layout.before}
-        _wire_attrs(wired, field, auto_id, invalid=True)
-        wired.update({key: attrs[key] for key in layout.after})
-        attrs.clear()
-        attrs.update(wired)
+            self.fields["state"] = forms.CharField(label=_("State / province"), max_length=64)
+            self.fields["zip"].label = _("ZIP / postal code")
+        for name, token in ADDRESS_AUTOCOMPLETE.items():
+            self.fields[name].widget.attrs["autocomplete"] = f"{self.section} {token}"
+        self.fields["zip"].widget.attrs.update({"inputmode": "numeric", "spellcheck": "false"})
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -475,37 +156,26 @@ class AddressForm(AccessibleFormMixin, forms.Form):
 class InformationForm(AddressForm):
     """Step 1: contact details and the shipping address."""
 
-    email = _EmailField(
+    email = forms.EmailField(
         label=_("Email"),
-        widget=FastEmailInput,
         help_text=_("We send the order confirmation and shipping updates here."),
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "off"}
+        ),
     )
     # The Spectra API requires billing.phone on POST /orders (the sandbox enforces it),
     # so asking for it here beats an order refused at the last step.
-    phone = _CharField(
+    phone = forms.CharField(
         label=_("Phone"),
         max_length=32,
-        widget=FastTextInput,
         help_text=_("Only used if the carrier needs to reach you about the delivery."),
+        widget=forms.TextInput(
+            attrs={"type": "tel", "autocomplete": "shipping tel", "inputmode": "tel"}
+        ),
     )
 
     field_order = ["email", "name", "address1", "address2", "city", "state", "zip"]
     field_order += ["country", "phone"]
-    attrs_after_accessibility = {
-        "email": {"autocomplete": "email", "spellcheck": "false", "autocapitalize": "off"}
-    }
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        if list(self.fields) != self.field_order:  # a field_order argument: ours wins
-            self.order_fields(self.field_order)
-
-    @classmethod
-    def configure_fields(cls, fields: dict[str, forms.Field]) -> None:
-        super().configure_fields(fields)
-        fields["phone"].widget = FastTextInput(
-            attrs={"autocomplete": "shipping tel", "type": "tel", "inputmode": "tel"}
-        )
 
     def clean_phone(self) -> str:
         phone = str(self.cleaned_data.get("phone") or "").strip()
@@ -520,33 +190,41 @@ class BillingForm(AddressForm):
     section = "billing"
 
 
-class ShippingMethodForm(AccessibleFormMixin, forms.Form):
+class ShippingMethodForm(CheckoutForm):
     """Step 2: one of the rates the API offered for this cart and address."""
 
-    service_code = forms.ChoiceField(label=_("Shipping method"), widget=forms.RadioSelect)
+    service_code = forms.ChoiceField(
+        label=_("Shipping method"),
+        widget=forms.RadioSelect,
+        error_messages={"required": _("Choose a shipping method.")},
+    )
 
     def __init__(self, *args: Any, rates: Sequence[ShippingRate], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.rates = list(rates)
-        self.fields["service_code"].choices = [(r.service_code, r.service) for r in self.rates]  # type: ignore[attr-defined]
-        self.fields["service_code"].error_messages["required"] = gettext(
-            "Choose a shipping method."
-        )
-        self.wire_accessibility()
+        field = cast(forms.ChoiceField, self.fields["service_code"])
+        field.choices = [(rate.service_code, rate.service) for rate in self.rates]
+
+    def rate_options(self) -> list[tuple[BoundWidget, ShippingRate]]:
+        """Return each rate's radio button with the rate, for a page that shows its details."""
+        return list(zip(self["service_code"], self.rates, strict=True))
 
 
-class CodeForm(AccessibleFormMixin, forms.Form):
+class CodeForm(CheckoutForm):
     """A promo or gift card code."""
 
-    code = forms.CharField(max_length=64, widget=FastTextInput)
+    code = forms.CharField(
+        label=_("Code"),
+        max_length=64,
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
 
     def __init__(self, *args: Any, label: str = "", **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["code"].label = label or gettext("Code")
-        self.fields["code"].widget.attrs.update(
-            {"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
-        )
-        self.wire_accessibility()
+        if label:
+            self.fields["code"].label = label
 
     def clean_code(self) -> str:
         return str(self.cleaned_data["code"]).strip().upper().replace(" ", "")
@@ -558,7 +236,7 @@ class CartLineForm(forms.Form):
     quantity = forms.IntegerField(label=_("Quantity"), min_value=0, max_value=99)
 
 
-class AddToCartForm(AccessibleFormMixin, forms.Form):
+class AddToCartForm(CheckoutForm):
     """Pick a product's variant by its attributes (color, storage, condition, carrier)."""
 
     quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=10, initial=1)
@@ -581,7 +259,6 @@ class AddToCartForm(AccessibleFormMixin, forms.Form):
             )
         self.order_fields([*(f"attr_{a}" for a in self.attribute_names), "quantity"])
         self.fields["quantity"].widget.attrs.update({"inputmode": "numeric"})
-        self.wire_accessibility()
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -596,7 +273,6 @@ class AddToCartForm(AccessibleFormMixin, forms.Form):
                 raise forms.ValidationError(
                     gettext("That option is sold out. Choose another color, storage or condition.")
                 )
-        self.wire_accessibility()
         return data
 
 

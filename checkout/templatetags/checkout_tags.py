@@ -8,8 +8,6 @@ from typing import Any
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.http import HttpRequest
-from django.utils.html import conditional_escape, format_html
-from django.utils.safestring import mark_safe
 
 from checkout.conf import app_settings
 from checkout.conf import money as to_money
@@ -56,41 +54,3 @@ def attr_label(name: str) -> str:
 def negate(value: Any) -> Decimal:
     """Return ``-value`` as a Decimal (for discounts shown as deductions)."""
     return -to_money(value or 0)
-
-
-@register.simple_tag
-def checkout_field(field: Any, wide: bool = False) -> str:
-    """Render a form field as ``checkout/includes/field.html`` does, without an include.
-
-    Label, help text (wired by ``aria-describedby``), the widget and its errors; the
-    include stays for overriding templates, this tag is what the checkout steps use.
-    """
-    if field.is_hidden:
-        return str(field)
-    errors = field.errors
-    classes = "field" + (" field--invalid" if errors else "") + (" field--wide" if wide else "")
-    help_html = (
-        format_html('<p class="field__help" id="{}_help">{}</p>', field.auto_id, field.help_text)
-        if field.help_text
-        else ""
-    )
-    error_html = (
-        format_html(
-            '<p class="field__error" id="{}_error">{}</p>',
-            field.auto_id,
-            mark_safe(" ".join(conditional_escape(e) for e in errors)),  # noqa: S308 - escaped
-        )
-        if errors
-        else ""
-    )
-    return format_html(
-        '\n<div class="{}" data-field="{}">\n  <label for="{}">{}</label>\n'
-        "  {}\n  {}\n  {}\n</div>",
-        classes,
-        field.html_name,
-        field.id_for_label,
-        field.label,
-        help_html,
-        field.as_widget(),
-        error_html,
-    )

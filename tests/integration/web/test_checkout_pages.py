@@ -283,3 +283,33 @@ def test_cart_attach_hands_over_a_cart_built_elsewhere(rf: Any, shop: Any) -> No
     cart = cart_attach(request, remote.id)
     assert cart.item_count == 1
     assert cart_id_from_session(request) == remote.id
+
+
+MERCHANT_FIELD = (
+    '<p class="merchant-field" data-merchant="{{ field.html_name }}">'
+    "{{ field.label_tag }}{{ field }}{{ field.errors }}</p>"
+)
+
+
+def test_a_merchants_field_template_renders_the_information_step(
+    client: Client, shop: Any, settings: Any, tmp_path: Any
+) -> None:
+    """A site that renders forms with its own templates (TemplatesSetting) can restyle fields."""
+    (tmp_path / "checkout" / "forms").mkdir(parents=True)
+    (tmp_path / "checkout" / "forms" / "field.html").write_text(MERCHANT_FIELD)
+    add_to_cart(client)
+    settings.INSTALLED_APPS = [*settings.INSTALLED_APPS, "django.forms"]
+    settings.FORM_RENDERER = "django.forms.renderers.TemplatesSetting"
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+    html = client.get("/checkout/information/").content.decode()
+    for name in ("email", "phone", "country", "name", "address1", "city", "state", "zip"):
+        assert f'data-merchant="{name}"' in html, name
+    assert "data-field=" not in html  # the checkout's own field template is not used
+    response = client.post("/checkout/information/", {**ADDRESS, "zip": "1"})
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert 'data-merchant="zip"' in html
+    assert 'aria-describedby="id_zip_error"' in html
+    assert "Enter a 5-digit ZIP code, like 10001." in html
