@@ -41,8 +41,8 @@ from decimal import Decimal
 from typing import Any, Literal
 
 from django.core.serializers.json import DjangoJSONEncoder
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -64,7 +64,7 @@ from checkout.exceptions import (
 )
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
-from checkout.services.notifications import email_schedule, email_schedule_chained
+from checkout.services.notifications import email_schedule
 from checkout.services.payments import (
     PaymentIntentInfo,
     decline_message,
@@ -85,16 +85,6 @@ from checkout.services.quotes import (
     quote_cache_set,
     quote_shown,
     rate_to_dict,
-)
-from checkout.services.rows import (
-    Add,
-    Chain,
-    insert_rows,
-    insert_unless_conflict,
-    select_first,
-    update_and_insert,
-    update_returning,
-    update_where,
 )
 from checkout.services.spectra import CallRecord, ShippingRate, get_spectra_client
 
@@ -212,7 +202,8 @@ def _flush_calls(*, order: Order | None = None, then: Sequence[OrderEvent] = ())
         for event in batch:
             event.order = order
     batch += then
-    insert_rows(batch)
+    if batch:
+        OrderEvent.objects.bulk_create(batch)
 
 
 @contextmanager
@@ -280,25 +271,17 @@ def _move(
 ) -> bool:
     """Compare-and-set: apply ``changes`` only if the attempt is in one of ``from_states``.
 
-    One UPDATE, committed on its own: the database decides who wins a race. ``record``:
-    the timeline entry of a won move, written with it (after the API calls recorded so
-    far) in the same statement; a lost move writes nothing.
+    A conditional UPDATE: the database decides who wins a race. ``record``: the timeline
+    entry of a won move, written in the same transaction after the API calls recorded so
+    far; a lost move writes nothing.
     """
     changes.setdefault("updated_at", timezone.now())
-    if record is None:
+    with transaction.atomic():
         moved = bool(
             CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
         )
-    else:
-        pending = _pending_calls.get()
-        moved = update_and_insert(
-            CheckoutAttempt,
-            changes,
-            {"id": attempt.pk, "state": from_states},
-            [*(pending or ()), record],
-        )
-        if moved and pending:
-            pending.clear()
+        if moved and record is not None:
+            _flush_calls(then=[record])
     if moved:
         # The move won: the row now holds our changes (no re-read). A lost move re-reads
         # so the caller sees the winner's state.
@@ -307,6 +290,20 @@ def _move(
     else:
         attempt.refresh_from_db()
     return bool(moved)
+
+
+def _claim(
+    changes: dict[str, Any], *, public_id: uuid.UUID, **filters: Any
+) -> CheckoutAttempt | None:
+    """Compare-and-set the attempt ``public_id`` if it matches ``filters``, then read it.
+
+    The UPDATE and the read share a transaction, so the row read is the one this call
+    claimed (its lock is held until the read); None when nothing matched.
+    """
+    with transaction.atomic():
+        if not CheckoutAttempt.objects.filter(public_id=public_id, **filters).update(**changes):
+            return None
+        return CheckoutAttempt.objects.get(public_id=public_id)
 
 
 def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
@@ -381,7 +378,7 @@ def attempt_in_session(*, public_id: Any, owner: str) -> CheckoutAttempt | None:
     uid = _as_uuid(public_id)
     if uid is None or not owner:
         return None
-    return select_first(CheckoutAttempt, {"public_id": uid, "owner": owner})
+    return CheckoutAttempt.objects.filter(public_id=uid, owner=owner).first()
 
 
 def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
@@ -397,11 +394,7 @@ def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
     open_attempts = CheckoutAttempt.objects.filter(
         cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
     )
-    attempt = select_first(
-        CheckoutAttempt,
-        {"cart_id": cart_id, "state": CheckoutAttempt.OPEN_STATES},
-        order_by="id",
-    )
+    attempt = open_attempts.order_by("id").first()
     if attempt is not None:
         return attempt if attempt.owner == owner else None
     done = (
@@ -732,10 +725,11 @@ def attempt_claim_payment_try(
         return None
     # ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
     # payment page showed (``quote_shown``), and the try itself changes nothing else.
-    return update_returning(
-        CheckoutAttempt,
-        {"payment_tries": Add(1)},
-        {"public_id": uid, "owner": owner, "state": State.COLLECTING},
+    return _claim(
+        {"payment_tries": F("payment_tries") + 1},
+        public_id=uid,
+        owner=owner,
+        state=State.COLLECTING,
     )
 
 
@@ -881,24 +875,16 @@ def _pay_quoted(
 
 
 def _claim_payment_try(attempt: CheckoutAttempt) -> int:
-    """Increment ``payment_tries`` in one statement and return the new value."""
-    meta = CheckoutAttempt._meta
-    quote = connection.ops.quote_name
-    tries = quote(str(meta.get_field("payment_tries").column))
-    updated = meta.get_field("updated_at")
-    now = updated.get_db_prep_save(timezone.now(), connection)
-    # Identifiers come from the model's metadata; every value is a query parameter.
-    sql = (
-        f"UPDATE {quote(meta.db_table)} SET {tries} = {tries} + 1, "  # noqa: S608
-        f"{quote(str(updated.column))} = %s WHERE {quote(str(meta.pk.column))} = %s "
-        f"RETURNING {tries}"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [now, attempt.pk])
-        row = cursor.fetchone()
-    if row is None:
-        raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
-    attempt.payment_tries = int(row[0])
+    """Count one more payment try on the attempt and return the new count."""
+    with transaction.atomic():
+        claimed = CheckoutAttempt.objects.filter(pk=attempt.pk).update(
+            payment_tries=F("payment_tries") + 1, updated_at=timezone.now()
+        )
+        if not claimed:
+            raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+        attempt.payment_tries = CheckoutAttempt.objects.values_list("payment_tries", flat=True).get(
+            pk=attempt.pk
+        )
     return attempt.payment_tries
 
 
@@ -1105,10 +1091,11 @@ def order_place_in_session(
     if uid is None or not owner:
         return None
     now = timezone.now()
-    attempt = update_returning(
-        CheckoutAttempt,
+    attempt = _claim(
         {"state": State.SUBMITTING, "submitted_at": now, "updated_at": now},
-        {"public_id": uid, "owner": owner, "state": State.PAYMENT_AUTHORIZED},
+        public_id=uid,
+        owner=owner,
+        state=State.PAYMENT_AUTHORIZED,
     )
     if attempt is None:
         return None
@@ -1377,26 +1364,24 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     order) and its timeline moves to the order.
     """
     fields = order_fields_from_remote(remote)
-    if attempt is not None:
-        recorded = _record_placement(remote=remote, attempt=attempt, fields=fields)
-        if recorded is not None:
-            return recorded, True
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
-            locked_attempt = select_first(CheckoutAttempt, {"id": attempt.pk}, for_update=True)
+            locked_attempt = (
+                CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
+            )
             if locked_attempt is None:
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, **fields)
-        created = insert_unless_conflict(order)
+        created = _insert_unless_conflict(order)
         if not created:
             found = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
             if found is None:
                 # Not recorded yet, so the conflict was the attempt's own link: it already
                 # has another order (a contradiction, flagged below).
                 order = Order(attempt=None, **fields)
-                created = insert_unless_conflict(order)
+                created = _insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).
                 order = found or Order.objects.select_for_update().get(spectra_id=remote.id)
@@ -1430,57 +1415,16 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     return order, created
 
 
-def _record_placement(
-    *, remote: spectra.Order, attempt: CheckoutAttempt, fields: dict[str, Any]
-) -> Order | None:
-    """``order_record``'s usual case as one statement (PostgreSQL); None otherwise.
-
-    The usual case: the attempt is ``submitting`` (this request claimed it), the API's
-    order is new to us and agrees with the authorization. Then locking the attempt, the
-    order row, the confirmation email (ledger, outbox, timeline entry), settling the
-    attempt and its timeline are the steps of one ``Chain``: one round trip instead of
-    a transaction of ten. Anything else (the order already recorded, the attempt moved
-    on, a contradiction to flag) writes nothing here and takes ``order_record``'s
-    general path, which handles every case.
-    """
-    if connection.vendor != "postgresql" or attempt.state != State.SUBMITTING:
-        return None
-    if _settlement(attempt, remote, linked=True)[0] != State.PLACED:
-        return None
-    order = Order(attempt=attempt, **fields)
-    now = timezone.now()
-    chain = Chain()
-    chain.lock("claimed", CheckoutAttempt, {"id": attempt.pk, "state": State.SUBMITTING})
-    chain.insert("recorded", [order], after=("claimed",), skip_conflicts=True)
-    order_id = {"order_id": Chain.id_of("recorded")}
-    changes = _settled(State.PLACED, "", now)
-    chain.update("settled", CheckoutAttempt, changes, {"id": attempt.pk}, after=("recorded",))
-    # The attempt's timeline so far joins the order's.
-    chain.update(
-        "moved",
-        OrderEvent,
-        {},
-        {"attempt": attempt.pk, "order": None},
-        refs=order_id,
-        after=("recorded",),
-    )
-    # The API calls that placed it (recorded, not yet written) come first, then "placed",
-    # then the email's entry (timestamps are taken in this order).
-    pending = _pending_calls.get()
-    timeline = [*(pending or ()), _placed_entry(order, attempt)]
-    chain.insert("timeline", timeline, after=("recorded",), refs=order_id)
-    email = email_schedule_chained(chain, order=order, kind="confirmation", after="recorded")
-    if not chain.run()["recorded"]:
-        return None  # nothing was written: the general path decides
-    if pending:
-        pending.clear()
-    for entry in timeline:
-        entry.order = order
-    for name, value in changes.items():
-        setattr(attempt, name, value)
-    email.done(order)
-    _recorded(order, attempt)
-    return order
+def _insert_unless_conflict(order: Order) -> bool:
+    """Insert ``order`` unless a unique constraint already holds its key; return whether
+    it was inserted. The savepoint keeps the caller's transaction usable after a conflict."""
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        order.pk = None
+        return False
+    return True
 
 
 def _placed_entry(order: Order, attempt: CheckoutAttempt | None) -> OrderEvent:
@@ -1541,11 +1485,11 @@ def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Orde
     if attempt.state == state:
         return
     changes = _settled(state, problem, timezone.now())
-    update_where(CheckoutAttempt, changes, {"id": attempt.pk})  # the row is locked
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(**changes)  # the row is locked
     for name, value in changes.items():
         setattr(attempt, name, value)
     # The attempt's timeline so far joins the order's.
-    update_where(OrderEvent, {"order": order.pk}, {"attempt": attempt.pk, "order": None})
+    OrderEvent.objects.filter(attempt=attempt, order__isnull=True).update(order=order)
     if problem:
         logger.error("attempt %s: needs review (%s)", attempt.public_id, problem)
         OrderEvent.objects.create(
