@@ -34,6 +34,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings, money
+from checkout.links import order_status_url as status_path
 from checkout.models import EmailNotification, Order, OrderEvent
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
@@ -222,7 +223,6 @@ def tracking_url(*, carrier: str, tracking_number: str) -> str:
 
 def order_status_url(order: Order) -> str:
     """Absolute signed order-status link, or '' when the site cannot build one."""
-    from checkout.links import order_status_url as status_path
 
     try:
         path = str(status_path(order))

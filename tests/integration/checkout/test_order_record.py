@@ -13,6 +13,7 @@ import pytest
 from checkout import signals
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, OutboxMessage
 from checkout.services import orders
+from checkout.services.orders import timeline
 from checkout.services.spectra import Order as RemoteOrder
 from tests.integration.webhooks.conftest import ADDRESS
 
@@ -67,11 +68,11 @@ def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
         message="POST /api/v1/orders → 201",
         data={"method": "POST", "status": 201},
     )
-    token = orders._pending_calls.set([call])
+    token = timeline._pending_calls.set([call])
     try:
         order, created = orders.order_record(remote=remote, attempt=attempt)
     finally:
-        orders._pending_calls.reset(token)
+        timeline._pending_calls.reset(token)
     assert created
     return order
 

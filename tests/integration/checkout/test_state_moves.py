@@ -9,7 +9,7 @@ import pytest
 from django.db import connection
 
 from checkout.models import CheckoutAttempt, OrderEvent
-from checkout.services import orders
+from checkout.services.orders import attempts, timeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
@@ -27,9 +27,9 @@ def _entry(attempt: CheckoutAttempt, message: str) -> OrderEvent:
 def test_a_won_move_writes_the_pending_calls_then_its_entry() -> None:
     attempt = _attempt()
     call = OrderEvent(attempt=attempt, kind=OrderEvent.Kind.API_CALL, message="GET", data={})
-    token = orders._pending_calls.set([call])
+    token = timeline._pending_calls.set([call])
     try:
-        moved = orders._move(
+        moved = attempts._move(
             attempt,
             from_states=(State.COLLECTING,),
             record=_entry(attempt, "authorized"),
@@ -37,7 +37,7 @@ def test_a_won_move_writes_the_pending_calls_then_its_entry() -> None:
             payment_intent_id="pi_1",
         )
     finally:
-        orders._pending_calls.reset(token)
+        timeline._pending_calls.reset(token)
     assert moved
     assert (attempt.state, attempt.payment_intent_id) == (State.PAYMENT_AUTHORIZED, "pi_1")
     attempt.refresh_from_db()
@@ -49,7 +49,7 @@ def test_a_won_move_writes_the_pending_calls_then_its_entry() -> None:
 def test_a_lost_move_writes_nothing_and_shows_the_winners_state() -> None:
     attempt = _attempt()
     CheckoutAttempt.objects.filter(pk=attempt.pk).update(state=State.PLACED)
-    moved = orders._move(
+    moved = attempts._move(
         attempt,
         from_states=(State.COLLECTING,),
         record=_entry(attempt, "too late"),
@@ -71,7 +71,7 @@ def test_of_racing_moves_one_wins_and_one_entry_is_written() -> None:
             start.wait(timeout=10)
             mine = CheckoutAttempt.objects.get(pk=attempt.pk)
             wins.append(
-                orders._move(
+                attempts._move(
                     mine,
                     from_states=(State.COLLECTING,),
                     record=_entry(mine, f"try {n}"),
