@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 
 from checkout.admin import display
 from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
-from checkout.admin.orders import timeline_rows
+from checkout.admin.orders import UUID_RE, timeline_rows
 from checkout.models import CheckoutAttempt
 from checkout.services import staff
 
@@ -211,7 +211,6 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
         if not term:
             return queryset, False
         query = Q(cart_id=term) | Q(payment_intent_id=term) | Q(email__iexact=term)
-        from checkout.admin.orders import UUID_RE
 
         if UUID_RE.match(term):
             query |= Q(public_id=term)

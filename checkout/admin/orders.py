@@ -28,6 +28,7 @@ from django.utils.translation import gettext_lazy
 from checkout.admin import display
 from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
 from checkout.admin.forms import ResendEmailForm, ShipForm
+from checkout.conf import app_settings
 from checkout.models import EmailNotification, Order
 from checkout.services import staff
 
@@ -408,7 +409,6 @@ class OrderAdmin(StaffActionsAdmin):
     def tracking(self, order: Order) -> SafeString | str:
         if not order.tracking_number:
             return _("No tracking yet.")
-        from checkout.conf import app_settings
 
         template = app_settings.TRACKING_URLS.get(order.shipping_carrier, "")
         label = f"{order.shipping_carrier} {order.tracking_number}".strip()

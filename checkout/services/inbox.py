@@ -17,7 +17,6 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import importlib
 import json
 import logging
 import traceback
@@ -31,9 +30,11 @@ from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings
 from checkout.models import CheckoutAttempt, OrderEvent, OutboxMessage, WebhookEvent
+from checkout.services import orders
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
 from checkout.services.spectra import Order as RemoteOrder
+from checkout.services.sync import order_apply_remote
 
 logger = logging.getLogger(__name__)
 
@@ -291,7 +292,6 @@ def _finish(event: WebhookEvent, outcome: str) -> None:
 
 
 def _process_spectra(*, event_id: int, force: bool) -> str:
-    from checkout.services.sync import order_apply_remote
 
     # One transaction, no network: the row lock makes concurrent deliveries of the same
     # task apply once, and the order change commits with the "processed" mark.
@@ -362,7 +362,6 @@ def _process_stripe(*, event_id: int, force: bool) -> str:
             recover = attempt
         _finish(event, WebhookEvent.Outcome.PROCESSED)
     if recover is not None:
-        orders = importlib.import_module("checkout.services.orders")
         logger.info("attempt %s: paid without an order, recovering", recover.public_id)
         orders.attempt_recover(attempt=recover)
     return str(WebhookEvent.Outcome.PROCESSED)

@@ -27,17 +27,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import InterfaceError, OperationalError, connection, transaction
+from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings, money
+from checkout.links import order_status_url as status_path
 from checkout.models import EmailNotification, Order, OrderEvent
-from checkout.services.outbox import outbox_enqueue, outbox_enqueue_chained
+from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
-from checkout.services.rows import Chain, insert_unless_conflict
 
 logger = logging.getLogger(__name__)
 
@@ -95,50 +95,6 @@ def email_schedule(
     return notification
 
 
-@dataclass
-class ChainedEmail:
-    """An email scheduled as steps of a ``Chain``; ``done()`` once the chain has run."""
-
-    notification: EmailNotification
-    entry: OrderEvent
-
-    def done(self, order: Order) -> EmailNotification:
-        """Fill in the keys the chain assigned, then log and relay as ``email_schedule``."""
-        self.notification.order = order
-        self.entry.order = order
-        self.entry.data["notification_id"] = self.notification.pk
-        if self.notification.status == EmailNotification.Status.QUEUED:
-            outbox_kick_on_commit()
-        email_scheduled_log(self.notification)
-        return self.notification
-
-
-def email_schedule_chained(chain: Chain, *, order: Order, kind: str, after: str) -> ChainedEmail:
-    """``email_schedule`` for a new order inserted by step ``after`` of ``chain``: its
-    ledger row, outbox row and timeline entry become steps that run with it."""
-    notification = email_ledger_row(order=order, kind=kind)
-    entry = email_scheduled_entry(notification)
-    order_id = Chain.id_of(after)
-    chain.insert("email_row", [notification], after=(after,), refs={"order_id": order_id})
-    # {"notification_id": <the ledger row's id>}: the task's kwargs and the entry's data.
-    notification_id = f"jsonb_build_object('notification_id', {Chain.id_of('email_row')})"
-    if notification.status == EmailNotification.Status.QUEUED:
-        outbox_enqueue_chained(
-            chain,
-            "email_outbox",
-            task_name=EMAIL_SEND_TASK,
-            after="email_row",
-            kwargs_sql=notification_id,
-        )
-    chain.insert(
-        "email_entry",
-        [entry],
-        after=("email_row",),
-        refs={"order_id": order_id, "data": f"{{value}} || {notification_id}"},
-    )
-    return ChainedEmail(notification, entry)
-
-
 def email_ledger_row(*, order: Order, kind: str) -> EmailNotification:
     """The (unsaved) ledger row for (order, kind): queued, or suppressed with its reason."""
     if kind not in EmailNotification.Kind.values:
@@ -173,9 +129,15 @@ def _ledger_insert(notification: EmailNotification) -> bool:
     """Insert a ledger row unless its (order, kind) exists; return whether it was inserted.
 
     The partial unique constraint on (order, kind) decides, also against a concurrent
-    scheduler, without breaking the caller's transaction (``insert_unless_conflict``).
+    scheduler; the savepoint keeps the caller's transaction usable after a conflict.
     """
-    return insert_unless_conflict(notification)
+    try:
+        with transaction.atomic():
+            notification.save(force_insert=True)
+    except IntegrityError:
+        notification.pk = None
+        return False
+    return True
 
 
 def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
@@ -261,7 +223,6 @@ def tracking_url(*, carrier: str, tracking_number: str) -> str:
 
 def order_status_url(order: Order) -> str:
     """Absolute signed order-status link, or '' when the site cannot build one."""
-    from checkout.links import order_status_url as status_path
 
     try:
         path = str(status_path(order))

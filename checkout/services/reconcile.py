@@ -15,7 +15,6 @@ checkout attempts left in ``submitting`` or ``payment_authorized``.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from django.utils import timezone
 from checkout.conf import app_settings
 from checkout.exceptions import SpectraError, SpectraRateLimited, SpectraRejection
 from checkout.models import CheckoutAttempt, Order
+from checkout.services import orders
 from checkout.services.inbox import PROCESS_TASK, webhook_events_stuck
 from checkout.services.notifications import EMAIL_SEND_TASK, emails_due_for_retry
 from checkout.services.outbox import outbox_enqueue
@@ -153,7 +153,6 @@ def checkout_sweep(*, recover_attempts: bool = True) -> SweepResult:
     result.emails_requeued = len(email_ids)
     result.outbox_published = outbox_relay(limit=500).published
     if recover_attempts:
-        orders = importlib.import_module("checkout.services.orders")
         for pk in attempts_to_recover():
             attempt = CheckoutAttempt.objects.get(pk=pk)
             try:

@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
+from checkout.services import inbox, notifications, orders, payments, sync
 from checkout.services.spectra import CallRecord, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
 
@@ -158,7 +159,6 @@ def _refused(
 
 def _apply(*, remote: RemoteOrder, actor: Any) -> Order:
     """Feed Spectra's answer through the one state machine, as a webhook would."""
-    from checkout.services import sync
 
     order = sync.order_apply_remote(remote=remote, source="staff", actor=_actor(actor))
     if order is None:
@@ -240,7 +240,6 @@ def order_cancel(*, order: Order, actor: Any) -> Order:
 
 def order_resync(*, order: Order, actor: Any) -> Order:
     """Fetch the order from Spectra and apply whatever changed."""
-    from checkout.services import sync
 
     what = _("Re-syncing order %(number)s") % {"number": order.order_number}
     try:
@@ -260,7 +259,6 @@ def order_resync(*, order: Order, actor: Any) -> Order:
 
 def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
     """Queue a deliberate resend of one email kind (a new ledger row marked as a resend)."""
-    from checkout.services import notifications
 
     if kind not in EmailNotification.Kind.values:
         raise StaffActionError(_("Unknown email kind: %(kind)s") % {"kind": kind})
@@ -296,7 +294,6 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
     Events whose signature failed are refused: replaying one would let a forged body
     change an order.
     """
-    from checkout.services import inbox
 
     order = (
         Order.objects.filter(spectra_id=event.spectra_order_id).first()
@@ -348,7 +345,6 @@ def stuck_attempts_q(*, now: dt.datetime | None = None) -> Q:
 
 def attempt_recover_now(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
     """Run the recovery sweep's logic on one attempt now: adopt, place or release."""
-    from checkout.services import orders
 
     what = _("Recovering attempt %(id)s") % {"id": attempt.public_id}
     try:
@@ -386,7 +382,6 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
     Refused when an order exists locally or in Spectra for the cart: that payment is
     the order's, and "recover now" adopts it instead.
     """
-    from checkout.services import payments
 
     if not attempt.payment_intent_id:
         raise StaffActionError(_("This attempt has no payment to release."))

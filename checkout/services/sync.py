@@ -15,7 +15,6 @@ status (send-once ledger) and sends ``order_status_changed`` after the commit.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from typing import Any
 
@@ -25,6 +24,7 @@ from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings, money
 from checkout.models import Order, OrderEvent, WebhookEvent
+from checkout.services import orders
 from checkout.services.notifications import EMAIL_FOR_STATUS, email_schedule
 from checkout.services.spectra import Order as RemoteOrder
 from checkout.services.spectra import get_spectra_client
@@ -60,7 +60,6 @@ def _source_label(source: str, webhook_event: WebhookEvent | None) -> str:
 
 def _adopt(remote: RemoteOrder) -> Order | None:
     """Record an order placed elsewhere (``CHECKOUT_ADOPT_UNKNOWN_ORDERS``)."""
-    orders = importlib.import_module("checkout.services.orders")
     order, _created = orders.order_record(remote=remote, attempt=None)
     return order
 

@@ -18,6 +18,7 @@ from checkout.exceptions import (
 )
 from checkout.models import CheckoutAttempt
 from checkout.services import orders
+from checkout.services.orders import placement
 from checkout.services.spectra import Order as RemoteOrder
 
 ADDRESS = {
@@ -187,7 +188,7 @@ def test_fields_from_a_minimal_documented_order() -> None:
     ],
 )
 def test_refusals_name_the_step_that_can_fix_them(error: Any, step: str | None) -> None:
-    got_code, message, got_step = orders._rejection(error)
+    got_code, message, got_step = placement._rejection(error)
     assert got_code == error.code
     assert got_step == step
     assert message
@@ -198,5 +199,5 @@ def test_out_of_stock_message_names_the_item_problem() -> None:
     error = SpectraValidationError(
         "x", status=422, code="insufficient_stock", fields={"items.SKU-1": ["Only 1 available."]}
     )
-    _code, message, _step = orders._rejection(error)
+    _code, message, _step = placement._rejection(error)
     assert "Only 1 available." in message

@@ -16,6 +16,7 @@ import pytest
 from checkout.exceptions import PaymentDeclined
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent
 from checkout.services import orders
+from checkout.services.orders import placement
 from checkout.services.payments import to_cents
 
 from .support import ADDRESS, Live
@@ -339,11 +340,11 @@ def test_still_unknown_is_pending_then_the_sweep_places_it(
     attempt.refresh_from_db()
     assert attempt.state == State.SUBMITTING
     # A refresh meanwhile shows the same pending page and posts nothing.
-    orders.SUBMIT_WAIT_SECONDS, wait = 0.2, orders.SUBMIT_WAIT_SECONDS
+    placement.SUBMIT_WAIT_SECONDS, wait = 0.2, placement.SUBMIT_WAIT_SECONDS
     try:
         assert orders.order_place(attempt=attempt).status == "pending"
     finally:
-        orders.SUBMIT_WAIT_SECONDS = wait
+        placement.SUBMIT_WAIT_SECONDS = wait
     # The sweep leaves a submission that might still be in flight alone...
     assert orders.attempt_recover(attempt=attempt).status == "pending"  # type: ignore[union-attr]
     assert live.state()["orders"] == 0

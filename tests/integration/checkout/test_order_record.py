@@ -1,26 +1,19 @@
-"""order_record: placement's one-statement path writes exactly what the general path writes.
-
-On PostgreSQL the usual placement (attempt claimed, order new, amounts agree) is one
-``Chain`` statement; every other case, and SQLite, is the general path in a
-transaction. A shopper, a staff member or the email worker must not be able to tell
-which path recorded an order: same order row, same timeline in the same order, same
-ledger row and outbox row, same attempt state. Anything unusual writes nothing on the
-fast path and is decided by the general one.
+"""order_record: one transaction writes the order row, its timeline in order, the
+confirmation email's ledger and outbox rows, and settles the attempt; anything unusual (an
+order recorded before, a charge above the authorization) is decided in the same place.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Any
-from unittest import mock
 
-import psycopg._queries as psycopg_queries
 import pytest
-from django.db import connection
 
 from checkout import signals
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, OutboxMessage
 from checkout.services import orders
+from checkout.services.orders import timeline
 from checkout.services.spectra import Order as RemoteOrder
 from tests.integration.webhooks.conftest import ADDRESS
 
@@ -75,11 +68,11 @@ def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
         message="POST /api/v1/orders → 201",
         data={"method": "POST", "status": 201},
     )
-    token = orders._pending_calls.set([call])
+    token = timeline._pending_calls.set([call])
     try:
         order, created = orders.order_record(remote=remote, attempt=attempt)
     finally:
-        orders._pending_calls.reset(token)
+        timeline._pending_calls.reset(token)
     assert created
     return order
 
@@ -120,11 +113,10 @@ def _written(order: Order) -> dict[str, Any]:
     }
 
 
-def test_one_statement_and_general_path_write_the_same(
+def test_recording_writes_the_order_its_timeline_and_its_email_once(
     settings: Any, django_capture_on_commit_callbacks: Any
 ) -> None:
     settings.CHECKOUT_SEND_TEST_ORDER_EMAILS = True
-    assert connection.vendor == "postgresql"
     placed: list[Order] = []
 
     def receiver(sender: Any, order: Order, **kwargs: Any) -> None:
@@ -133,17 +125,13 @@ def test_one_statement_and_general_path_write_the_same(
     signals.order_placed.connect(receiver)
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            fast = _record(_remote(1), _attempt(1))
-        with (
-            django_capture_on_commit_callbacks(execute=True),
-            mock.patch.object(orders, "_record_placement", return_value=None),
-        ):
-            general = _record(_remote(2), _attempt(2))
+            order = _record(_remote(1), _attempt(1))
     finally:
         signals.order_placed.disconnect(receiver)
-    written = _written(fast)
-    assert written == _written(general)
+    written = _written(order)
     assert written["attempt"] == (State.PLACED, "", True)
+    assert written["order"]["grand_total"] == Decimal("117.87")
+    assert written["order"]["email"] == "ada@example.com"
     assert written["outbox"] == [("checkout.tasks.email_send", True)]
     assert [t[:2] for t in written["timeline"]] == [
         ("payment", "Card ok."),
@@ -154,41 +142,17 @@ def test_one_statement_and_general_path_write_the_same(
         ("email", "Order confirmation email sent to ada@example.com."),
     ]
     assert written["attempt_events"] == 0
-    assert [o.pk for o in placed] == [fast.pk, general.pk]
+    assert [o.pk for o in placed] == [order.pk]
 
 
-def test_the_one_statement_path_is_one_statement(django_assert_num_queries: Any) -> None:
-    attempt = _attempt(3)
-    sent: list[tuple[str, Any]] = []
-
-    def capture(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
-        sent.append((sql, params))
-        return execute(sql, params, many, context)
-
-    with django_assert_num_queries(1), connection.execute_wrapper(capture):
-        order = _record(_remote(3), attempt)
-    # psycopg parses a statement's placeholders once per process only when it is short
-    # and has few parameters; past either limit it parses it again on every placement.
-    sql, params = sent[0]
-    assert len(sql.encode()) <= psycopg_queries.MAX_CACHED_STATEMENT_LENGTH
-    assert len(params) <= psycopg_queries.MAX_CACHED_STATEMENT_PARAMS
-    assert attempt.state == State.PLACED  # the caller's instance follows the row
-    assert order.pk
-    assert order.attempt_id == attempt.pk
-
-
-def test_a_suppressed_email_has_no_outbox_row_on_either_path(settings: Any) -> None:
+def test_a_suppressed_email_has_no_outbox_row(settings: Any) -> None:
     settings.CHECKOUT_EMAIL_KINDS = ("shipped",)
-    fast = _record(_remote(4), _attempt(4))
-    with mock.patch.object(orders, "_record_placement", return_value=None):
-        general = _record(_remote(5), _attempt(5))
-    written = _written(fast)
-    assert written == _written(general)
+    written = _written(_record(_remote(4), _attempt(4)))
     assert written["ledger"][1] == EmailNotification.Status.SUPPRESSED
     assert written["outbox"] == []
 
 
-def test_an_order_recorded_before_is_left_to_the_general_path() -> None:
+def test_an_order_recorded_before_is_not_written_twice() -> None:
     """A webhook recorded the order first: nothing is written twice, the attempt links."""
     remote = _remote(6)
     existing, created = orders.order_record(remote=remote, attempt=None)
@@ -203,7 +167,7 @@ def test_an_order_recorded_before_is_left_to_the_general_path() -> None:
     assert attempt.state == State.PLACED
 
 
-def test_a_charge_above_the_authorization_is_flagged_by_the_general_path() -> None:
+def test_a_charge_above_the_authorization_is_flagged() -> None:
     attempt = _attempt(7)
     order, created = orders.order_record(remote=_remote(7, charged=150.0), attempt=attempt)
     assert created
@@ -213,18 +177,3 @@ def test_a_charge_above_the_authorization_is_flagged_by_the_general_path() -> No
         "amount_charged_exceeds_authorization",
     )
     assert order.events.filter(message__startswith="Needs review").exists()
-
-
-def test_an_attempt_that_moved_on_writes_nothing_on_the_one_statement_path() -> None:
-    """Recovery took the attempt meanwhile: the lock finds no ``submitting`` row."""
-    attempt = _attempt(8)
-    CheckoutAttempt.objects.filter(pk=attempt.pk).update(state=State.PAYMENT_AUTHORIZED)
-    chain_result = orders._record_placement(
-        remote=_remote(8),
-        attempt=attempt,
-        fields=orders.order_fields_from_remote(_remote(8)),
-    )
-    assert chain_result is None
-    assert not Order.objects.filter(spectra_id=5008).exists()
-    assert not EmailNotification.objects.exists()
-    assert not OutboxMessage.objects.exists()

@@ -1,0 +1,96 @@
+"""Placing an order: the state machine of one checkout attempt, from details to an order.
+
+One module per part of it: ``attempts`` (the attempt, its steps and state moves),
+``paying``, ``placement``, ``recording``, ``recovery``, ``timeline``, and ``results``
+(what they answer with). Callers use this package's names: ``orders.attempt_pay(...)``.
+
+States (``CheckoutAttempt.State``)::
+
+    collecting --pay--> payment_authorized --claim--> submitting --> placed
+        ^                      |                          |   \\--> needs_review (contradiction)
+        '---- edit / rejected -'--------------------------'   \\--> failed (cart unusable, released)
+
+Rules this module keeps:
+
+- No network call inside ``transaction.atomic``. State changes are short transactions
+  of their own; the one that matters is the compare-and-set ``payment_authorized ->
+  submitting`` (an UPDATE with the old state in its WHERE): exactly one caller wins it
+  and only the winner posts ``POST /orders``. Everyone else (a second click, a refresh,
+  a second tab, the sweep) waits briefly for the outcome or answers "pending".
+- The PaymentIntent is checked with Stripe before posting (``requires_capture`` and the
+  amount we asked for), never on the browser's word.
+- ``POST /orders`` is never re-sent blindly. An unknown outcome (timeout, 5xx, dropped
+  connection) is resolved by the 409 answer or ``GET /orders?cart_id=``: an order found
+  is adopted; only when the lookup proved there is none is the post repeated, once.
+  Still unknown: the attempt stays ``submitting`` for ``attempt_recover``.
+- At most one local ``Order`` per attempt (a OneToOne constraint) and per Spectra id
+  (unique), so whichever of placement, recovery and the webhook sync records an order
+  first, the others land on the same row.
+- Every step is on the attempt's timeline (``OrderEvent``), including each API call
+  made for it (method, path, status, duration); the rows move to the order once placed.
+"""
+
+from __future__ import annotations
+
+from checkout.services.orders.attempts import (
+    CheckoutSnapshot,
+    attempt_apply_gift_card,
+    attempt_apply_promo,
+    attempt_choose_shipping,
+    attempt_for_cart,
+    attempt_in_session,
+    attempt_next_step,
+    attempt_remove_gift_card,
+    attempt_remove_promo,
+    attempt_save_information,
+    attempt_set_billing,
+    attempt_shipping_rates,
+    checkout_snapshot,
+)
+from checkout.services.orders.paying import (
+    attempt_claim_payment_try,
+    attempt_pay,
+    attempt_setup_intent_create,
+    attempt_setup_intent_reusable,
+)
+from checkout.services.orders.placement import (
+    order_payload,
+    order_place,
+    order_place_in_session,
+)
+from checkout.services.orders.recording import order_fields_from_remote, order_record
+from checkout.services.orders.recovery import attempt_recover, attempts_to_recover
+from checkout.services.orders.results import PaymentOutcome, PlacementResult
+from checkout.services.quotes import Quote, attempt_fingerprint, attempt_quote
+
+__all__ = [
+    "CheckoutSnapshot",
+    "PaymentOutcome",
+    "PlacementResult",
+    "Quote",
+    "attempt_apply_gift_card",
+    "attempt_apply_promo",
+    "attempt_choose_shipping",
+    "attempt_claim_payment_try",
+    "attempt_fingerprint",
+    "attempt_for_cart",
+    "attempt_in_session",
+    "attempt_next_step",
+    "attempt_pay",
+    "attempt_quote",
+    "attempt_recover",
+    "attempt_remove_gift_card",
+    "attempt_remove_promo",
+    "attempt_save_information",
+    "attempt_set_billing",
+    "attempt_setup_intent_create",
+    "attempt_setup_intent_reusable",
+    "attempt_shipping_rates",
+    "attempts_to_recover",
+    "checkout_snapshot",
+    "order_fields_from_remote",
+    "order_payload",
+    "order_place",
+    "order_place_in_session",
+    "order_record",
+]

@@ -1,0 +1,456 @@
+"""The checkout attempt and its steps: which session owns it, its details (contact,
+address, shipping, billing, codes), its quote, and the compare-and-set state moves.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.exceptions import (
+    CheckoutStateError,
+    ProviderError,
+    ShopperError,
+    SpectraNotFound,
+    SpectraValidationError,
+    StripeProviderError,
+)
+from checkout.models import CheckoutAttempt, OrderEvent
+from checkout.services.orders.results import State, Step
+from checkout.services.orders.timeline import _event, _flush_calls
+from checkout.services.payments import (
+    payment_intent_cancel,
+)
+from checkout.services.quotes import (
+    Quote,
+    api_address,
+    attempt_fingerprint,
+    attempt_quote,
+    gift_card_validate,
+    promo_validate,
+    quote_cache_get,
+    quote_cache_set,
+    rate_to_dict,
+)
+from checkout.services.spectra import ShippingRate, get_spectra_client
+
+logger = logging.getLogger(__name__)
+
+
+def _fresh(attempt: CheckoutAttempt) -> CheckoutAttempt:
+    attempt.refresh_from_db()
+    return attempt
+
+
+def _move(
+    attempt: CheckoutAttempt,
+    *,
+    from_states: tuple[str, ...],
+    record: OrderEvent | None = None,
+    **changes: Any,
+) -> bool:
+    """Compare-and-set: apply ``changes`` only if the attempt is in one of ``from_states``.
+
+    A conditional UPDATE: the database decides who wins a race. ``record``: the timeline
+    entry of a won move, written in the same transaction after the API calls recorded so
+    far; a lost move writes nothing.
+    """
+    changes.setdefault("updated_at", timezone.now())
+    with transaction.atomic():
+        moved = bool(
+            CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
+        )
+        if moved and record is not None:
+            _flush_calls(then=[record])
+    if moved:
+        # The move won: the row now holds our changes (no re-read). A lost move re-reads
+        # so the caller sees the winner's state.
+        for name, value in changes.items():
+            setattr(attempt, name, value)
+    else:
+        attempt.refresh_from_db()
+    return bool(moved)
+
+
+def _claim(
+    changes: dict[str, Any], *, public_id: uuid.UUID, **filters: Any
+) -> CheckoutAttempt | None:
+    """Compare-and-set the attempt ``public_id`` if it matches ``filters``, then read it.
+
+    The UPDATE and the read share a transaction, so the row read is the one this call
+    claimed (its lock is held until the read); None when nothing matched.
+    """
+    with transaction.atomic():
+        if not CheckoutAttempt.objects.filter(public_id=public_id, **filters).update(**changes):
+            return None
+        return CheckoutAttempt.objects.get(public_id=public_id)
+
+
+def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
+    """Cancel the attempt's PaymentIntent (best effort) so the hold is released."""
+    pi_id = attempt.payment_intent_id
+    if not pi_id:
+        return
+    try:
+        intent = payment_intent_cancel(payment_intent_id=pi_id)
+    except StripeProviderError:
+        # The hold lapses on its own after some days; staff see this on the timeline.
+        logger.exception("attempt %s: could not release PaymentIntent %s", attempt.public_id, pi_id)
+        _event(
+            attempt,
+            OrderEvent.Kind.PAYMENT,
+            _("Could not release the card authorization; it will lapse on its own."),
+            payment_intent=pi_id,
+            reason=reason,
+        )
+        return
+    logger.info("attempt %s: PaymentIntent %s released (%s)", attempt.public_id, pi_id, reason)
+    _event(
+        attempt,
+        OrderEvent.Kind.PAYMENT,
+        _("Card authorization released."),
+        payment_intent=pi_id,
+        status=intent.status,
+        reason=reason,
+    )
+
+
+def _editable(attempt: CheckoutAttempt) -> CheckoutAttempt:
+    """Return the attempt ready for a change of details; release any authorization.
+
+    Changing an address, the shipping method or a code changes the amount due, so an
+    authorization for the old amount is cancelled and the attempt collects again.
+    """
+    attempt = _fresh(attempt)
+    if attempt.state not in (State.COLLECTING, State.PAYMENT_AUTHORIZED):
+        raise CheckoutStateError(
+            _("Your order is already being placed; it can no longer be changed."),
+            code="attempt_closed",
+        )
+    if attempt.payment_intent_id or attempt.state == State.PAYMENT_AUTHORIZED:
+        _release_payment(attempt, reason="details_changed")
+        if not _move(
+            attempt,
+            from_states=(State.COLLECTING, State.PAYMENT_AUTHORIZED),
+            state=State.COLLECTING,
+            payment_intent_id="",
+            authorized_at=None,
+        ):
+            raise CheckoutStateError(
+                _("Your order is already being placed; it can no longer be changed."),
+                code="attempt_closed",
+            )
+    return attempt
+
+
+# --- The attempt and its steps ---------------------------------------------------------
+
+
+def _as_uuid(value: Any) -> uuid.UUID | None:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+def attempt_in_session(*, public_id: Any, owner: str) -> CheckoutAttempt | None:
+    """Return the attempt ``public_id`` if ``owner`` (``cart.session_owner``) owns it."""
+    uid = _as_uuid(public_id)
+    if uid is None or not owner:
+        return None
+    return CheckoutAttempt.objects.filter(public_id=uid, owner=owner).first()
+
+
+def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
+    """Return ``owner``'s attempt for the cart: the open one, or a new one (race-safe).
+
+    If the cart already became an order through this owner's attempt, the placed attempt
+    is returned (its state is ``placed``): ``order_place`` on it answers with that order.
+    None when another session owns the cart's open (or placed) attempt: a session that
+    merely holds the same cart id must never read or change someone else's details.
+    """
+    if not owner:
+        return None
+    open_attempts = CheckoutAttempt.objects.filter(
+        cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
+    )
+    attempt = open_attempts.order_by("id").first()
+    if attempt is not None:
+        return attempt if attempt.owner == owner else None
+    done = (
+        CheckoutAttempt.objects.filter(
+            cart_id=cart_id, state__in=(State.PLACED, State.NEEDS_REVIEW)
+        )
+        .order_by("-created_at")
+        .first()
+    )
+    if done is not None:
+        return done if done.owner == owner else None
+    try:
+        with transaction.atomic():
+            attempt = CheckoutAttempt.objects.create(cart_id=cart_id, owner=owner)
+    except IntegrityError:
+        # Another request created it first (the one-open-attempt-per-cart constraint).
+        attempt = open_attempts.get()
+        return attempt if attempt.owner == owner else None
+    logger.info("attempt %s: started for cart %s", attempt.public_id, cart_id)
+    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Checkout started."), cart_id=cart_id)
+    return attempt
+
+
+@dataclass(frozen=True)
+class CheckoutSnapshot:
+    """What a checkout step needs: the attempt, its quote and (if fetched) the rates.
+
+    ``status``: "ok", or "gone" (the API does not know the cart), "locked" (an order was
+    placed from it), "empty", "taken" (another session owns the cart's checkout).
+    ``quote`` is None when it could not be computed; ``error`` then says why (a
+    ShopperError or ProviderError to show the shopper).
+    """
+
+    status: Literal["ok", "gone", "locked", "empty", "taken"]
+    attempt: CheckoutAttempt | None
+    quote: Quote | None
+    rates: tuple[ShippingRate, ...] | None
+    item_count: int
+    error: Exception | None = None
+    token: str = ""  # names the cart version and quote computation ("" when not cached)
+    cached: bool = False  # served from the quote cache
+    peeked: dict[str, Any] = field(default_factory=dict)  # the ``peek`` keys' cached values
+
+
+def checkout_snapshot(
+    *,
+    cart_id: str,
+    owner: str,
+    with_rates: bool,
+    with_quote: bool = True,
+    peek: Sequence[str] = (),
+) -> CheckoutSnapshot:
+    """Return the cart's open attempt with its quote, from the quote cache when unchanged.
+
+    No API call when the cached quote is for this cart version and this attempt as it is
+    now (see ``checkout.services.quotes``); otherwise one cart fetch, the rates (when the
+    attempt has an address and ``with_rates`` or a chosen rate), tax and codes, each
+    fetched once. ``with_quote=False`` (a form POST that redirects): when the cart did
+    not change since the last quote (its version), that is proof enough that it exists
+    and is not empty, whatever the attempt became; ``quote`` is then None. Raises
+    ``ProviderError`` only when the cart itself cannot be fetched.
+    """
+    peeked: dict[str, Any] = {}
+    token, cached = quote_cache_get(cart_id=cart_id, also=peek, found=peeked)
+    attempt: CheckoutAttempt | None = None
+    if cached is not None:
+        attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
+        if attempt is None:
+            return CheckoutSnapshot("taken", None, None, None, 0)
+        if not with_quote:
+            return CheckoutSnapshot("ok", attempt, None, None, cached.item_count)
+        if cached.fingerprint == attempt_fingerprint(attempt) and (
+            cached.rates is not None or not with_rates or not attempt.shipping_address
+        ):
+            return CheckoutSnapshot(
+                "ok",
+                attempt,
+                cached.quote,
+                cached.rates,
+                cached.item_count,
+                token=f"{token}:{cached.stamp}",
+                cached=True,
+                peeked=peeked,
+            )
+    client = get_spectra_client()
+    try:
+        cart = client.get_cart(cart_id)
+    except SpectraNotFound:
+        return CheckoutSnapshot("gone", None, None, None, 0)
+    if cart.locked:
+        return CheckoutSnapshot("locked", None, None, None, 0)
+    if cart.is_empty:
+        return CheckoutSnapshot("empty", None, None, None, 0)
+    if attempt is None:
+        attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
+        if attempt is None:
+            return CheckoutSnapshot("taken", None, None, None, 0)
+    rates: tuple[ShippingRate, ...] | None = None
+    try:
+        priced: tuple[ShippingRate, ...] | None = None
+        if attempt.shipping_address and (with_rates or attempt.shipping_rate):
+            try:
+                rates = priced = tuple(
+                    client.get_shipping_rates(
+                        cart_id, address=api_address(attempt.shipping_address)
+                    )
+                )
+            except SpectraValidationError:
+                priced = ()  # an address the API no longer takes: no rate to charge
+        quote = attempt_quote(attempt=attempt, cart=cart, rates=priced)
+    except (ShopperError, ProviderError) as err:
+        return CheckoutSnapshot("ok", attempt, None, rates, cart.item_count, err)
+    stamp = quote_cache_set(
+        cart_id=cart_id,
+        token=token,
+        attempt=attempt,
+        quote=quote,
+        rates=rates,
+        item_count=cart.item_count,
+    )
+    return CheckoutSnapshot(
+        "ok", attempt, quote, rates, cart.item_count, token=f"{token}:{stamp}" if stamp else ""
+    )
+
+
+def attempt_next_step(attempt: CheckoutAttempt) -> Step:
+    """Return the furthest step the shopper may open ("information", "shipping", "payment")."""
+    if not attempt.email or not attempt.shipping_address:
+        return "information"
+    if not attempt.shipping_rate:
+        return "shipping"
+    return "payment"
+
+
+def _clean_address(address: dict[str, Any]) -> dict[str, Any]:
+    cleaned = {k: str(v).strip() for k, v in api_address(address).items()}
+    cleaned["state"] = cleaned["state"].upper()
+    cleaned["country"] = (cleaned["country"] or "US").upper()
+    return cleaned
+
+
+def attempt_save_information(
+    *, attempt: CheckoutAttempt, email: str, phone: str, shipping_address: dict[str, Any]
+) -> CheckoutAttempt:
+    """Store the contact details and shipping address (step 1).
+
+    A changed address clears the chosen shipping rate: its price depends on the address.
+    """
+    address = _clean_address(shipping_address)
+    if (
+        attempt.state in (State.COLLECTING, State.PAYMENT_AUTHORIZED)
+        and attempt.email == email.strip()
+        and attempt.phone == phone.strip()
+        and attempt.shipping_address == address
+    ):
+        # Unchanged (a resubmitted form): no write, and a card hold stays. Checked on the
+        # caller's instance: nothing is written, so a change made meanwhile stands.
+        return attempt
+    if attempt.state == State.COLLECTING and not attempt.payment_intent_id:
+        # The common case, no card hold to release: one compare-and-set UPDATE that only
+        # applies while the attempt is still collecting without a PaymentIntent.
+        changes: dict[str, Any] = {
+            "email": email.strip(),
+            "phone": phone.strip(),
+            "shipping_address": address,
+            "updated_at": timezone.now(),
+        }
+        if address != attempt.shipping_address:
+            changes["shipping_rate"] = {}
+        if CheckoutAttempt.objects.filter(
+            pk=attempt.pk, state=State.COLLECTING, payment_intent_id=""
+        ).update(**changes):
+            for name, value in changes.items():
+                setattr(attempt, name, value)
+            return attempt
+    attempt = _editable(attempt)
+    attempt.email = email.strip()
+    attempt.phone = phone.strip()
+    if address != attempt.shipping_address:
+        attempt.shipping_rate = {}
+    attempt.shipping_address = address
+    attempt.save(
+        update_fields=["email", "phone", "shipping_address", "shipping_rate", "updated_at"]
+    )
+    return attempt
+
+
+def attempt_shipping_rates(*, attempt: CheckoutAttempt) -> list[ShippingRate]:
+    """Return the API's shipping options for the cart and the saved address."""
+    if not attempt.shipping_address:
+        raise CheckoutStateError(_("Enter your shipping address first."), code="no_address")
+    return get_spectra_client().get_shipping_rates(
+        attempt.cart_id, address=api_address(attempt.shipping_address)
+    )
+
+
+def attempt_choose_shipping(*, attempt: CheckoutAttempt, service_code: str) -> CheckoutAttempt:
+    """Store the chosen shipping rate, priced by the API (never by the browser)."""
+    rates = attempt_shipping_rates(attempt=attempt)
+    rate = next((r for r in rates if r.service_code == service_code), None)
+    if rate is None:
+        raise CheckoutStateError(
+            _("This shipping option is not available for your address. Choose another one."),
+            code="shipping_unavailable",
+            field="service_code",
+        )
+    attempt = _editable(attempt)
+    attempt.shipping_rate = rate_to_dict(rate)
+    attempt.save(update_fields=["shipping_rate", "updated_at"])
+    return attempt
+
+
+def attempt_set_billing(
+    *,
+    attempt: CheckoutAttempt,
+    same_as_shipping: bool,
+    billing_address: dict[str, Any] | None,
+) -> CheckoutAttempt:
+    """Store the billing address (or that it is the shipping address)."""
+    if not same_as_shipping and not billing_address:
+        raise CheckoutStateError(_("Enter your billing address."), code="no_billing_address")
+    attempt = _fresh(attempt)
+    new_billing = {} if same_as_shipping else _clean_address(billing_address or {})
+    if (
+        attempt.billing_same_as_shipping == same_as_shipping
+        and attempt.billing_address == new_billing
+    ):
+        return attempt  # unchanged: keep an authorization that is still good
+    attempt = _editable(attempt)
+    attempt.billing_same_as_shipping = same_as_shipping
+    attempt.billing_address = new_billing
+    attempt.save(update_fields=["billing_same_as_shipping", "billing_address", "updated_at"])
+    return attempt
+
+
+def attempt_apply_promo(*, attempt: CheckoutAttempt, code: str) -> Quote:
+    """Apply a promo code after the API accepted it; raise ``InvalidPromoCode`` if not."""
+    normalized = promo_validate(attempt=attempt, code=code)
+    attempt = _editable(attempt)
+    attempt.promo_code = normalized
+    attempt.save(update_fields=["promo_code", "updated_at"])
+    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Promo code applied."), promo_code=normalized)
+    return attempt_quote(attempt=attempt)
+
+
+def attempt_remove_promo(*, attempt: CheckoutAttempt) -> Quote:
+    """Remove the promo code."""
+    attempt = _editable(attempt)
+    if attempt.promo_code:
+        attempt.promo_code = ""
+        attempt.save(update_fields=["promo_code", "updated_at"])
+    return attempt_quote(attempt=attempt)
+
+
+def attempt_apply_gift_card(*, attempt: CheckoutAttempt, code: str) -> Quote:
+    """Apply a gift card with a usable balance; raise ``InvalidGiftCard`` if it has none."""
+    normalized = gift_card_validate(code=code)
+    attempt = _editable(attempt)
+    attempt.gift_card_code = normalized
+    attempt.save(update_fields=["gift_card_code", "updated_at"])
+    # Only the last four characters: the code is as good as cash.
+    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Gift card applied."), gift_card=normalized[-4:])
+    return attempt_quote(attempt=attempt)
+
+
+def attempt_remove_gift_card(*, attempt: CheckoutAttempt) -> Quote:
+    """Remove the gift card."""
+    attempt = _editable(attempt)
+    if attempt.gift_card_code:
+        attempt.gift_card_code = ""
+        attempt.save(update_fields=["gift_card_code", "updated_at"])
+    return attempt_quote(attempt=attempt)

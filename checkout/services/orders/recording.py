@@ -1,0 +1,217 @@
+"""Recording a Spectra order locally: the order row, its timeline, the confirmation email
+and the attempt settled, in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from decimal import Decimal
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout import signals
+from checkout.conf import money
+from checkout.models import CheckoutAttempt, Order, OrderEvent
+from checkout.services import spectra
+from checkout.services.notifications import email_schedule
+from checkout.services.orders.results import ZERO, State
+from checkout.services.orders.timeline import _flush_calls, _jsonable
+
+logger = logging.getLogger(__name__)
+
+
+def order_fields_from_remote(remote: spectra.Order) -> dict[str, Any]:
+    """Return the ``Order`` model fields for an API order (one mapping for all callers)."""
+
+    def amount(value: Decimal | None, default: Decimal = ZERO) -> Decimal:
+        return money(value) if value is not None else default
+
+    gift_card_total = amount(remote.gift_card_total)
+    name = ""
+    if remote.billing is not None:
+        name = remote.billing.name
+    if not name and remote.shipping is not None:
+        name = remote.shipping.name
+    return {
+        "spectra_id": remote.id,
+        "order_number": remote.order_number,
+        "cart_id": remote.cart_id,
+        "email": remote.email,
+        "customer_name": name,
+        "status": remote.status,
+        "payment_status": remote.payment_status,
+        "is_test": remote.is_test,
+        "subtotal": amount(remote.subtotal),
+        "shipping_total": amount(remote.shipping_total),
+        "discount_total": amount(remote.discount_total),
+        "tax_total": amount(remote.tax_total),
+        "gift_card_total": gift_card_total,
+        "grand_total": money(remote.grand_total),
+        "amount_charged": amount(
+            remote.amount_charged, money(remote.grand_total) - gift_card_total
+        ),
+        "billing": _jsonable(dict(remote.billing.raw)) if remote.billing else {},
+        "shipping": _jsonable(dict(remote.shipping.raw)) if remote.shipping else {},
+        "shipping_method": (
+            _jsonable(dict(remote.shipping_method.raw)) if remote.shipping_method else {}
+        ),
+        "items": [_jsonable(dict(item.raw)) for item in remote.items],
+        "promo_code": remote.promo_code,
+        "payment_intent_id": remote.payment_intent_id,
+        "tracking_number": remote.tracking_number,
+        "shipping_carrier": remote.shipping_carrier,
+        "raw": _jsonable(dict(remote.raw)),
+        "placed_at": remote.created_at or timezone.now(),
+        "spectra_updated_at": remote.updated_at,
+        "last_synced_at": timezone.now(),
+    }
+
+
+def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> tuple[Order, bool]:
+    """Get or create the local order for an API order; return it and whether it is new.
+
+    On create (in one transaction): the order row, its timeline entry, the confirmation
+    email in the ledger and outbox; ``order_placed`` is sent after commit. With an
+    attempt, the attempt is marked placed (or ``needs_review`` if it contradicts the
+    order) and its timeline moves to the order.
+    """
+    fields = order_fields_from_remote(remote)
+    with transaction.atomic():
+        locked_attempt = None
+        if attempt is not None:
+            locked_attempt = (
+                CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
+            )
+            if locked_attempt is None:
+                raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+        # The usual case (a new order) is one INSERT; the unique constraints decide races.
+        order = Order(attempt=locked_attempt, **fields)
+        created = _insert_unless_conflict(order)
+        if not created:
+            found = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
+            if found is None:
+                # Not recorded yet, so the conflict was the attempt's own link: it already
+                # has another order (a contradiction, flagged below).
+                order = Order(attempt=None, **fields)
+                created = _insert_unless_conflict(order)
+            if not created:
+                # Recorded before or concurrently (placement, recovery or webhook sync).
+                order = found or Order.objects.select_for_update().get(spectra_id=remote.id)
+        if not created and (
+            locked_attempt is not None
+            and order.attempt_id is None
+            and not Order.objects.filter(attempt=locked_attempt).exists()
+        ):
+            order.attempt = locked_attempt
+            order.save(update_fields=["attempt", "updated_at"])
+
+        placed = [_placed_entry(order, locked_attempt)]
+        if created:
+            email_schedule(order=order, kind="confirmation", timeline=placed)
+        if locked_attempt is not None:
+            _settle_attempt(locked_attempt, order, remote)
+            # The API calls that placed it (recorded, not yet written) join this commit,
+            # in one INSERT with the "placed" and "email queued" entries.
+            _flush_calls(
+                order=order if order.attempt_id == locked_attempt.pk else None,
+                then=placed if created else (),
+            )
+        elif created:
+            OrderEvent.objects.bulk_create(placed)
+        if created:
+            _recorded(order, locked_attempt)
+    if attempt is not None and locked_attempt is not None:
+        # The caller's instance now matches the committed row (no re-read needed).
+        for model_field in CheckoutAttempt._meta.concrete_fields:
+            setattr(attempt, model_field.attname, getattr(locked_attempt, model_field.attname))
+    return order, created
+
+
+def _insert_unless_conflict(order: Order) -> bool:
+    """Insert ``order`` unless a unique constraint already holds its key; return whether
+    it was inserted. The savepoint keeps the caller's transaction usable after a conflict."""
+    try:
+        with transaction.atomic():
+            order.save(force_insert=True)
+    except IntegrityError:
+        order.pk = None
+        return False
+    return True
+
+
+def _placed_entry(order: Order, attempt: CheckoutAttempt | None) -> OrderEvent:
+    return OrderEvent(
+        order=order,
+        attempt=attempt,
+        kind=OrderEvent.Kind.ATTEMPT,
+        message=_("Order %(number)s placed.") % {"number": order.order_number},
+        data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
+    )
+
+
+def _recorded(order: Order, attempt: CheckoutAttempt | None) -> None:
+    """A new order is recorded: ``order_placed`` after the commit, and the log line."""
+    transaction.on_commit(
+        lambda: signals.order_placed.send(sender=Order, order=order, attempt=attempt)
+    )
+    logger.info(
+        "order %s recorded (spectra id %s, attempt %s)",
+        order.order_number,
+        order.spectra_id,
+        attempt.public_id if attempt else "-",
+    )
+
+
+def _settlement(
+    attempt: CheckoutAttempt, remote: spectra.Order, *, linked: bool
+) -> tuple[str, str]:
+    """The state an attempt settles in once its order is recorded, and the problem if any.
+
+    ``linked``: the order is this attempt's (not linked to another one).
+    """
+    if not linked:
+        return State.NEEDS_REVIEW, "order_linked_elsewhere"
+    if (
+        attempt.payment_intent_id
+        and remote.amount_charged is not None
+        and (remote.amount_charged > attempt.amount_due)
+    ):
+        # The API says it charged more than the card authorization: staff must look.
+        return State.NEEDS_REVIEW, "amount_charged_exceeds_authorization"
+    return State.PLACED, ""
+
+
+def _settled(state: str, problem: str, now: dt.datetime) -> dict[str, Any]:
+    return {
+        "state": state,
+        "finished_at": now,
+        "failure_code": problem,
+        "failure_message": "",
+        "updated_at": now,
+    }
+
+
+def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Order) -> None:
+    """Mark the attempt placed (inside order_record's transaction); flag contradictions."""
+    state, problem = _settlement(attempt, remote, linked=order.attempt_id == attempt.pk)
+    if attempt.state == state:
+        return
+    changes = _settled(state, problem, timezone.now())
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(**changes)  # the row is locked
+    for name, value in changes.items():
+        setattr(attempt, name, value)
+    # The attempt's timeline so far joins the order's.
+    OrderEvent.objects.filter(attempt=attempt, order__isnull=True).update(order=order)
+    if problem:
+        logger.error("attempt %s: needs review (%s)", attempt.public_id, problem)
+        OrderEvent.objects.create(
+            order=order,
+            attempt=attempt,
+            kind=OrderEvent.Kind.ATTEMPT,
+            message=_("Needs review: %(problem)s") % {"problem": problem},
+            data={"problem": problem},
+        )

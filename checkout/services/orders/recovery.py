@@ -1,0 +1,131 @@
+"""Recovery: finish or release attempts a shopper left after paying (the periodic sweep)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings
+from checkout.exceptions import (
+    SpectraTransientError,
+    StripeProviderError,
+)
+from checkout.models import CheckoutAttempt, OrderEvent
+from checkout.services.orders.attempts import _fresh, _move, _release_payment
+from checkout.services.orders.placement import _adopt, _submit, order_place
+from checkout.services.orders.results import PlacementResult, State, _pending
+from checkout.services.orders.timeline import _event, _recorded_calls
+from checkout.services.payments import (
+    PaymentIntentInfo,
+    payment_intent_retrieve,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def attempts_to_recover(*, older_than: dt.timedelta) -> QuerySet[CheckoutAttempt]:
+    """Return attempts paid or submitted longer ago than ``older_than`` (for the sweep)."""
+    cutoff = timezone.now() - older_than
+    return CheckoutAttempt.objects.filter(
+        Q(state=State.PAYMENT_AUTHORIZED) | Q(state=State.SUBMITTING), updated_at__lt=cutoff
+    ).order_by("updated_at")
+
+
+def _in_flight_window() -> dt.timedelta:
+    # A post still running on our side can last connect + order timeout; add a margin.
+    return dt.timedelta(
+        seconds=app_settings.SPECTRA_CONNECT_TIMEOUT + app_settings.SPECTRA_ORDER_TIMEOUT + 30
+    )
+
+
+def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
+    """Finish an attempt a shopper left after paying: adopt, place or release.
+
+    For the periodic sweep. Returns None when the attempt needs nothing (not paid, or
+    already settled). Order of checks: an order for the cart is adopted; a submission
+    still within its timeout is left alone; an attempt older than
+    ``CHECKOUT_ATTEMPT_RELEASE_AFTER`` is released (hold cancelled, failed); otherwise a
+    still-authorized card is placed (again only after the lookup proved no order).
+    """
+    attempt = _fresh(attempt)
+    if attempt.state not in (State.PAYMENT_AUTHORIZED, State.SUBMITTING):
+        return None
+    now = timezone.now()
+    if (
+        attempt.state == State.SUBMITTING
+        and attempt.submitted_at
+        and (now - attempt.submitted_at < _in_flight_window())
+    ):
+        return _pending(attempt)
+
+    with _recorded_calls(attempt) as client:
+        try:
+            remote = client.find_order_by_cart(attempt.cart_id)
+        except SpectraTransientError:
+            logger.warning("attempt %s: recovery lookup failed", attempt.public_id)
+            return _pending(attempt)
+    if remote is not None:
+        _event(attempt, OrderEvent.Kind.SYNC, _("Recovery found the order; adopting it."))
+        return _adopt(attempt, remote)
+
+    intent: PaymentIntentInfo | None = None
+    if attempt.payment_intent_id:
+        try:
+            intent = payment_intent_retrieve(payment_intent_id=attempt.payment_intent_id)
+        except StripeProviderError:
+            return _pending(attempt)
+        if intent.status == "succeeded":
+            # Captured, yet there is no order: money taken for nothing. A person decides.
+            _move(
+                attempt,
+                from_states=(State.PAYMENT_AUTHORIZED, State.SUBMITTING),
+                state=State.NEEDS_REVIEW,
+                failure_code="captured_without_order",
+                finished_at=now,
+            )
+            logger.error("attempt %s: PaymentIntent captured without order", attempt.public_id)
+            _event(
+                attempt,
+                OrderEvent.Kind.SYNC,
+                _("Needs review: the card was charged but Spectra has no order."),
+                payment_intent=intent.id,
+            )
+            return _pending(attempt)
+
+    started = attempt.submitted_at or attempt.authorized_at or attempt.updated_at
+    too_old = now - started > dt.timedelta(seconds=app_settings.ATTEMPT_RELEASE_AFTER)
+    usable = intent is None or intent.requires_capture
+    if too_old or not usable:
+        _release_payment(attempt, reason="abandoned")
+        message = _(
+            "We could not place your order in time, so your card authorization was "
+            "released. Please start again from your cart."
+        )
+        _move(
+            attempt,
+            from_states=(State.PAYMENT_AUTHORIZED, State.SUBMITTING),
+            state=State.FAILED,
+            finished_at=now,
+            failure_code="released",
+            failure_message=message,
+        )
+        _event(attempt, OrderEvent.Kind.SYNC, _("Recovery released the attempt."))
+        return PlacementResult("rejected", None, "released", message, None)
+
+    if attempt.state == State.PAYMENT_AUTHORIZED:
+        _event(attempt, OrderEvent.Kind.SYNC, _("Recovery is placing the paid order."))
+        return order_place(attempt=attempt, reload=False)
+    # Stuck in submitting, no order exists, the card is still authorized: claim the
+    # resubmission (compare-and-set on submitted_at) so two sweeps never both post.
+    claimed = CheckoutAttempt.objects.filter(
+        pk=attempt.pk, state=State.SUBMITTING, submitted_at=attempt.submitted_at
+    ).update(submitted_at=now, updated_at=now)
+    if not claimed:
+        return _pending(attempt)
+    attempt = _fresh(attempt)
+    _event(attempt, OrderEvent.Kind.SYNC, _("Recovery is submitting the order again."))
+    return _submit(attempt, may_repost=False)
