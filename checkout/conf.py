@@ -81,7 +81,7 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
     # REMOTE_ADDR only, never the header).
     "TRUSTED_PROXY_COUNT": 0,
-    # Extra img-src origins for the Content-Security-Policy (checkout/security.py); the
+    # Extra img-src origins for the Content-Security-Policy (checkout/csp.py); the
     # Spectra API's own origin (product images) is always allowed.
     "CSP_IMG_SOURCES": (),
 }

@@ -36,6 +36,7 @@ from django.views.csrf import csrf_failure as django_csrf_failure
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checkout.conf import app_settings
+from checkout.csp import checkout_csp
 from checkout.exceptions import (
     CheckoutStateError,
     InvalidGiftCard,
@@ -289,6 +290,7 @@ def _render_step(
 # --- Storefront -------------------------------------------------------------------------
 
 
+@checkout_csp
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
     """Show the catalog, a page at a time."""
@@ -333,6 +335,7 @@ def _product_card(product: Product) -> dict[str, Any]:
     }
 
 
+@checkout_csp
 @require_http_methods(["GET", "POST"])
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Show a product with its variant choice; POST adds the chosen variant to the cart."""
@@ -427,6 +430,7 @@ def _variant_from_initial(product: Product, initial: Mapping[str, Any]) -> Varia
     return None
 
 
+@checkout_csp
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
     """Show the cart: lines with quantity and remove, subtotal, checkout button."""
@@ -487,6 +491,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     return redirect(STEP_URLS[orders.attempt_next_step(guard.attempt)])
 
 
+@checkout_csp
 @require_http_methods(["GET", "POST"])
 def checkout_information(request: HttpRequest) -> HttpResponse:
     """Step 1: email, shipping address, phone."""
@@ -526,6 +531,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
     return _render_step(request, "information", guard, "checkout/information.html", context, status)
 
 
+@checkout_csp
 @require_http_methods(["GET", "POST"])
 def checkout_shipping(request: HttpRequest) -> HttpResponse:
     """Step 2: a shipping rate from the API for this cart and address."""
@@ -632,6 +638,7 @@ def _render_payment(
     return render(request, "checkout/payment.html", context, status=status)
 
 
+@checkout_csp
 @require_http_methods(["GET", "POST"])
 def checkout_payment(request: HttpRequest) -> HttpResponse:
     """Step 3: billing address, promo code, gift card, summary and the card.
@@ -793,6 +800,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
     return _("Gift card applied.")
 
 
+@checkout_csp
 @require_POST
 @rate_limited("promo", form_view=True)
 def checkout_promo(request: HttpRequest) -> HttpResponse:
@@ -809,6 +817,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
     )
 
 
+@checkout_csp
 @require_POST
 @rate_limited("gift_card", form_view=True)
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
@@ -969,6 +978,7 @@ def _placement_json(
 # --- After payment ------------------------------------------------------------------------
 
 
+@checkout_csp
 @require_GET
 def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     """'We are confirming your order': refreshes itself until the attempt resolves."""
@@ -1006,6 +1016,7 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@checkout_csp
 @require_GET
 def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
     """The confirmation page: order number, items, totals, addresses; safe to refresh."""
@@ -1025,6 +1036,7 @@ def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@checkout_csp
 @require_GET
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
     """The guest order-status page behind a signed, expiring link."""
