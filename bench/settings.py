@@ -44,6 +44,3 @@ CHECKOUT_RATE_LIMITS = dict.fromkeys(
 # The stub's orders are test orders; send their emails as a live shop sends a live
 # order's, so placing an order measures the confirmation email's ledger and outbox rows.
 CHECKOUT_SEND_TEST_ORDER_EMAILS = True
-# An experiment (bench/experiments.py), not what the stack ships: sessions in Redis only.
-if "session_cache" in env.list("BENCH_EXPERIMENTS", default=[]):
-    SESSION_ENGINE = "django.contrib.sessions.backends.cache"

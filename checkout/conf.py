@@ -85,7 +85,7 @@ DEFAULTS: dict[str, Any] = {
     # X-Forwarded-For is believed only from them: a client that reaches the app directly
     # cannot pick its own address by sending the header.
     "TRUSTED_PROXIES": (),
-    # Extra img-src origins for the Content-Security-Policy (checkout/security.py); the
+    # Extra img-src origins for the Content-Security-Policy (checkout/csp.py); the
     # Spectra API's own origin (product images) is always allowed.
     "CSP_IMG_SOURCES": (),
 }

@@ -38,6 +38,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from checkout.conf import app_settings
+from checkout.csp import checkout_csp
 from checkout.exceptions import (
     CheckoutStateError,
     InvalidGiftCard,
@@ -242,6 +243,7 @@ def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | Non
 # --- Storefront -------------------------------------------------------------------------
 
 
+@checkout_csp
 @require_GET
 def product_list(request: HttpRequest) -> HttpResponse:
     """Show the catalog, a page at a time."""
@@ -286,6 +288,7 @@ def _product_card(product: Product) -> dict[str, Any]:
     }
 
 
+@checkout_csp
 @require_http_methods(["GET", "POST"])
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Show a product with its variant choice; POST adds the chosen variant to the cart."""
@@ -380,6 +383,7 @@ def _variant_from_initial(product: Product, initial: Mapping[str, Any]) -> Varia
     return None
 
 
+@checkout_csp
 @never_cache
 @require_GET
 def cart_detail(request: HttpRequest) -> HttpResponse:
@@ -444,6 +448,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
     return redirect(STEP_URLS[orders.attempt_next_step(guard.attempt)])
 
 
+@checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_information(request: HttpRequest) -> HttpResponse:
@@ -481,6 +486,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
     return render(request, "checkout/information.html", context, status=status)
 
 
+@checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_shipping(request: HttpRequest) -> HttpResponse:
@@ -582,6 +588,7 @@ def _render_payment(
     return render(request, "checkout/payment.html", context, status=status)
 
 
+@checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
 def checkout_payment(request: HttpRequest) -> HttpResponse:
@@ -752,6 +759,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
     return _("Gift card applied.")
 
 
+@checkout_csp
 @never_cache
 @require_POST
 @rate_limited("promo", form_view=True)
@@ -769,6 +777,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
     )
 
 
+@checkout_csp
 @never_cache
 @require_POST
 @rate_limited("gift_card", form_view=True)
@@ -932,6 +941,7 @@ def _placement_json(
 # --- After payment ------------------------------------------------------------------------
 
 
+@checkout_csp
 @never_cache
 @require_GET
 def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
@@ -970,6 +980,7 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@checkout_csp
 @never_cache
 @require_GET
 def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
@@ -990,6 +1001,7 @@ def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
 
 
+@checkout_csp
 @never_cache
 @require_GET
 def order_status(request: HttpRequest, token: str) -> HttpResponse:

@@ -7,6 +7,7 @@ override. ``.env.example`` lists every variable.
 from pathlib import Path
 from typing import Any
 
+import django
 import environ
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -35,9 +36,31 @@ INSTALLED_APPS = [
     "checkout",
 ]
 
+# The site's Content-Security-Policy: its own origin only, and no framing. The checkout's
+# views add what their pages load (Stripe.js, product images) to it: checkout/csp.py.
+site_policy = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "frame-src": ["'none'"],
+    "connect-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "style-src": ["'self'"],
+    "font-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+if django.VERSION >= (6, 0):
+    csp_middleware = "django.middleware.csp.ContentSecurityPolicyMiddleware"
+    SECURE_CSP = site_policy
+else:
+    csp_middleware = "csp.middleware.CSPMiddleware"  # django-csp
+    CONTENT_SECURITY_POLICY = {"DIRECTIVES": site_policy}
+
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "checkout.security.ContentSecurityPolicyMiddleware",
+    csp_middleware,
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -65,32 +88,36 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0)
 
+def database_settings(
+    *, default_url: Any = environ.Env.NOTSET, conn_max_age: int
+) -> dict[str, Any]:
+    """Return the default database's settings from ``DATABASE_URL`` and its companions.
 
-def postgres_tuned(database: dict[str, Any]) -> dict[str, Any]:
-    """Tune a PostgreSQL database's settings; others are returned unchanged.
-
-    - Our backend (``checkout.db.backends.postgresql``): Django's, with a connection
-      health check that reads the socket instead of sending SELECT 1 on every request.
-    - Server-side binding and prepared statements: parameters travel apart from the SQL
-      and a statement run twice on a connection is parsed and planned once. Behind
-      PgBouncer in transaction mode (before 1.21's ``max_prepared_statements``) set
-      ``DATABASE_PREPARE_THRESHOLD=0`` to turn prepared statements off.
+    On PostgreSQL, parameters are bound on the server and a statement run twice on a
+    connection is prepared once (``DATABASE_PREPARE_THRESHOLD=0`` turns that off, as
+    PgBouncer in transaction mode before 1.21 needs). ``DATABASE_POOL=true`` uses Django's
+    psycopg connection pool (``psycopg-pool``); a pooled connection goes back to the pool
+    after each request, so it cannot be combined with persistent connections and
+    ``CONN_MAX_AGE`` defaults to 0 then (Django refuses any other value).
     """
-    if database["ENGINE"] != "django.db.backends.postgresql":
-        return database
-    database["ENGINE"] = "checkout.db.backends.postgresql"
-    threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
-    database.setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=threshold or None
-    )
+    database = env.db("DATABASE_URL", default=default_url)
+    database["ATOMIC_REQUESTS"] = False
+    postgres = database["ENGINE"] == "django.db.backends.postgresql"
+    pool = postgres and env.bool("DATABASE_POOL", default=False)
+    database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if pool else conn_max_age)
+    if postgres:
+        threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
+        options = database.setdefault("OPTIONS", {})
+        options.update(server_side_binding=True, prepare_threshold=threshold or None)
+        if pool:
+            options["pool"] = True
     return database
 
 
-postgres_tuned(DATABASES["default"])
+DATABASES = {
+    "default": database_settings(default_url=f"sqlite:///{BASE_DIR / 'db.sqlite3'}", conn_max_age=0)
+}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {

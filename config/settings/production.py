@@ -5,19 +5,14 @@ the environment is complete (see ``.env.example``).
 """
 
 from .base import *
-from .base import env, postgres_tuned
+from .base import database_settings, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": postgres_tuned(env.db("DATABASE_URL"))}
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
+DATABASES = {"default": database_settings(conn_max_age=60)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/1")}
-if CACHES["default"]["BACKEND"] == "django.core.cache.backends.redis.RedisCache":
-    # Same backend, one Redis client per pool instead of one per operation (checkout.cache).
-    CACHES["default"]["BACKEND"] = "checkout.cache.RedisCache"
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The same TLS proxy appends the client's address to X-Forwarded-For: the rate limits
@@ -56,6 +51,5 @@ CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
 
 # Sessions read from the cache (Redis) and written through to the database, so a page
-# view reads no session row from PostgreSQL and an eviction loses nothing. Django's
-# cached_db, with a changed session saved in one UPDATE (checkout/sessions.py).
-SESSION_ENGINE = "checkout.sessions"
+# view reads no session row from PostgreSQL and an eviction loses nothing.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"

@@ -222,14 +222,13 @@ def test_decorator_plain_page_and_get_is_not_counted() -> None:
 
 # --- On Redis: one pipelined round trip per hit ------------------------------------------
 
-# A Redis db no other suite uses (the bench uses 14 and 15, the webhook suites 9, the cache
-# backend test 10).
+# A Redis db no other suite uses (the bench uses 14 and 15, the webhook suites 9).
 REDIS_URL = "redis://127.0.0.1:6379/11"
-REDIS_BACKENDS = ("django.core.cache.backends.redis.RedisCache", "checkout.cache.RedisCache")
+REDIS_BACKEND = "django.core.cache.backends.redis.RedisCache"
 
 
-@pytest.fixture(params=REDIS_BACKENDS)
-def on_redis(request: pytest.FixtureRequest, settings: Any) -> Iterator[redis.Redis]:
+@pytest.fixture
+def on_redis(settings: Any) -> Iterator[redis.Redis]:
     """Make the default cache a Redis cache on db 11 (emptied); yield a raw client of it."""
     raw = redis.Redis.from_url(REDIS_URL)
     try:
@@ -237,7 +236,7 @@ def on_redis(request: pytest.FixtureRequest, settings: Any) -> Iterator[redis.Re
     except redis.ConnectionError as err:  # a required service: fail, never skip
         pytest.fail(f"Redis is not reachable at {REDIS_URL}: {err}")
     settings.CACHES = {
-        "default": {"BACKEND": request.param, "LOCATION": REDIS_URL, "KEY_PREFIX": "rltest"}
+        "default": {"BACKEND": REDIS_BACKEND, "LOCATION": REDIS_URL, "KEY_PREFIX": "rltest"}
     }
     yield raw
     raw.flushdb()
@@ -354,7 +353,7 @@ def test_redis_down_fails_open(settings: Any, caplog: pytest.LogCaptureFixture) 
         port = probe.getsockname()[1]
     settings.CACHES = {
         "default": {
-            "BACKEND": "checkout.cache.RedisCache",
+            "BACKEND": REDIS_BACKEND,
             "LOCATION": f"redis://127.0.0.1:{port}/11",
         }
     }

@@ -69,12 +69,32 @@ def test_app_settings_are_read_at_call_time(settings) -> None:  # type: ignore[n
     assert app_settings.SPECTRA_READ_TIMEOUT == 10.0
 
 
-def test_production_cache_reuses_redis_clients() -> None:
-    env = {**PRODUCTION_ENV, "CACHE_URL": "redis://127.0.0.1:6379/1"}
-    code = "from django.conf import settings; print(settings.CACHES['default']['BACKEND'])"
+def production_settings(code: str, **variables: str) -> str:
+    env = {**PRODUCTION_ENV, "CACHE_URL": "redis://127.0.0.1:6379/1", **variables}
     result = manage("shell", "-c", code, "--settings=config.settings.production", env=env)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip().splitlines()[-1] == "checkout.cache.RedisCache"
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_production_uses_djangos_own_database_cache_and_sessions() -> None:
+    code = (
+        "from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CACHES['default']['BACKEND'], s.SESSION_ENGINE)"
+    )
+    assert production_settings(code).split() == [
+        "django.db.backends.postgresql",
+        "django.core.cache.backends.redis.RedisCache",
+        "django.contrib.sessions.backends.cached_db",
+    ]
+
+
+def test_the_connection_pool_is_opt_in_and_replaces_persistent_connections() -> None:
+    code = (
+        "from django.conf import settings as s; d = s.DATABASES['default']; "
+        "print(d['OPTIONS'].get('pool', False), d['CONN_MAX_AGE'])"
+    )
+    assert production_settings(code) == "False 60"
+    assert production_settings(code, DATABASE_POOL="true") == "True 0"
 
 
 def test_production_reads_the_trusted_proxies_from_the_environment() -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -152,16 +153,23 @@ def test_the_documented_steps_give_a_working_shop(
         deadline = time.monotonic() + 30
         while True:
             try:
-                if requests.get(f"{base}/admin/login/", timeout=2).status_code == 200:
+                admin = requests.get(f"{base}/admin/login/", timeout=2)
+                if admin.status_code == 200:
                     break
             except requests.ConnectionError:
                 pass
             assert server.poll() is None, server.stderr.read() if server.stderr else ""
             assert time.monotonic() < deadline, "runserver did not answer"
             time.sleep(0.2)
+        # The site has no Content-Security-Policy: its pages get none from the app, the
+        # checkout's pages get the checkout's own.
+        assert "Content-Security-Policy" not in admin.headers
         storefront = requests.get(f"{base}/", timeout=10)
         assert storefront.status_code == 200
         assert product in storefront.text
+        stripe_origin = "{0.scheme}://{0.netloc}".format(urlsplit(localstripe.js_url))
+        policy = storefront.headers["Content-Security-Policy"]
+        assert f"script-src 'self' {stripe_origin};" in policy
         cart = requests.get(f"{base}/cart/", timeout=10)
         assert cart.status_code == 200
         assert requests.get(f"{base}/static/checkout/checkout.css", timeout=10).status_code == 200
