@@ -88,12 +88,6 @@ class CheckoutForm(forms.Form):
 
     bound_field_class = CheckoutBoundField
 
-    def wire_accessibility(self) -> None:
-        """Do nothing: ARIA attributes follow the field's errors each time it renders.
-
-        Kept so callers written when the forms set those attributes themselves still work.
-        """
-
 
 class AddressForm(CheckoutForm):
     """A postal address; ``section`` is the autocomplete section (shipping / billing)."""

@@ -1,0 +1,181 @@
+"""The JSON endpoints checkout.js calls: pay (authorize the card) and place (the order).
+They answer 4xx with ``{"reason", "message"}`` on bad input, never a 500.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from django.contrib import messages
+from django.http import (
+    HttpRequest,
+    JsonResponse,
+)
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from checkout.exceptions import (
+    CheckoutStateError,
+    PaymentDeclined,
+    ProviderError,
+    ShopperError,
+)
+from checkout.models import CheckoutAttempt
+from checkout.ratelimit import (
+    rate_limited,
+)
+from checkout.services import cart as cart_service
+from checkout.services import orders
+from checkout.views.common import (
+    SESSION_ATTEMPT,
+    current_attempt,
+    json_error,
+    provider_message,
+    step_url,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def _json_body(request: HttpRequest) -> dict[str, Any] | None:
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting recurses
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _no_checkout() -> JsonResponse:
+    return json_error(
+        "no_checkout",
+        _("Your checkout has expired. Please start again."),
+        http_status=404,
+        redirect=reverse("checkout:cart"),
+    )
+
+
+def _payable_attempt(
+    request: HttpRequest, attempt: CheckoutAttempt | None = None
+) -> CheckoutAttempt | JsonResponse:
+    """The session's attempt (or ``attempt``, already read), if it may be paid now."""
+    attempt = attempt or current_attempt(request)
+    if attempt is None:
+        return _no_checkout()
+    if attempt.state == CheckoutAttempt.State.COLLECTING and (
+        orders.attempt_next_step(attempt) != "payment"
+    ):
+        return json_error(
+            "step_unreachable",
+            _("Complete the earlier checkout steps first."),
+            http_status=409,
+            redirect=step_url(orders.attempt_next_step(attempt)),
+        )
+    return attempt
+
+
+@never_cache
+@require_POST
+@rate_limited("pay")
+def checkout_pay(request: HttpRequest) -> JsonResponse:
+    """Authorize the card: ``{"payment_method_id"}`` -> ``{"status", "client_secret"}``."""
+    body = _json_body(request)
+    if body is None:
+        return json_error("invalid_json", _("The request was not valid JSON."))
+    payment_method_id = body.get("payment_method_id", "")
+    if not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
+        return json_error("invalid_payment_method", _("The card details were not received."))
+    # The usual click: the try is claimed and the attempt read in one statement.
+    claimed = orders.attempt_claim_payment_try(
+        public_id=request.session.get(SESSION_ATTEMPT),
+        owner=cart_service.session_owner(request),
+        payment_method_id=payment_method_id,
+    )
+    found = _payable_attempt(request, claimed)
+    if isinstance(found, JsonResponse):
+        return found
+    attempt = found
+    try:
+        outcome = orders.attempt_pay(
+            attempt=attempt,
+            payment_method_id=payment_method_id,
+            reload=False,
+            try_claimed=claimed is not None,
+        )
+    except PaymentDeclined as err:
+        return json_error(err.code or "card_declined", err.message, http_status=402)
+    except CheckoutStateError as err:
+        return json_error(err.code or "invalid_state", err.message, http_status=409)
+    except ShopperError as err:
+        return json_error(err.code or "invalid", err.message, http_status=400)
+    except ProviderError:
+        logger.exception("attempt %s: payment failed at the provider", attempt.public_id)
+        return json_error("provider_error", provider_message(), http_status=503)
+    return JsonResponse({"status": outcome.status, "client_secret": outcome.client_secret})
+
+
+@never_cache
+@require_POST
+@rate_limited("place")
+def checkout_place(request: HttpRequest) -> JsonResponse:
+    """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
+    if _json_body(request) is None:
+        return json_error("invalid_json", _("The request was not valid JSON."))
+    public_id = request.session.get(SESSION_ATTEMPT)
+    try:
+        # The usual click: the paid attempt is claimed and read in one statement.
+        placed = orders.order_place_in_session(
+            public_id=public_id, owner=cart_service.session_owner(request)
+        )
+        if placed is None:
+            attempt = current_attempt(request)
+            if attempt is None:
+                return _no_checkout()
+            placed = attempt, orders.order_place(attempt=attempt, reload=False)
+    except ShopperError as err:
+        return json_error(err.code or "invalid_state", err.message, http_status=409)
+    except ProviderError:
+        logger.exception("attempt %s: placing the order failed", public_id)
+        return JsonResponse(
+            {
+                "status": "pending",
+                "redirect": reverse("checkout:checkout-pending", args=[public_id]),
+            },
+            status=202,
+        )
+    return _placement_json(request, *placed)
+
+
+def _placement_json(
+    request: HttpRequest, attempt: CheckoutAttempt, result: orders.PlacementResult
+) -> JsonResponse:
+    if result.status == "placed":
+        cart_service.cart_forget(request)
+        return JsonResponse(
+            {
+                "status": "placed",
+                "redirect": reverse("checkout:checkout-confirmation", args=[attempt.public_id]),
+            }
+        )
+    if result.status == "pending":
+        return JsonResponse(
+            {
+                "status": "pending",
+                "redirect": reverse("checkout:checkout-pending", args=[attempt.public_id]),
+            },
+            status=202,
+        )
+    step = result.step or "payment"
+    if step != "payment":
+        messages.error(request, result.message)
+    return json_error(
+        result.code or "rejected",
+        result.message,
+        http_status=409,
+        status="rejected",
+        step=step,
+        redirect=step_url(step) if step != "payment" else "",
+    )

@@ -1,0 +1,85 @@
+"""What every checkout view shares: step names, JSON errors, the shopper-safe provider
+message, the session's own attempt, and the CSRF failure view.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponseBase,
+    JsonResponse,
+)
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.csrf import csrf_failure as django_csrf_failure
+
+from checkout.models import CheckoutAttempt
+from checkout.services import cart as cart_service
+from checkout.services import orders
+
+logger = logging.getLogger(__name__)
+
+
+STEPS = ("information", "shipping", "payment")
+STEP_URLS = {
+    "information": "checkout:checkout-information",
+    "shipping": "checkout:checkout-shipping",
+    "payment": "checkout:checkout-payment",
+}
+SESSION_ATTEMPT = "checkout_attempt"
+
+
+def wants_json(request: HttpRequest) -> bool:
+    return "application/json" in request.headers.get("Accept", "") or (
+        request.content_type == "application/json"
+    )
+
+
+def json_error(reason: str, message: str, *, http_status: int = 400, **extra: Any) -> JsonResponse:
+    return JsonResponse({"reason": reason, "message": message, **extra}, status=http_status)
+
+
+def provider_message() -> str:
+    return _(
+        "We could not reach our store system just now. Nothing was charged; "
+        "please try again in a moment."
+    )
+
+
+def step_url(step: str) -> str:
+    return reverse(STEP_URLS.get(step, STEP_URLS["information"]))
+
+
+def attempt_in_session(request: HttpRequest, public_id: Any) -> CheckoutAttempt:
+    """Return this session's attempt with ``public_id``; another shopper's is a 404."""
+    owner = cart_service.session_owner(request)
+    attempt = orders.attempt_in_session(public_id=public_id, owner=owner)
+    if attempt is None:
+        raise Http404(_("No such checkout."))
+    return attempt
+
+
+def current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
+    """Return the attempt the session last worked on (for pay/place), or None."""
+    public_id = request.session.get(SESSION_ATTEMPT)
+    if not public_id:
+        return None
+    try:
+        return attempt_in_session(request, public_id)
+    except Http404:  # not this session's (a malformed id reads as none)
+        return None
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
+    """``CSRF_FAILURE_VIEW``: JSON for the machine endpoints, Django's page otherwise."""
+    if wants_json(request):
+        return json_error(
+            "csrf_failed",
+            _("Your session has expired. Reload the page and try again."),
+            http_status=403,
+        )
+    return django_csrf_failure(request, reason=reason)

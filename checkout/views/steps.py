@@ -1,0 +1,524 @@
+"""The checkout steps a shopper fills in: information, shipping, payment (billing address,
+promo code, gift card, the card). Every step is reachable only after the ones before it,
+and only for the session that owns the checkout.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from django.contrib import messages
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseRedirect,
+    JsonResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from checkout.conf import app_settings
+from checkout.csp import checkout_csp
+from checkout.exceptions import (
+    InvalidGiftCard,
+    InvalidPromoCode,
+    ProviderError,
+    ShopperError,
+)
+from checkout.forms import (
+    BillingForm,
+    CodeForm,
+    InformationForm,
+    ShippingMethodForm,
+)
+from checkout.models import CheckoutAttempt
+from checkout.ratelimit import (
+    rate_limit_form_error,
+    rate_limit_hit,
+    rate_limited,
+    rate_limited_json,
+)
+from checkout.services import cart as cart_service
+from checkout.services import orders
+from checkout.views.common import (
+    SESSION_ATTEMPT,
+    STEP_URLS,
+    STEPS,
+    json_error,
+    provider_message,
+    step_url,
+    wants_json,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class _Guard:
+    """The outcome of checking that a step may be shown."""
+
+    def __init__(
+        self,
+        attempt: CheckoutAttempt | None = None,
+        response: HttpResponse | None = None,
+        snapshot: orders.CheckoutSnapshot | None = None,
+    ):
+        self.attempt = attempt
+        self.response = response
+        self.snapshot = snapshot
+
+
+def _guard(request: HttpRequest, step: str) -> _Guard:
+    """Return the open attempt when ``step`` is reachable, else a redirect to where to go.
+
+    The attempt comes with its quote (``orders.checkout_snapshot``): from the quote cache
+    when neither the cart nor the attempt changed, so a revisit makes no API call.
+    """
+    cart_id = cart_service.cart_id_from_session(request)
+    snapshot = None
+    if cart_id:
+        try:
+            snapshot = orders.checkout_snapshot(
+                cart_id=cart_id,
+                owner=cart_service.session_owner(request),
+                with_rates=step == "shipping",
+                with_quote=request.method == "GET",
+            )
+        except ProviderError:
+            logger.exception("Could not load the cart for the %s step", step)
+            messages.error(request, provider_message())
+            return _Guard(response=redirect("checkout:cart"))
+        if snapshot.status in ("gone", "locked", "taken"):
+            # Unknown to the API, an order was placed from it, or another session is
+            # checking it out: this session starts a new cart.
+            cart_service.cart_forget(request)
+    if snapshot is not None and snapshot.status == "taken":
+        messages.info(
+            request,
+            _("That cart is being checked out in another browser. Start a new cart here."),
+        )
+        return _Guard(response=redirect("checkout:cart"))
+    if snapshot is None or snapshot.attempt is None or snapshot.status != "ok":
+        messages.info(request, _("Your cart is empty. Add something before checking out."))
+        return _Guard(response=redirect("checkout:cart"))
+    cart_service.cart_count_seen(request, snapshot.item_count)
+    attempt = snapshot.attempt
+    public_id = str(attempt.public_id)
+    if request.session.get(SESSION_ATTEMPT) != public_id:  # no session write when unchanged
+        request.session[SESSION_ATTEMPT] = public_id
+    reachable = orders.attempt_next_step(attempt)
+    if STEPS.index(step) > STEPS.index(reachable):
+        return _Guard(response=redirect(STEP_URLS[reachable]))
+    return _Guard(attempt=attempt, snapshot=snapshot)
+
+
+def _quote(request: HttpRequest, attempt: CheckoutAttempt) -> orders.Quote | None:
+    try:
+        return orders.attempt_quote(attempt=attempt)
+    except ShopperError as err:
+        messages.error(request, err.message)
+    except ProviderError:
+        logger.exception("attempt %s: could not compute the quote", attempt.public_id)
+        messages.error(request, provider_message())
+    return None
+
+
+def _snapshot_quote(request: HttpRequest, guard: _Guard) -> orders.Quote | None:
+    """Return the guard's quote; when it could not be computed, tell the shopper why."""
+    snapshot = guard.snapshot
+    if snapshot is None or (snapshot.quote is None and snapshot.error is None):
+        assert guard.attempt is not None  # a POST re-rendering: the guard did not quote
+        return _quote(request, guard.attempt)
+    if snapshot.quote is None:
+        if isinstance(snapshot.error, ShopperError):
+            messages.error(request, snapshot.error.message)
+        else:
+            logger.error(
+                "attempt %s: could not compute the quote (%r)",
+                guard.attempt.public_id if guard.attempt else "-",
+                snapshot.error,
+            )
+            messages.error(request, provider_message())
+    return snapshot.quote
+
+
+def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | None) -> dict:
+    reachable = orders.attempt_next_step(attempt)
+    return {
+        "step": step,
+        "steps": [
+            {
+                "name": name,
+                "label": label,
+                "url": step_url(name),
+                "done": STEPS.index(name) < STEPS.index(step),
+                "current": name == step,
+                "reachable": STEPS.index(name) <= STEPS.index(reachable),
+            }
+            for name, label in (
+                ("information", _("Information")),
+                ("shipping", _("Shipping")),
+                ("payment", _("Payment")),
+            )
+        ],
+        "attempt": attempt,
+        "quote": quote,
+    }
+
+
+@never_cache
+@require_GET
+def checkout_start(request: HttpRequest) -> HttpResponse:
+    """Send the shopper to the first step they have not completed."""
+    guard = _guard(request, "information")
+    if guard.response is not None:
+        return guard.response
+    assert guard.attempt is not None
+    return redirect(STEP_URLS[orders.attempt_next_step(guard.attempt)])
+
+
+@checkout_csp
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout_information(request: HttpRequest) -> HttpResponse:
+    """Step 1: email, shipping address, phone."""
+    guard = _guard(request, "information")
+    if guard.response is not None:
+        return guard.response
+    attempt = guard.attempt
+    assert attempt is not None
+    status = 200
+    if request.method == "POST":
+        form = InformationForm(request.POST)
+        if form.is_valid():
+            try:
+                orders.attempt_save_information(
+                    attempt=attempt,
+                    email=form.cleaned_data["email"],
+                    phone=form.cleaned_data.get("phone") or "",
+                    shipping_address=form.address(),
+                )
+            except ShopperError as err:
+                form.add_error(None, err.message)
+            except ProviderError:
+                logger.exception("attempt %s: could not save information", attempt.public_id)
+                form.add_error(None, provider_message())
+            else:
+                return redirect("checkout:checkout-shipping")
+        status = 400
+    else:
+        initial: dict[str, Any] = dict(attempt.shipping_address or {})
+        initial.update({"email": attempt.email, "phone": attempt.phone})
+        form = InformationForm(initial={k: v for k, v in initial.items() if v})
+    context = _step_context("information", attempt, _snapshot_quote(request, guard))
+    context["form"] = form
+    return render(request, "checkout/information.html", context, status=status)
+
+
+@checkout_csp
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout_shipping(request: HttpRequest) -> HttpResponse:
+    """Step 2: a shipping rate from the API for this cart and address."""
+    guard = _guard(request, "shipping")
+    if guard.response is not None:
+        return guard.response
+    attempt = guard.attempt
+    assert attempt is not None
+    try:
+        snapshot_rates = guard.snapshot.rates if guard.snapshot is not None else None
+        rates = (
+            list(snapshot_rates)
+            if snapshot_rates is not None and request.method == "GET"
+            else orders.attempt_shipping_rates(attempt=attempt)
+        )
+    except ShopperError as err:
+        messages.error(request, err.message)
+        return redirect("checkout:checkout-information")
+    except ProviderError:
+        logger.exception("attempt %s: could not load shipping rates", attempt.public_id)
+        rates = []
+        messages.error(request, provider_message())
+    status = 200
+    if request.method == "POST":
+        form = ShippingMethodForm(request.POST, rates=rates)
+        if form.is_valid():
+            try:
+                orders.attempt_choose_shipping(
+                    attempt=attempt, service_code=form.cleaned_data["service_code"]
+                )
+            except ShopperError as err:
+                form.add_error("service_code", err.message)
+            except ProviderError:
+                logger.exception("attempt %s: could not choose shipping", attempt.public_id)
+                form.add_error(None, provider_message())
+            else:
+                return redirect("checkout:checkout-payment")
+        status = 400
+    else:
+        chosen = (attempt.shipping_rate or {}).get("service_code")
+        codes = [r.service_code for r in rates]
+        initial_code = chosen if chosen in codes else (codes[0] if codes else None)
+        form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
+    context = _step_context("shipping", attempt, _snapshot_quote(request, guard))
+    context.update({"form": form, "rates": rates})
+    return render(request, "checkout/shipping.html", context, status=status)
+
+
+def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:
+    if data is not None:
+        return BillingForm(data, prefix="billing")
+    initial = attempt.billing_address or attempt.shipping_address or {}
+    return BillingForm(prefix="billing", initial={k: v for k, v in initial.items() if v})
+
+
+def _render_payment(
+    request: HttpRequest,
+    attempt: CheckoutAttempt,
+    *,
+    billing_form: BillingForm | None = None,
+    same_as_shipping: bool | None = None,
+    promo_form: CodeForm | None = None,
+    gift_card_form: CodeForm | None = None,
+    status: int = 200,
+    guard: _Guard | None = None,
+) -> HttpResponse:
+    quote = _snapshot_quote(request, guard) if guard is not None else _quote(request, attempt)
+    context = _step_context("payment", attempt, quote)
+    context.update(
+        {
+            "billing_form": billing_form or _billing_form(attempt),
+            "same_as_shipping": attempt.billing_same_as_shipping
+            if same_as_shipping is None
+            else same_as_shipping,
+            "promo_form": promo_form or CodeForm(prefix="promo", label=_("Promo code")),
+            "gift_card_form": gift_card_form
+            or CodeForm(prefix="gift", label=_("Gift card number")),
+            "stripe_js_url": app_settings.STRIPE_JS_URL,
+            "stripe_publishable_key": app_settings.STRIPE_PUBLISHABLE_KEY,
+            "payment_needed": quote is None or quote.amount_due > 0,
+            "payment_labels": {
+                "processing": _("Processing your payment…"),
+                "authenticating": _("Waiting for your bank to confirm…"),
+                "placing": _("Placing your order…"),
+                "card_incomplete": _("Enter your card number, expiry date, CVC and ZIP."),
+                "generic": _("Something went wrong. Your card was not charged; try again."),
+                "network": _("We could not reach the shop. Check your connection and try again."),
+                "stripe_missing": _("The payment form could not load. Reload the page."),
+                "card_number": _("Card number"),
+                "exp_month": _("Expiry month (MM)"),
+                "exp_year": _("Expiry year (YY)"),
+                "cvc": _("Security code (CVC)"),
+                "postal_code": _("Billing ZIP code"),
+            },
+        }
+    )
+    return render(request, "checkout/payment.html", context, status=status)
+
+
+@checkout_csp
+@never_cache
+@require_http_methods(["GET", "POST"])
+def checkout_payment(request: HttpRequest) -> HttpResponse:
+    """Step 3: billing address, promo code, gift card, summary and the card.
+
+    A POST saves the billing address. checkout.js posts it with ``Accept:
+    application/json`` before collecting the card, and gets the billing details and a
+    SetupIntent secret back: the attempt's own while no card was confirmed on it, else a
+    new one, counted against the pay limits (none when a gift card covers the amount);
+    without JavaScript (or on invalid input) the page re-renders with errors.
+    """
+    guard = _guard(request, "payment")
+    if guard.response is not None:
+        if request.method == "POST" and wants_json(request):
+            return json_error(
+                "step_unreachable",
+                _("Complete the earlier checkout steps first."),
+                http_status=409,
+                redirect=guard.response.url
+                if isinstance(guard.response, HttpResponseRedirect)
+                else "",
+            )
+        return guard.response
+    attempt = guard.attempt
+    assert attempt is not None
+    if request.method == "GET":
+        return _render_payment(request, attempt, guard=guard)
+
+    same = request.POST.get("same_as_shipping") in {"on", "true", "1"}
+    billing_form = _billing_form(attempt, None if same else request.POST)
+    if not same and not billing_form.is_valid():
+        if wants_json(request):
+            return json_error(
+                "invalid_billing",
+                _("Check the billing address."),
+                errors={k: [str(m) for m in v] for k, v in billing_form.errors.items()},
+            )
+        return _render_payment(
+            request,
+            attempt,
+            billing_form=billing_form,
+            same_as_shipping=False,
+            status=400,
+            guard=guard,
+        )
+    try:
+        attempt = orders.attempt_set_billing(
+            attempt=attempt,
+            same_as_shipping=same,
+            billing_address=None if same else billing_form.address(),
+        )
+        secret = (
+            orders.attempt_setup_intent_reusable(attempt=attempt) if wants_json(request) else ""
+        )
+        if secret is None:
+            # A new SetupIntent lets the browser check a card with Stripe: it counts
+            # against the same limits as a payment try.
+            limit = rate_limit_hit(request=request, scope="pay")
+            if not limit:
+                return rate_limited_json(limit)
+            secret = orders.attempt_setup_intent_create(attempt=attempt)
+    except ShopperError as err:
+        if wants_json(request):
+            return json_error(err.code or "invalid", err.message, http_status=409)
+        messages.error(request, err.message)
+        return redirect("checkout:checkout-payment")
+    except ProviderError:
+        logger.exception("attempt %s: could not prepare the payment", attempt.public_id)
+        if wants_json(request):
+            return json_error("provider_error", provider_message(), http_status=503)
+        messages.error(request, provider_message())
+        return redirect("checkout:checkout-payment")
+    if wants_json(request):
+        return JsonResponse(
+            {
+                "status": "ok",
+                "setup_intent_secret": secret,
+                "billing_details": _billing_details(attempt),
+            }
+        )
+    messages.success(request, _("Billing address saved."))
+    return redirect("checkout:checkout-payment")
+
+
+def _billing_details(attempt: CheckoutAttempt) -> dict[str, Any]:
+    address = (
+        attempt.shipping_address if attempt.billing_same_as_shipping else attempt.billing_address
+    ) or {}
+    details: dict[str, Any] = {
+        "name": address.get("name", ""),
+        "email": attempt.email,
+        "address": {
+            "line1": address.get("address1", ""),
+            "line2": address.get("address2", "") or None,
+            "city": address.get("city", ""),
+            "state": address.get("state", ""),
+            "postal_code": address.get("zip", ""),
+            "country": address.get("country", ""),
+        },
+    }
+    if attempt.phone:
+        details["phone"] = attempt.phone
+    return details
+
+
+def _code_view(
+    request: HttpRequest,
+    *,
+    kind: str,
+    prefix: str,
+    label: str,
+    apply: Callable[[CheckoutAttempt, str], str],
+    remove: Callable[[CheckoutAttempt], object],
+    removed_message: str,
+    refusal: type[ShopperError],
+) -> HttpResponse:
+    """Apply or remove a promo code or gift card from the payment step's small form.
+
+    ``apply`` returns the success message; ``refusal`` is the shopper-safe error it
+    raises for a code that does not apply, shown beside the field.
+    """
+    guard = _guard(request, "payment")
+    if guard.response is not None:
+        return guard.response
+    attempt = guard.attempt
+    assert attempt is not None
+    if request.POST.get("action") == "remove":
+        try:
+            remove(attempt)
+        except (ShopperError, ProviderError):
+            logger.exception("attempt %s: could not remove the %s", attempt.public_id, kind)
+            messages.error(request, provider_message())
+        else:
+            messages.success(request, removed_message)
+        return redirect("checkout:checkout-payment")
+    form = CodeForm(request.POST, prefix=prefix, label=label)
+
+    def rerender(status: int) -> HttpResponse:
+        if prefix == "promo":
+            return _render_payment(request, attempt, promo_form=form, status=status, guard=guard)
+        return _render_payment(request, attempt, gift_card_form=form, status=status, guard=guard)
+
+    if rate_limit_form_error(request, form):
+        return rerender(429)
+    if form.is_valid():
+        try:
+            message = apply(attempt, form.cleaned_data["code"])
+        except refusal as err:
+            form.add_error("code", err.message)
+        except ProviderError:
+            logger.exception("attempt %s: could not check the %s", attempt.public_id, kind)
+            form.add_error("code", provider_message())
+        else:
+            messages.success(request, message)
+            return redirect("checkout:checkout-payment")
+    return rerender(400)
+
+
+def _apply_promo(attempt: CheckoutAttempt, code: str) -> str:
+    quote = orders.attempt_apply_promo(attempt=attempt, code=code)
+    return quote.promo_message or _("Promo code applied.")
+
+
+def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
+    orders.attempt_apply_gift_card(attempt=attempt, code=code)
+    return _("Gift card applied.")
+
+
+@checkout_csp
+@never_cache
+@require_POST
+@rate_limited("promo", form_view=True)
+def checkout_promo(request: HttpRequest) -> HttpResponse:
+    """Apply (or remove, with ``action=remove``) a promo code."""
+    return _code_view(
+        request,
+        kind="promo code",
+        prefix="promo",
+        label=_("Promo code"),
+        apply=_apply_promo,
+        remove=lambda attempt: orders.attempt_remove_promo(attempt=attempt),
+        removed_message=_("Promo code removed."),
+        refusal=InvalidPromoCode,
+    )
+
+
+@checkout_csp
+@never_cache
+@require_POST
+@rate_limited("gift_card", form_view=True)
+def checkout_gift_card(request: HttpRequest) -> HttpResponse:
+    """Apply (or remove, with ``action=remove``) a gift card."""
+    return _code_view(
+        request,
+        kind="gift card",
+        prefix="gift",
+        label=_("Gift card number"),
+        apply=_apply_gift_card,
+        remove=lambda attempt: orders.attempt_remove_gift_card(attempt=attempt),
+        removed_message=_("Gift card removed."),
+        refusal=InvalidGiftCard,
+    )
