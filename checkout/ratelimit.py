@@ -461,7 +461,11 @@ def rate_limit_form_error(request: HttpRequest, form: Any) -> bool:
 
 
 def rate_limited(
-    scope: str, *, methods: tuple[str, ...] = ("POST",), form_view: bool = False
+    scope: str,
+    *,
+    methods: tuple[str, ...] = ("POST",),
+    form_view: bool = False,
+    exempt: Callable[[HttpRequest], bool] | None = None,
 ) -> Callable[[Callable[..., HttpResponse]], Callable[..., HttpResponse]]:
     """Limit a view's ``methods`` (POST by default) by the rules of ``scope``.
 
@@ -476,6 +480,9 @@ def rate_limited(
       sure the answer is a 429 with ``Retry-After`` whatever the view returned.
     - Otherwise: a plain 429 page with the message and ``Retry-After``.
 
+    ``exempt(request)`` true: the request is neither counted nor refused (removing a code
+    the shopper applied guesses nothing).
+
     Allowed requests get ``request.rate_limited = None``.
     """
 
@@ -483,7 +490,7 @@ def rate_limited(
         @functools.wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             request.rate_limited = None  # type: ignore[attr-defined]
-            if request.method not in methods:
+            if request.method not in methods or (exempt is not None and exempt(request)):
                 return view(request, *args, **kwargs)
             result = rate_limit_hit(request=request, scope=scope)
             if result.allowed:
@@ -495,8 +502,10 @@ def rate_limited(
             request.rate_limited = result  # type: ignore[attr-defined]
             response = view(request, *args, **kwargs)
             if not getattr(request, "_rate_limit_acknowledged", False):
-                # The view did not check: it may have acted. Loud, so it gets fixed.
-                logger.error("rate limit %s: view %s ignored the refusal", scope, view.__name__)
+                # The view did not show the refusal on its form (it redirected, say): a 429
+                # stamped on its answer would be a blank page, so answer with the message.
+                logger.warning("rate limit %s: %s answered without the form", scope, view.__name__)
+                return _rate_limited_html(result)
             response.status_code = 429
             response["Retry-After"] = str(result.retry_after)
             return response

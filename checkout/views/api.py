@@ -88,7 +88,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     payment_method_id = body.get("payment_method_id", "")
     if not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
         return json_error("invalid_payment_method", _("The card details were not received."))
-    # The usual click: the try is claimed and the attempt read in one statement.
+    # The usual click: the try is claimed with the attempt's read.
     claimed = orders.attempt_claim_payment_try(
         public_id=request.session.get(SESSION_ATTEMPT),
         owner=cart_service.session_owner(request),
@@ -126,7 +126,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
         return json_error("invalid_json", _("The request was not valid JSON."))
     public_id = request.session.get(SESSION_ATTEMPT)
     try:
-        # The usual click: the paid attempt is claimed and read in one statement.
+        # The usual click: the paid attempt is claimed with its read.
         placed = orders.order_place_in_session(
             public_id=public_id, owner=cart_service.session_owner(request)
         )

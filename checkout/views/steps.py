@@ -478,6 +478,11 @@ def _code_view(
     return rerender(400)
 
 
+def _removing(request: HttpRequest) -> bool:
+    """A POST that removes the applied code: it guesses nothing, so it is never limited."""
+    return request.POST.get("action") == "remove"
+
+
 def _apply_promo(attempt: CheckoutAttempt, code: str) -> str:
     quote = orders.attempt_apply_promo(attempt=attempt, code=code)
     return quote.promo_message or _("Promo code applied.")
@@ -491,7 +496,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
 @checkout_csp
 @never_cache
 @require_POST
-@rate_limited("promo", form_view=True)
+@rate_limited("promo", form_view=True, exempt=_removing)
 def checkout_promo(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a promo code."""
     return _code_view(
@@ -509,7 +514,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
 @checkout_csp
 @never_cache
 @require_POST
-@rate_limited("gift_card", form_view=True)
+@rate_limited("gift_card", form_view=True, exempt=_removing)
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a gift card."""
     return _code_view(

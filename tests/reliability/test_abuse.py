@@ -96,6 +96,20 @@ def test_promo_guessing_is_stopped_per_session(shopper: Client, figures: Figures
     )
 
 
+def test_removing_a_code_is_never_limited_nor_a_blank_page(shopper: Client) -> None:
+    applied = shopper.post("/checkout/promo/", {"promo-code": "SAVE10"})
+    assert applied.status_code == 302
+    for i in range(4):
+        shopper.post("/checkout/promo/", {"promo-code": f"GUESS{i}"})
+    assert shopper.post("/checkout/promo/", {"promo-code": "GUESS9"}).status_code == 429
+    removed = shopper.post("/checkout/promo/", {"action": "remove"})
+    assert removed.status_code == 302
+    assert removed["Location"] == "/checkout/payment/"
+    assert CheckoutAttempt.objects.get().promo_code == ""
+    page = shopper.get("/checkout/payment/").content.decode()
+    assert "Promo code removed." in page
+
+
 def test_gift_card_guessing_is_stopped_per_session(shopper: Client) -> None:
     for i in range(4):
         assert (

@@ -85,11 +85,12 @@ def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
 def attempt_claim_payment_try(
     *, public_id: Any, owner: str, payment_method_id: str
 ) -> CheckoutAttempt | None:
-    """Claim this session's next payment try and read the attempt, in one UPDATE.
+    """Claim this session's next payment try and read the attempt.
 
-    The usual click on "Pay" finds the attempt ``collecting`` with a card entered: then
-    ``UPDATE ... SET payment_tries = payment_tries + 1 ... RETURNING`` is both the read
-    and the try's claim (the try number names the PaymentIntent's idempotency key). Pass
+    The usual click on "Pay" finds the attempt ``collecting`` with a card entered: a
+    conditional ``UPDATE ... SET payment_tries = payment_tries + 1`` claims the try (the
+    try number names the PaymentIntent's idempotency key) and the row is read in the same
+    transaction. Pass
     the attempt to ``attempt_pay(..., try_claimed=True)``. None in any other case (no
     card, not this session's, another state): read the attempt and call ``attempt_pay``.
     """

@@ -138,7 +138,7 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         ):
             return order_place(attempt=attempt)
 
-    # The claim is one UPDATE; its trace is the attempt's state and ``submitted_at``, and
+    # The claim is a conditional UPDATE; its trace is the attempt's state and ``submitted_at``, and
     # the timeline's next entry is the POST /orders call itself.
     claimed = _move(
         attempt,
@@ -156,13 +156,13 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
 def order_place_in_session(
     *, public_id: Any, owner: str
 ) -> tuple[CheckoutAttempt, PlacementResult] | None:
-    """Place this session's paid attempt, claiming it and reading it in one UPDATE.
+    """Place this session's paid attempt, claiming it first.
 
     The shopper's click on "Place order" usually finds the attempt ``payment_authorized``:
-    then ``UPDATE ... SET state = 'submitting' ... RETURNING`` is both the read and the
-    claim of ``order_place``, and ``POST /orders`` follows. None when the attempt is in
-    any other state (or not this session's): the caller reads it and calls
-    ``order_place``, which handles every state.
+    then the conditional ``UPDATE ... SET state = 'submitting'`` is the claim of
+    ``order_place`` (exactly one caller wins it), and ``POST /orders`` follows. None when
+    the attempt is in any other state (or not this session's): the caller reads it and
+    calls ``order_place``, which handles every state.
     """
     uid = _as_uuid(public_id)
     if uid is None or not owner:
