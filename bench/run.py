@@ -27,11 +27,14 @@ import time
 from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from bench import loadgen
 from bench.loadgen import LoadResult, Spec
 from bench.stack import HOST, ROOT, WORKERS, Stack
+
+if TYPE_CHECKING:
+    from bench.targets import Check
 
 BASELINE = ROOT / "bench" / "baseline.json"
 RESULTS = ROOT / "bench" / "results"
@@ -102,9 +105,8 @@ def settle() -> None:
     Preparing a round writes thousands of rows, and a target that writes leaves
     PostgreSQL's pages dirty in the kernel, which writes them back up to 30 s later
     (``vm.dirty_expire_centisecs``), in the middle of whatever runs then, where commits
-    wait behind it (the likely cause of one CI smoke's webhook p99 of 603 ms, 18-20 ms
-    usual, with no checkpoint running). After ``sync`` the writeback that remains is the
-    measured run's own.
+    wait behind it (the stall it caused in a CI smoke is in docs/performance.md,
+    "Method"). After ``sync`` the writeback that remains is the measured run's own.
     """
     os.sync()
 
@@ -126,7 +128,7 @@ def io_stalled_ms() -> float | None:
     return None
 
 
-def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
+def run_ratio_target(target: Check, mode: Mode, stack: Stack) -> dict[str, Any]:
     """Measure one target against hello: ``mode.rounds`` rounds of hello, cool-down, target."""
     rounds: list[RoundFigures] = []
     for n in range(mode.rounds):

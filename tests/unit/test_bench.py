@@ -145,7 +145,7 @@ def test_prepared_sessions_keep_their_keys_in_a_cache_only_session_engine(settin
     # shopper's session must be found under the key their cookie carries.
     from importlib import import_module
 
-    from bench.targets import sessions_create
+    from bench.targets.prepared import sessions_create
 
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     key = "k" * 32
