@@ -30,13 +30,14 @@ VIEWS = ("checkout.views", "checkout.services.orders")
 
 @dataclass
 class Context:
-    """What every check of one run shares: the stack, the mode, one CSRF secret."""
+    """What every check of one run shares: the stack, the mode, one CSRF secret and the
+    staff session of the admin targets."""
 
     stack: Stack
     mode: Mode
     # A 32-character CSRF secret, sent as the cookie and as the form field or header.
     csrf: str = field(default_factory=lambda: secrets.token_hex(16))
-    _admin_session: str | None = None
+    _admin_session: str | None = field(default=None, init=False, repr=False)
 
     def admin_session(self) -> str:
         """The session key of the bench's superuser, logged in once per run."""
