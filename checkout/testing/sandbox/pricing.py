@@ -228,6 +228,7 @@ class PricingMixin(CartsMixin):
 
 
 def find_service(carrier: str, service: str) -> ShippingService | None:
+    """The carrier's service by its name or code, case-insensitively; None when unknown."""
     wanted = service.strip().lower()
     for svc in SHIPPING_SERVICES:
         if svc.carrier.lower() != carrier.strip().lower():
@@ -238,6 +239,7 @@ def find_service(carrier: str, service: str) -> ShippingService | None:
 
 
 def add_business_days(start: date, days: int) -> date:
+    """The date ``days`` working days (Monday to Friday) after ``start``."""
     current = start
     while days > 0:
         current += timedelta(days=1)
