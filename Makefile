@@ -62,7 +62,7 @@ format: install
 	$(VENV)/bin/ruff format .
 
 typecheck: install
-	$(VENV)/bin/mypy checkout config
+	$(VENV)/bin/mypy .
 
 bench: install wrk
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m bench.run

@@ -9,7 +9,8 @@ per request, capacity with 300 ms API answers.
 Exit status 1 when a goal is missed (full run: the goal; smoke: half of it) or, in a full
 run, when a ratio falls below 0.8x ``bench/baseline.json``. A full run writes
 ``bench/results/latest.json`` and the table in ``docs/performance.md``; a smoke run
-writes ``bench/results/smoke.json`` only.
+writes ``bench/results/smoke.json`` only, and a run of some targets (``--only``)
+``bench/results/partial.json`` only.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
+from importlib.metadata import version
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from bench import loadgen
 from bench.loadgen import LoadResult, Spec
 from bench.stack import HOST, ROOT, WORKERS, Stack
+
+if TYPE_CHECKING:
+    from bench.targets import Check
 
 BASELINE = ROOT / "bench" / "baseline.json"
 RESULTS = ROOT / "bench" / "results"
@@ -56,6 +61,18 @@ class Mode:
 
 FULL = Mode("full", 3, 3, 6, 1.0, 1.0, 60, 20_000, 10)
 SMOKE = Mode("smoke", 1, 2, 5, 0.5, 0.5, 10, 600, 5)
+
+
+class RoundFigures(TypedDict):
+    """One round of a ratio target: its hello run and its own run."""
+
+    hello_rps: float
+    rps: float
+    ratio: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    io_stall_ms: int | None
 
 
 def log(message: str) -> None:
@@ -88,9 +105,8 @@ def settle() -> None:
     Preparing a round writes thousands of rows, and a target that writes leaves
     PostgreSQL's pages dirty in the kernel, which writes them back up to 30 s later
     (``vm.dirty_expire_centisecs``), in the middle of whatever runs then, where commits
-    wait behind it (the likely cause of one CI smoke's webhook p99 of 603 ms, 18-20 ms
-    usual, with no checkpoint running). After ``sync`` the writeback that remains is the
-    measured run's own.
+    wait behind it (the stall it caused in a CI smoke is in docs/performance.md,
+    "Method"). After ``sync`` the writeback that remains is the measured run's own.
     """
     os.sync()
 
@@ -112,9 +128,9 @@ def io_stalled_ms() -> float | None:
     return None
 
 
-def run_ratio_target(target: Any, mode: Mode, stack: Stack) -> dict[str, Any]:
+def run_ratio_target(target: Check, mode: Mode, stack: Stack) -> dict[str, Any]:
     """Measure one target against hello: ``mode.rounds`` rounds of hello, cool-down, target."""
-    rounds = []
+    rounds: list[RoundFigures] = []
     for n in range(mode.rounds):
         specs = target.prepare(mode=mode, round_no=n)
         target.validate(specs)
@@ -222,7 +238,6 @@ def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]
 def versions() -> dict[str, str]:
     import celery
     import django
-    import gunicorn
     import psycopg
 
     def cmd(args: list[str]) -> str:
@@ -244,7 +259,7 @@ def versions() -> dict[str, str]:
     return {
         "python": platform.python_version(),
         "django": django.get_version(),
-        "gunicorn": gunicorn.__version__,
+        "gunicorn": version("gunicorn"),
         "celery": celery.__version__,
         "psycopg": psycopg.__version__,
         "postgresql": pg,
@@ -384,7 +399,6 @@ def main(argv: list[str] | None = None) -> int:
                 "target_s": mode.target_s,
                 "cooldown_s": mode.cooldown_s,
             },
-            "experiments": [n for n in os.environ.get("BENCH_EXPERIMENTS", "").split(",") if n],
             "targets": {},
             "queries": {},
             "skipped": [],
@@ -429,13 +443,11 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_write:
             RESULTS.mkdir(parents=True, exist_ok=True)
             out = RESULTS / (
-                "smoke.json"
-                if args.smoke
-                else ("experiment.json" if results["experiments"] or only else "latest.json")
+                "smoke.json" if args.smoke else ("partial.json" if only else "latest.json")
             )
             out.write_text(json.dumps(results, indent=2) + "\n")
             log(f"wrote {out.relative_to(ROOT)}")
-            if not args.smoke and not only and not results["experiments"]:
+            if not args.smoke and not only:
                 write_doc(results)
                 log(f"updated {DOC.relative_to(ROOT)}")
         if args.write_baseline:

@@ -30,10 +30,3 @@ except ImportError:  # the checkout views have not landed yet: measure what exis
     logger.warning("bench: config.urls does not import; serving the hello view only")
 else:
     urlpatterns += site_urlpatterns
-
-# Prototypes of proposed fixes, off unless BENCH_EXPERIMENTS names them (bench/experiments.py).
-from bench import experiments  # noqa: E402
-
-applied = experiments.apply()
-if applied:
-    logger.warning("bench: experiments applied: %s", ", ".join(applied))

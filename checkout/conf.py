@@ -64,12 +64,12 @@ DEFAULTS: dict[str, Any] = {
     # Recovery
     "ATTEMPT_RELEASE_AFTER": 60 * 60,
     "RECONCILE_BATCH_SIZE": 200,
-    # Webhooks engineer (additive): absolute base for links in emails, e.g.
+    # Emails: absolute base for links in emails, e.g.
     # "https://shop.example.com"; seconds a claimed email send may take before the sweep
     # retries it (keep it above CELERY_TASK_TIME_LIMIT).
     "SITE_URL": "",
     "EMAIL_SEND_LEASE": 300,
-    # Reliability engineer (additive): abuse limits per scope (checkout/ratelimit.py):
+    # Abuse limits per scope (checkout/ratelimit.py):
     # rules "<count>/<period> <session|ip>", period like 30s, 10m, h, d; every rule of
     # a scope must allow a hit; an empty tuple switches a scope off.
     "RATE_LIMITS": {
@@ -233,7 +233,7 @@ class AppSettings:
     def RECONCILE_BATCH_SIZE(self) -> int:
         return int(self.get("RECONCILE_BATCH_SIZE"))
 
-    # --- Abuse and browser security (reliability engineer) -----------------------------
+    # --- Abuse and browser security -----------------------------------------------------
     @property
     def RATE_LIMITS(self) -> dict[str, tuple[str, ...]]:
         value = self.get("RATE_LIMITS") or {}

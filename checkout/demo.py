@@ -82,8 +82,8 @@ class DemoContext:
         return self.var_dir / "log"
 
 
-# Webhooks engineer: append a starter here (e.g. a Celery worker + beat, or registering
-# the sandbox's webhooks to ``ctx.site_url``). Each returns what it started.
+# More processes for the demo append a starter here (e.g. a Celery worker + beat, or
+# registering the sandbox's webhooks to ``ctx.site_url``). Each returns what it started.
 EXTRA_STARTERS: list[Callable[[DemoContext], Sequence[Stoppable]]] = []
 
 

@@ -31,8 +31,8 @@ def close_old_database_connections(sender: object = None, **kwargs: object) -> N
 
     Celery's Django fixup otherwise closes the connection before and after every task
     (unless ``CELERY_DB_REUSE_MAX`` is set, as our settings do), so each task paid for a
-    new PostgreSQL session: 2 ms of the worker's CPU per webhook-and-email, and a backend
-    process started on the server each time. Eager tasks run inside the caller's request
+    new PostgreSQL session: a connection set up by the worker and a backend process
+    started on the server each time. Eager tasks run inside the caller's request
     and transaction and are left alone, as the fixup leaves them.
     """
     from django.db import close_old_connections, connection

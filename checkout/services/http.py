@@ -2,11 +2,11 @@
 
 ``requests`` re-reads the process environment on every call of a session that trusts it
 (``HTTP(S)_PROXY``, ``NO_PROXY``, ``REQUESTS_CA_BUNDLE``; and ``~/.netrc`` when the call
-has no credentials of its own). That walk over ``os.environ`` costs about half a
-millisecond per call: on a pay request it used to be a fifth of the request's CPU.
-The environment of a server process does not change while it runs, so
-``service_session`` reads it once, when the client is built, and turns the per-call
-lookup off. Proxies and CA bundles from the environment keep working exactly as before.
+has no credentials of its own), a walk over ``os.environ`` that was a large share of a
+pay request's CPU (docs/performance.md). The environment of a server process does not
+change while it runs, so ``service_session`` reads it once, when the client is built,
+and turns the per-call lookup off. Proxies and CA bundles from the environment keep
+working exactly as before.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ message the shopper can act on (from the decline code); anything else is a
 ``StripeProviderError``. Card data never reaches this module: the browser turns the card
 into a PaymentMethod with Stripe.js and we only see its id.
 
-localstripe quirks we stay inside (see /work/shared/localstripe.md): it ignores
+localstripe quirks we stay inside: it ignores
 idempotency keys (we still send them; our database prevents duplicates), refuses
 ``description``/``receipt_email``/``automatic_payment_methods``/``return_url``/
 ``cancellation_reason``, wants the payment method at create time, may send ``amount``

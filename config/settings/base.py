@@ -195,7 +195,7 @@ CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")
 CHECKOUT_SITE_URL = env("CHECKOUT_SITE_URL", default="")
 CHECKOUT_SEND_TEST_ORDER_EMAILS = env.bool("CHECKOUT_SEND_TEST_ORDER_EMAILS", default=False)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},

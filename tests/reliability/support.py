@@ -137,7 +137,8 @@ def delivery_stream(
 ) -> tuple[list[Event], list[Event]]:
     """Drop a share of the events; fill ``total`` deliveries with the rest and duplicates,
     shuffled (reordered). Return (stream, dropped)."""
-    kept, dropped = [], []
+    kept: list[Event] = []
+    dropped: list[Event] = []
     for event in events:
         (dropped if rng.random() < drop else kept).append(event)
     stream = list(kept)

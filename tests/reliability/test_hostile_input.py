@@ -55,7 +55,7 @@ NASTY = [
 # Everything but lone surrogates (they cannot be encoded into a request at all).
 TEXT = st.one_of(
     st.sampled_from(NASTY),
-    st.text(st.characters(blacklist_categories=("Cs",)), max_size=300),
+    st.text(st.characters(exclude_categories=["Cs"]), max_size=300),
 )
 ADDRESS_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country")
 INFO_FIELDS = ("email", "phone", *ADDRESS_FIELDS)
@@ -300,9 +300,11 @@ def test_fuzzed_webhooks_never_500_and_unsigned_change_nothing(
         stored = WebhookEvent.objects.count()
         for kind, headers in (
             ("unsigned", {}),
-            ("bad signature", {"HTTP_X_WEBHOOK_SIGNATURE": "sha256=" + "0" * 64}),
+            ("bad signature", {"X-Webhook-Signature": "sha256=" + "0" * 64}),
         ):
-            response = client.post(WEBHOOK, data=body, content_type="application/json", **headers)
+            response = client.post(
+                WEBHOOK, data=body, content_type="application/json", headers=headers
+            )
             assert response.status_code == 401, (kind, response.status_code)
             statuses[kind][401] = statuses[kind].get(401, 0) + 1
             assert WebhookEvent.objects.count() == stored

@@ -4,6 +4,7 @@ pass/fail rules are the ones docs/performance.md states (no server, no database)
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from bench import stubs
 from bench.loadgen import Spec, percentile
@@ -27,6 +28,9 @@ def test_stub_order_totals_follow_the_api_rules():
         "payment": {"method": "stripe", "gateway_id": "pi_1"},
     }
     order = Order.from_api(stubs.order_payload(state, body))
+    assert order.subtotal is not None
+    assert order.shipping_total is not None
+    assert order.tax_total is not None
     assert order.grand_total == order.subtotal + order.shipping_total + order.tax_total
     assert order.shipping_total == Decimal("8.99")
     assert order.payment_intent_id == "pi_1"
@@ -75,7 +79,7 @@ def test_smoke_run_fails_only_below_half_the_goal_and_ignores_baseline():
 
 
 def test_latency_loss_memory_and_query_goals():
-    e2e = {"p95_ms": 1500, "lost": 0, "doubled": 1}
+    e2e: dict[str, Any] = {"p95_ms": 1500, "lost": 0, "doubled": 1}
     e2e["goal"] = {"p95_ms_max": 2000, "lost": 0, "doubled": 0}
     assert judge("webhook_email", e2e, FULL, {}) == ["webhook_email: doubled 1 > 0"]
     memory = {"growth": 0.06, "goal": {"growth_max": 0.05}}
@@ -137,11 +141,11 @@ def test_a_target_that_errored_is_a_failure_and_shows_in_the_table():
 
 
 def test_prepared_sessions_keep_their_keys_in_a_cache_only_session_engine(settings):
-    # The session_cache experiment keeps sessions in the cache alone; a prepared
+    # A site may keep sessions in the cache alone (Django's cache engine); a prepared
     # shopper's session must be found under the key their cookie carries.
     from importlib import import_module
 
-    from bench.targets import sessions_create
+    from bench.targets.prepared import sessions_create
 
     settings.SESSION_ENGINE = "django.contrib.sessions.backends.cache"
     key = "k" * 32

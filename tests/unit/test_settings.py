@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from checkout.conf import app_settings
 
@@ -60,7 +61,7 @@ def test_production_refuses_to_start_without_a_secret() -> None:
     assert "sk_live_prodkey" not in result.stderr
 
 
-def test_app_settings_are_read_at_call_time(settings) -> None:  # type: ignore[no-untyped-def]
+def test_app_settings_are_read_at_call_time(settings: Any) -> None:
     settings.CHECKOUT_SPECTRA_READ_TIMEOUT = 4
     assert app_settings.SPECTRA_READ_TIMEOUT == 4.0
     settings.CHECKOUT_SPECTRA_READ_TIMEOUT = 7

@@ -30,7 +30,8 @@ from checkout.testing.sandbox.faults import (
     WebhookFaults,
 )
 from checkout.testing.sandbox.payments import PaymentGateway
-from checkout.testing.sandbox.store import ApiError, Store, parse_iso
+from checkout.testing.sandbox.records import ApiError, parse_iso
+from checkout.testing.sandbox.store import Store
 from checkout.testing.sandbox.webhooks import WebhookHub
 
 logger = logging.getLogger(__name__)

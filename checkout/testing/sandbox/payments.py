@@ -13,7 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from checkout.testing.sandbox.config import SandboxConfig
-from checkout.testing.sandbox.store import ApiError
+from checkout.testing.sandbox.records import ApiError
 
 logger = logging.getLogger(__name__)
 

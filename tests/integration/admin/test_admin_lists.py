@@ -100,7 +100,7 @@ def test_webhook_and_email_lists_filter_and_link_to_the_order(superuser_client: 
     assert by_order.status_code == 200
     emails = superuser_client.get(
         reverse("admin:checkout_emailnotification_changelist"),
-        {"status": "failed", "order__id__exact": order.pk},
+        {"status": "failed", "order__id__exact": str(order.pk)},
     ).content.decode()
     assert order.order_number in emails
     timeline = superuser_client.get(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytest
 import requests
 from django.contrib.auth.models import User
 from django.contrib.messages import get_messages
+from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
 
@@ -25,12 +27,12 @@ def change_url(order: Order) -> str:
     return reverse("admin:checkout_order_change", args=[order.pk])
 
 
-def messages_of(response) -> list[str]:  # type: ignore[no-untyped-def]
-    return [str(m) for m in get_messages(response.wsgi_request)]
+def messages_of(request: HttpRequest) -> list[str]:
+    return [str(m) for m in get_messages(request)]
 
 
-def remote(live: Live, order: Order) -> dict:  # type: ignore[type-arg]
-    return live.spectra.get_order(order.spectra_id).raw  # type: ignore[return-value]
+def remote(live: Live, order: Order) -> Mapping[str, Any]:
+    return live.spectra.get_order(order.spectra_id).raw
 
 
 def test_superuser_sees_the_list_and_the_whole_story(
@@ -88,7 +90,7 @@ def test_ship_with_tracking_moves_the_order_in_spectra_and_here(
     assert staff_event.actor is not None
     assert "1Z999AA10123456784" in staff_event.message
     assert EmailNotification.objects.filter(order=order, kind="shipped").exists()
-    assert any("shipped" in m for m in messages_of(response))
+    assert any("shipped" in m for m in messages_of(response.wsgi_request))
 
 
 def test_a_refused_action_reports_the_api_reason_and_changes_nothing(
@@ -98,7 +100,7 @@ def test_a_refused_action_reports_the_api_reason_and_changes_nothing(
     response = superuser_client.post(action_url(order, "deliver"), follow=True)
     order.refresh_from_db()
     assert order.status == "pending"
-    text = " ".join(messages_of(response))
+    text = " ".join(messages_of(response.wsgi_request))
     assert "invalid_transition" in text or "409" in text
     assert OrderEvent.objects.filter(
         order=order, kind=OrderEvent.Kind.STAFF, data__ok=False

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pytest
 from django.db import connection
@@ -22,12 +23,13 @@ from .support import Live
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
 CALLERS = 20
+T = TypeVar("T")
 
 
-def _race(attempt_pk: int, fn: Callable[[CheckoutAttempt], orders.PlacementResult]) -> list:
+def _race(attempt_pk: int, fn: Callable[[CheckoutAttempt], T]) -> list[T]:
     barrier = threading.Barrier(CALLERS)
 
-    def call() -> orders.PlacementResult:
+    def call() -> T:
         try:
             attempt = CheckoutAttempt.objects.get(pk=attempt_pk)
             barrier.wait(timeout=30)

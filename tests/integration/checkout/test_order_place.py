@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -251,16 +252,16 @@ def test_rejected_409_when_the_cart_was_ordered_with_another_payment(
     attempt = ready_attempt()
     pi_id = _pay(live, attempt)
     # The same cart is ordered elsewhere (another channel) with another card.
-    other = live.stripe.v1.payment_intents.create(
-        params={
-            "amount": to_cents(attempt.amount_due),
-            "currency": "usd",
-            "payment_method": live.payment_method(),
-            "payment_method_types": ["card"],
-            "capture_method": "manual",
-            "confirm": True,
-        }
-    )
+    params: dict[str, Any] = {
+        "amount": to_cents(attempt.amount_due),
+        "currency": "usd",
+        "payment_method": live.payment_method(),
+        "payment_method_types": ["card"],
+        "capture_method": "manual",
+        "confirm": True,
+    }
+    # localstripe wants payment_method_types, which stripe's params type no longer lists.
+    other = live.stripe.v1.payment_intents.create(params=params)  # type: ignore[arg-type]
     live.spectra.create_order(
         {
             **orders.order_payload(attempt),

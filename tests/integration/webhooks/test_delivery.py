@@ -7,6 +7,7 @@ the broker (down when the event arrives).
 
 from __future__ import annotations
 
+import functools
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -59,6 +60,11 @@ def kinds_sent(env: WebhookEnv, order: Order) -> list[str]:
             if word in subject:
                 kinds.append(kind)
     return sorted(kinds)
+
+
+def events_handled(count: int) -> bool:
+    """Whether ``count`` webhook events have been processed or ignored so far."""
+    return WebhookEvent.objects.filter(outcome__in=["processed", "ignored"]).count() == count
 
 
 def settle(seconds: float = 2.5) -> None:
@@ -121,12 +127,7 @@ def test_events_in_reverse_order_end_delivered_without_a_late_shipped_email(
         body, headers = signed_event(env, name, data, secret)
         response = requests.post(env.webhook_url, data=body, headers=headers, timeout=10)
         assert response.status_code == 202
-        wait_for(
-            lambda n=count: (
-                WebhookEvent.objects.filter(outcome__in=["processed", "ignored"]).count() == n
-            ),
-            what=f"{name} processed",
-        )
+        wait_for(functools.partial(events_handled, count), what=f"{name} processed")
 
     wait_for(lambda: kinds_sent(env, order) == ["confirmation", "delivered"], what="emails")
     settle()

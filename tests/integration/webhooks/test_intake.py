@@ -36,8 +36,8 @@ def event_body(**data: Any) -> bytes:
 
 
 def post(client: Client, body: bytes, signature: str | None) -> Any:
-    headers = {"HTTP_X_WEBHOOK_SIGNATURE": signature} if signature is not None else {}
-    return client.post(URL, data=body, content_type="application/json", **headers)
+    headers = {"X-Webhook-Signature": signature} if signature is not None else {}
+    return client.post(URL, data=body, content_type="application/json", headers=headers)
 
 
 def assert_refused(response: Any, status: int) -> None:
