@@ -15,7 +15,7 @@ middleware, session engine, CSRF), with the same libraries the checkout uses (ps
 through Django's connection, ``requests``):
 
 - the session read and, at the end, its write (the cart forgotten);
-- the claim: one ``UPDATE ... RETURNING``;
+- the claim: one ``UPDATE ... RETURNING`` for the attempt this session owns;
 - ``POST /orders`` to the stub over a kept-alive ``requests`` session, built as the
   checkout's client builds its own (``checkout.services.http.service_session``);
 - the record: one statement (the attempt settled and one timeline row).
@@ -38,6 +38,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
+from checkout.services.cart import session_owner
 from checkout.services.http import service_session
 
 # The checkout's own kind of session (the environment's proxy settings read once, not on
@@ -47,7 +48,7 @@ _http = service_session([settings.CHECKOUT_SPECTRA_API_BASE])
 # The claim and the record, as the checkout's statements do them (see orders.py).
 _CLAIM = (
     "UPDATE checkout_checkoutattempt SET state = 'submitting', submitted_at = now(), "
-    "updated_at = now() WHERE public_id = %s AND session_key = %s "
+    "updated_at = now() WHERE public_id = %s AND owner = %s "
     "AND state = 'payment_authorized' "
     "RETURNING id, cart_id, email, phone, shipping_address, payment_intent_id"
 )
@@ -64,7 +65,7 @@ def place_floor(request: HttpRequest) -> JsonResponse:
     """Claim the session's paid attempt, post the order, record it, forget the cart."""
     public_id = request.session.get("checkout_attempt")
     with connection.cursor() as cursor:
-        cursor.execute(_CLAIM, [uuid.UUID(str(public_id)), request.session.session_key])
+        cursor.execute(_CLAIM, [uuid.UUID(str(public_id)), session_owner(request)])
         claimed = cursor.fetchone()
     if claimed is None:
         return JsonResponse({"status": "rejected"}, status=409)

@@ -115,14 +115,20 @@ def sessions_create(datas: list[dict[str, Any]], keys: list[str] | None = None) 
 def attempts_create(
     n: int, *, step: str, lines: int = CART_LINES, authorized: bool = False
 ) -> list[tuple[str, CheckoutAttempt]]:
-    """Create ``n`` carts-with-attempts at ``step``; return (session key, attempt) pairs."""
+    """Create ``n`` carts-with-attempts at ``step``; return (session key, attempt) pairs.
+
+    Each session holds its cart, its attempt and the owner token its attempt is bound to
+    (``checkout.services.cart.session_owner``), as after the shopper's earlier steps.
+    """
     from checkout.models import CheckoutAttempt
+    from checkout.services.cart import owner_hash
 
     attempts = []
     carts = [cart_id(lines) for _ in range(n)]
     session_keys = [secrets.token_hex(16) for _ in range(n)]
-    for cart, key in zip(carts, session_keys, strict=True):
-        attempt = CheckoutAttempt(cart_id=cart, session_key=key)
+    tokens = [secrets.token_urlsafe(32) for _ in range(n)]
+    for cart, token in zip(carts, tokens, strict=True):
+        attempt = CheckoutAttempt(cart_id=cart, owner=owner_hash(token))
         if step in ("shipping", "payment"):
             attempt.email = "ada@example.com"
             attempt.phone = "+1 512 555 0100"
@@ -138,16 +144,17 @@ def attempts_create(
             attempt.authorized_at = timezone.now()
         attempts.append(attempt)
     CheckoutAttempt.objects.bulk_create(attempts, batch_size=1000)
-    from checkout.services.cart import SESSION_CART_COUNT, SESSION_CART_ID
-    from checkout.views import SESSION_ATTEMPT
+    from checkout.services.cart import SESSION_CART_COUNT, SESSION_CART_ID, SESSION_OWNER
+    from checkout.views.common import SESSION_ATTEMPT
 
     datas = [
         {
             SESSION_CART_ID: a.cart_id,
             SESSION_CART_COUNT: sum(i["quantity"] for i in stubs.cart_payload(a.cart_id)["items"]),
             SESSION_ATTEMPT: str(a.public_id),
+            SESSION_OWNER: token,
         }
-        for a in attempts
+        for a, token in zip(attempts, tokens, strict=True)
     ]
     sessions_create(datas, keys=session_keys)
     return list(zip(session_keys, attempts, strict=True))
@@ -166,10 +173,8 @@ def quotes_shown(pairs: list[tuple[str, CheckoutAttempt]]) -> None:
 
     if not pairs:
         return
-    session_key, first = pairs[0]
-    snapshot = orders.checkout_snapshot(
-        cart_id=first.cart_id, session_key=session_key, with_rates=True
-    )
+    _session_key, first = pairs[0]
+    snapshot = orders.checkout_snapshot(cart_id=first.cart_id, owner=first.owner, with_rates=True)
     if snapshot.quote is None or snapshot.quote.amount_due != first.amount_due:
         raise RuntimeError(f"quote of {first.cart_id}: {snapshot.quote} {snapshot.error}")
     for _key, attempt in pairs[1:]:

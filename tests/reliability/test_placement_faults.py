@@ -73,6 +73,7 @@ def _checkout(live: Live, variant: Variant) -> tuple[CheckoutAttempt, str]:
     cart = client.create_cart()
     client.add_cart_item(cart.id, variant_id=variant.id, quantity=1)
     attempt = orders.attempt_for_cart(cart_id=cart.id, owner=uuid.uuid4().hex)
+    assert attempt is not None
     attempt = orders.attempt_save_information(
         attempt=attempt, email="load@example.com", phone="555-0100", shipping_address=ADDRESS
     )

@@ -219,13 +219,13 @@ def test_one_abuser_behind_the_proxy_does_not_block_other_shoppers(
     limits: Live, settings: Any
 ) -> None:
     settings.CHECKOUT_TRUSTED_PROXY_COUNT = 1
-    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    proxy = "10.0.0.2"
     for _ in range(6):
-        abuser = at_payment(Client(HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy))
+        abuser = at_payment(Client(HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR=proxy))
         abuser.post("/checkout/pay/", "{}", content_type="application/json")
-    blocked = at_payment(Client(HTTP_X_FORWARDED_FOR="203.0.113.9", **proxy))
+    blocked = at_payment(Client(HTTP_X_FORWARDED_FOR="203.0.113.9", REMOTE_ADDR=proxy))
     assert card_setup(blocked).status_code == 429
-    shopper = at_payment(Client(HTTP_X_FORWARDED_FOR="198.51.100.7", **proxy))
+    shopper = at_payment(Client(HTTP_X_FORWARDED_FOR="198.51.100.7", REMOTE_ADDR=proxy))
     response = shopper.post(
         "/checkout/pay/",
         json.dumps({"payment_method_id": limits.payment_method()}),

@@ -16,7 +16,7 @@ from checkout.exceptions import (
     SpectraPaymentRefused,
     SpectraValidationError,
 )
-from checkout.models import CheckoutAttempt
+from checkout.models import CheckoutAttempt, Order
 from checkout.services import orders
 from checkout.services.orders import placement
 from checkout.services.spectra import Order as RemoteOrder
@@ -131,7 +131,7 @@ def test_fields_from_remote_order() -> None:
     assert fields["payment_intent_id"] == "pi_1"
     assert fields["items"][0]["sku"] == "X-1"
     assert fields["placed_at"].isoformat() == "2026-05-15T10:00:00+00:00"
-    assert set(fields) <= {f.name for f in orders.Order._meta.get_fields()} | {"spectra_id"}
+    assert set(fields) <= {f.name for f in Order._meta.get_fields()} | {"spectra_id"}
 
 
 def test_fields_from_a_minimal_documented_order() -> None:

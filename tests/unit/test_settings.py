@@ -119,7 +119,7 @@ def test_production_reads_the_trusted_proxies_from_the_environment() -> None:
     assert result.stdout.strip().splitlines()[-1] == "2 10.0.0.0/8,192.168.1.5"
 
 
-def test_the_demo_refuses_to_serve_beyond_loopback(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_the_demo_refuses_to_serve_beyond_loopback(capsys: Any) -> None:
     from checkout import demo
 
     for host in ("0.0.0.0", "::", "192.168.1.20", "shop.example.com"):  # noqa: S104

@@ -47,6 +47,7 @@ def authorized_attempt(live: Live) -> Callable[[], CheckoutAttempt]:
 
     def make() -> CheckoutAttempt:
         attempt = orders.attempt_for_cart(cart_id=live.cart(), owner="s1")
+        assert attempt is not None
         attempt = orders.attempt_save_information(
             attempt=attempt, email="alice@example.com", phone="555-1234", shipping_address=ADDRESS
         )

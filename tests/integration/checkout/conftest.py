@@ -41,6 +41,7 @@ def ready_attempt(live: Live) -> Callable[..., CheckoutAttempt]:
         address: dict[str, str] | None = None,
     ) -> CheckoutAttempt:
         attempt = orders.attempt_for_cart(cart_id=cart_id or live.cart(), owner="s1")
+        assert attempt is not None
         attempt = orders.attempt_save_information(
             attempt=attempt,
             email="alice@example.com",

@@ -80,6 +80,7 @@ def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
 def _written(order: Order) -> dict[str, Any]:
     """What the order's recording wrote, without its ids and clocks."""
     order.refresh_from_db()
+    assert order.attempt_id is not None
     attempt = CheckoutAttempt.objects.get(pk=order.attempt_id)
     ledger = EmailNotification.objects.get(order=order)
     outbox = list(
