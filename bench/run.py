@@ -196,6 +196,12 @@ def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]
         need = goal["ratio_min"] * factor
         if entry["ratio_median"] < need:
             failures.append(f"{name}: ratio {entry['ratio_median']:.3f} < {need:.3f}")
+    if "floor_ratio_min" in goal:
+        need = goal["floor_ratio_min"] * factor
+        if entry.get("floor_ratio") is None:
+            failures.append(f"{name}: its floor {goal.get('floor')} was not measured")
+        elif entry["floor_ratio"] < need:
+            failures.append(f"{name}: {entry['floor_ratio']:.3f} of its floor < {need:.3f}")
     if "p99_ms_max" in goal and entry.get("p99_ms") is not None:
         limit = goal["p99_ms_max"] / factor
         if entry["p99_ms"] > limit:
@@ -436,6 +442,10 @@ def main(argv: list[str] | None = None) -> int:
                 if base in results["targets"] and entry.get("p50_ms"):
                     base_p50 = results["targets"][base]["p50_ms"]
                     entry["p50_factor"] = round(entry["p50_ms"] / base_p50, 3)
+                floor = (entry.get("goal") or {}).get("floor")
+                floor_ratio = (results["targets"].get(floor) or {}).get("ratio_median")
+                if floor_ratio and entry.get("ratio_median") is not None:
+                    entry["floor_ratio"] = round(entry["ratio_median"] / floor_ratio, 3)
                 failures += judge(name, entry, mode, baseline)
         results["duration_s"] = round(time.monotonic() - started, 1)
         results["failures"] = failures

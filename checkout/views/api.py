@@ -31,7 +31,6 @@ from checkout.ratelimit import (
 from checkout.services import cart as cart_service
 from checkout.services import orders
 from checkout.views.common import (
-    SESSION_ATTEMPT,
     current_attempt,
     json_error,
     provider_message,
@@ -58,11 +57,9 @@ def _no_checkout() -> JsonResponse:
     )
 
 
-def _payable_attempt(
-    request: HttpRequest, attempt: CheckoutAttempt | None = None
-) -> CheckoutAttempt | JsonResponse:
-    """The session's attempt (or ``attempt``, already read), if it may be paid now."""
-    attempt = attempt or current_attempt(request)
+def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
+    """The session's own attempt, if it may be paid now."""
+    attempt = current_attempt(request)
     if attempt is None:
         return _no_checkout()
     if attempt.state == CheckoutAttempt.State.COLLECTING and (
@@ -88,13 +85,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     payment_method_id = body.get("payment_method_id", "")
     if not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
         return json_error("invalid_payment_method", _("The card details were not received."))
-    # The usual click: the try is claimed with the attempt's read.
-    claimed = orders.attempt_claim_payment_try(
-        public_id=request.session.get(SESSION_ATTEMPT),
-        owner=cart_service.session_owner(request),
-        payment_method_id=payment_method_id,
-    )
-    found = _payable_attempt(request, claimed)
+    found = _payable_attempt(request)
     if isinstance(found, JsonResponse):
         return found
     attempt = found
@@ -103,7 +94,6 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
             attempt=attempt,
             payment_method_id=payment_method_id,
             reload=False,
-            try_claimed=claimed is not None,
         )
     except PaymentDeclined as err:
         return json_error(err.code or "card_declined", err.message, http_status=402)
@@ -124,29 +114,24 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
     if _json_body(request) is None:
         return json_error("invalid_json", _("The request was not valid JSON."))
-    public_id = request.session.get(SESSION_ATTEMPT)
+    attempt = current_attempt(request)
+    if attempt is None:
+        return _no_checkout()
     try:
-        # The usual click: the paid attempt is claimed with its read.
-        placed = orders.order_place_in_session(
-            public_id=public_id, owner=cart_service.session_owner(request)
-        )
-        if placed is None:
-            attempt = current_attempt(request)
-            if attempt is None:
-                return _no_checkout()
-            placed = attempt, orders.order_place(attempt=attempt, reload=False)
+        # The attempt was read just now: order_place claims it with a compare-and-set.
+        result = orders.order_place(attempt=attempt, reload=False)
     except ShopperError as err:
         return json_error(err.code or "invalid_state", err.message, http_status=409)
     except ProviderError:
-        logger.exception("attempt %s: placing the order failed", public_id)
+        logger.exception("attempt %s: placing the order failed", attempt.public_id)
         return JsonResponse(
             {
                 "status": "pending",
-                "redirect": reverse("checkout:checkout-pending", args=[public_id]),
+                "redirect": reverse("checkout:checkout-pending", args=[attempt.public_id]),
             },
             status=202,
         )
-    return _placement_json(request, *placed)
+    return _placement_json(request, attempt, result)
 
 
 def _placement_json(

@@ -78,6 +78,16 @@ def test_smoke_run_fails_only_below_half_the_goal_and_ignores_baseline():
     assert judge("page", entry(0.07), SMOKE, baseline)
 
 
+def test_a_goal_relative_to_a_floor_fails_below_it_or_when_the_floor_is_missing():
+    goal = {"floor": "post_place_floor", "floor_ratio_min": 0.5}
+    assert judge("post_place", {"floor_ratio": 0.55, "goal": goal}, FULL, {}) == []
+    assert judge("post_place", {"floor_ratio": 0.45, "goal": goal}, FULL, {})
+    assert judge("post_place", {"floor_ratio": 0.26, "goal": goal}, SMOKE, {}) == []
+    assert judge("post_place", {"goal": goal}, FULL, {}) == [
+        "post_place: its floor post_place_floor was not measured"
+    ]
+
+
 def test_latency_loss_memory_and_query_goals():
     e2e: dict[str, Any] = {"p95_ms": 1500, "lost": 0, "doubled": 1}
     e2e["goal"] = {"p95_ms_max": 2000, "lost": 0, "doubled": 0}

@@ -48,7 +48,6 @@ from checkout.services.orders.attempts import (
     checkout_snapshot,
 )
 from checkout.services.orders.paying import (
-    attempt_claim_payment_try,
     attempt_pay,
     attempt_setup_intent_create,
     attempt_setup_intent_reusable,
@@ -56,7 +55,6 @@ from checkout.services.orders.paying import (
 from checkout.services.orders.placement import (
     order_payload,
     order_place,
-    order_place_in_session,
 )
 from checkout.services.orders.recording import order_fields_from_remote, order_record
 from checkout.services.orders.recovery import attempt_recover, attempts_to_recover
@@ -71,7 +69,6 @@ __all__ = [
     "attempt_apply_gift_card",
     "attempt_apply_promo",
     "attempt_choose_shipping",
-    "attempt_claim_payment_try",
     "attempt_fingerprint",
     "attempt_for_cart",
     "attempt_in_session",
@@ -91,6 +88,5 @@ __all__ = [
     "order_fields_from_remote",
     "order_payload",
     "order_place",
-    "order_place_in_session",
     "order_record",
 ]

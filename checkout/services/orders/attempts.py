@@ -79,20 +79,6 @@ def _move(
     return bool(moved)
 
 
-def _claim(
-    changes: dict[str, Any], *, public_id: uuid.UUID, **filters: Any
-) -> CheckoutAttempt | None:
-    """Compare-and-set the attempt ``public_id`` if it matches ``filters``, then read it.
-
-    The UPDATE and the read share a transaction, so the row read is the one this call
-    claimed (its lock is held until the read); None when nothing matched.
-    """
-    with transaction.atomic():
-        if not CheckoutAttempt.objects.filter(public_id=public_id, **filters).update(**changes):
-            return None
-        return CheckoutAttempt.objects.get(public_id=public_id)
-
-
 def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
     """Cancel the attempt's PaymentIntent (best effort) so the hold is released."""
     pi_id = attempt.payment_intent_id

@@ -20,8 +20,6 @@ from checkout.exceptions import (
 )
 from checkout.models import CheckoutAttempt, OrderEvent
 from checkout.services.orders.attempts import (
-    _as_uuid,
-    _claim,
     _fresh,
     _move,
     _release_payment,
@@ -82,37 +80,11 @@ def _authorized_outcome(attempt: CheckoutAttempt) -> PaymentOutcome:
     return PaymentOutcome("not_required", "", None)
 
 
-def attempt_claim_payment_try(
-    *, public_id: Any, owner: str, payment_method_id: str
-) -> CheckoutAttempt | None:
-    """Claim this session's next payment try and read the attempt.
-
-    The usual click on "Pay" finds the attempt ``collecting`` with a card entered: a
-    conditional ``UPDATE ... SET payment_tries = payment_tries + 1`` claims the try (the
-    try number names the PaymentIntent's idempotency key) and the row is read in the same
-    transaction. Pass
-    the attempt to ``attempt_pay(..., try_claimed=True)``. None in any other case (no
-    card, not this session's, another state): read the attempt and call ``attempt_pay``.
-    """
-    uid = _as_uuid(public_id)
-    if uid is None or not owner or not payment_method_id:
-        return None
-    # ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
-    # payment page showed (``quote_shown``), and the try itself changes nothing else.
-    return _claim(
-        {"payment_tries": F("payment_tries") + 1},
-        public_id=uid,
-        owner=owner,
-        state=State.COLLECTING,
-    )
-
-
 def attempt_pay(
     *,
     attempt: CheckoutAttempt,
     payment_method_id: str,
     reload: bool = True,
-    try_claimed: bool = False,
 ) -> PaymentOutcome:
     """Authorize the amount due on the card: one new PaymentIntent per try.
 
@@ -129,8 +101,7 @@ def attempt_pay(
     ``QUOTE_CACHE_SECONDS`` old); otherwise it is quoted afresh. Either way the API checks
     the card against its own total at ``POST /orders``. ``reload=False`` when the caller
     read the attempt in this request: every change below is a compare-and-set, so a row
-    read a moment ago cannot do harm. ``try_claimed``: the attempt comes from
-    ``attempt_claim_payment_try``, its ``payment_tries`` already counts this try.
+    read a moment ago cannot do harm.
     """
     if reload:
         attempt = _fresh(attempt)
@@ -154,12 +125,10 @@ def attempt_pay(
         quote = quote_shown(attempt=attempt) or attempt_quote(attempt=attempt)
         # Still inside the block: the quote's API calls are written with the next
         # timeline entry (the authorization's, in its transaction), not on their own.
-        return _pay_quoted(attempt, quote, payment_method_id, try_claimed=try_claimed)
+        return _pay_quoted(attempt, quote, payment_method_id)
 
 
-def _pay_quoted(
-    attempt: CheckoutAttempt, quote: Quote, payment_method_id: str, *, try_claimed: bool
-) -> PaymentOutcome:
+def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) -> PaymentOutcome:
     """The rest of ``attempt_pay`` once the amount due is known."""
     if not quote.items:
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
@@ -184,8 +153,8 @@ def _pay_quoted(
 
     if not payment_method_id:
         raise PaymentDeclined(_("Enter your card details."), code="payment_method_required")
-    # Claim a try number (it names the idempotency key): one atomic UPDATE ... RETURNING.
-    tries = attempt.payment_tries if try_claimed else _claim_payment_try(attempt)
+    # A try number of its own names this try's idempotency key.
+    tries = _claim_payment_try(attempt)
     key = f"checkout-{attempt.public_id}-pi-{tries}"
     try:
         intent = payment_intent_create(
@@ -249,17 +218,20 @@ def _pay_quoted(
 
 
 def _claim_payment_try(attempt: CheckoutAttempt) -> int:
-    """Count one more payment try on the attempt and return the new count."""
+    """Count one more payment try on the attempt and return the new count.
+
+    ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
+    payment page showed (``quote_shown``), and a try changes nothing else.
+    """
     with transaction.atomic():
         claimed = CheckoutAttempt.objects.filter(pk=attempt.pk).update(
-            payment_tries=F("payment_tries") + 1, updated_at=timezone.now()
+            payment_tries=F("payment_tries") + 1
         )
         if not claimed:
             raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
-        attempt.payment_tries = CheckoutAttempt.objects.values_list("payment_tries", flat=True).get(
-            pk=attempt.pk
-        )
-    return attempt.payment_tries
+        tries = CheckoutAttempt.objects.values_list("payment_tries", flat=True).get(pk=attempt.pk)
+    attempt.payment_tries = tries
+    return tries
 
 
 def _payment_failed(attempt: CheckoutAttempt, *, code: str, message: str, **data: Any) -> None:

@@ -24,8 +24,6 @@ from checkout.exceptions import (
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
 from checkout.services.orders.attempts import (
-    _as_uuid,
-    _claim,
     _clean_address,
     _fresh,
     _move,
@@ -151,33 +149,6 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         return _wait_for_outcome(attempt)
     logger.info("attempt %s: submitting order", attempt.public_id)
     return _submit(attempt, may_repost=True)
-
-
-def order_place_in_session(
-    *, public_id: Any, owner: str
-) -> tuple[CheckoutAttempt, PlacementResult] | None:
-    """Place this session's paid attempt, claiming it first.
-
-    The shopper's click on "Place order" usually finds the attempt ``payment_authorized``:
-    then the conditional ``UPDATE ... SET state = 'submitting'`` is the claim of
-    ``order_place`` (exactly one caller wins it), and ``POST /orders`` follows. None when
-    the attempt is in any other state (or not this session's): the caller reads it and
-    calls ``order_place``, which handles every state.
-    """
-    uid = _as_uuid(public_id)
-    if uid is None or not owner:
-        return None
-    now = timezone.now()
-    attempt = _claim(
-        {"state": State.SUBMITTING, "submitted_at": now, "updated_at": now},
-        public_id=uid,
-        owner=owner,
-        state=State.PAYMENT_AUTHORIZED,
-    )
-    if attempt is None:
-        return None
-    logger.info("attempt %s: submitting order", attempt.public_id)
-    return attempt, _submit(attempt, may_repost=True)
 
 
 def order_payload(attempt: CheckoutAttempt) -> dict[str, Any]:

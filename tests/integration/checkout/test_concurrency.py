@@ -66,23 +66,17 @@ def test_twenty_simultaneous_placements_make_one_order_and_one_capture(
 def test_twenty_simultaneous_clicks_on_place_order_make_one_order(
     live: Live, ready_attempt: Callable[..., CheckoutAttempt]
 ) -> None:
-    # What the place view does: the claim-and-read UPDATE first, the full path for the
-    # callers that lost it (they see ``submitting`` and share the winner's outcome).
+    # What the place view does with the attempt it read: order_place claims it with a
+    # compare-and-set; the callers that lost see ``submitting`` and share the outcome.
     attempt = ready_attempt()
     outcome = orders.attempt_pay(attempt=attempt, payment_method_id=live.payment_method())
     assert outcome.status == "authorized"
-    winners = []
 
     def click(a: CheckoutAttempt) -> orders.PlacementResult:
-        placed = orders.order_place_in_session(public_id=a.public_id, owner=a.owner)
-        if placed is not None:
-            winners.append(placed)
-            return placed[1]
-        return orders.order_place(attempt=a, reload=True)
+        return orders.order_place(attempt=a, reload=False)
 
     results = _race(attempt.pk, click)
 
-    assert len(winners) == 1
     assert {r.status for r in results} == {"placed"}
     assert len({r.order.pk for r in results if r.order}) == 1
     assert live.state()["orders"] == 1
@@ -90,26 +84,6 @@ def test_twenty_simultaneous_clicks_on_place_order_make_one_order(
     assert Order.objects.count() == 1
     posts = OrderEvent.objects.filter(data__method="POST", data__path="/api/v1/orders")
     assert posts.count() == 1
-
-
-def test_place_in_session_claims_only_this_sessions_paid_attempt(
-    live: Live, ready_attempt: Callable[..., CheckoutAttempt]
-) -> None:
-    attempt = ready_attempt()
-    key = attempt.owner
-    # Not paid yet: nothing is claimed.
-    assert orders.order_place_in_session(public_id=attempt.public_id, owner=key) is None
-    orders.attempt_pay(attempt=attempt, payment_method_id=live.payment_method())
-    # Another session, or a malformed id, claims nothing.
-    assert orders.order_place_in_session(public_id=attempt.public_id, owner="other") is None
-    assert orders.order_place_in_session(public_id="not-a-uuid", owner=key) is None
-    attempt.refresh_from_db()
-    assert attempt.state == CheckoutAttempt.State.PAYMENT_AUTHORIZED
-    placed = orders.order_place_in_session(public_id=attempt.public_id, owner=key)
-    assert placed is not None
-    assert placed[0].pk == attempt.pk
-    assert placed[1].status == "placed"
-    assert Order.objects.get().attempt_id == attempt.pk
 
 
 def test_simultaneous_pay_clicks_leave_one_live_authorization(

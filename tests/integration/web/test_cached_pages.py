@@ -13,7 +13,6 @@ from django.core.cache import cache
 from django.test import Client
 
 from checkout.models import CheckoutAttempt
-from checkout.services import orders
 from checkout.services.spectra import get_spectra_client
 from checkout.testing.stripe_helpers import localstripe_client
 
@@ -190,7 +189,7 @@ def test_pay_quotes_again_when_the_shown_quote_is_no_longer_current(
 def test_each_pay_click_counts_one_try_and_a_click_without_a_card_none(
     client: Client, shop: Any, localstripe: Any
 ) -> None:
-    """The try is claimed with the attempt's read (one UPDATE): once per click with a card."""
+    """A try is counted once per click with a card."""
     at_payment(client)
     client.get("/checkout/payment/")
     refused = _pay(client, "")
@@ -210,13 +209,19 @@ def test_each_pay_click_counts_one_try_and_a_click_without_a_card_none(
     assert intent.metadata["checkout_attempt"] == str(attempt.public_id)
 
 
-def test_another_sessions_attempt_cannot_claim_a_try(client: Client, shop: Any) -> None:
+def test_another_session_cannot_pay_or_place_the_shoppers_attempt(
+    client: Client, shop: Any, localstripe: Any
+) -> None:
     at_payment(client)
     attempt = CheckoutAttempt.objects.get()
-    assert (
-        orders.attempt_claim_payment_try(
-            public_id=attempt.public_id, owner="someone-else", payment_method_id="pm_1"
-        )
-        is None
-    )
+    intruder = Client()
+    intruder.get("/cart/")
+    session = intruder.session
+    session["checkout_attempt"] = str(attempt.public_id)
+    session.save()
+    paid = _pay(intruder, _card(localstripe))
+    assert paid.status_code == 404
+    assert paid.json()["reason"] == "no_checkout"
+    placed = intruder.post("/checkout/place/", "{}", content_type="application/json")
+    assert placed.status_code == 404
     assert CheckoutAttempt.objects.get().payment_tries == 0
