@@ -1,8 +1,9 @@
 """The Spectra API client and its typed results.
 
 Import from here: ``from checkout.services.spectra import get_spectra_client, Order``.
-``client`` owns the HTTP side (session, retries, errors, cache, observers); ``results``
-owns the frozen dataclasses the client returns.
+``client`` owns the HTTP side (session, retries, errors, cache, observers), ``protocol``
+the pieces of a call it builds on (records, envelopes, parsers), ``shared`` the clients
+every caller reuses, and ``results`` the frozen dataclasses the client returns.
 """
 
 from .client import (
@@ -11,8 +12,6 @@ from .client import (
     CallObserver,
     CallRecord,
     SpectraClient,
-    clear_spectra_clients,
-    get_spectra_client,
     parse_retry_after,
 )
 from .results import (
@@ -38,6 +37,7 @@ from .results import (
     WebhookDelivery,
     WebhookSubscription,
 )
+from .shared import clear_spectra_clients, get_spectra_client
 
 __all__ = [
     "FINAL_ORDER_STATUSES",
