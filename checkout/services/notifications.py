@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.mail import EmailMultiAlternatives
-from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -36,6 +36,7 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings, money
 from checkout.links import order_status_url as status_path
 from checkout.models import EmailNotification, Order, OrderEvent
+from checkout.services.constraints import insert_unless_conflict
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
 
@@ -131,13 +132,7 @@ def _ledger_insert(notification: EmailNotification) -> bool:
     The partial unique constraint on (order, kind) decides, also against a concurrent
     scheduler; the savepoint keeps the caller's transaction usable after a conflict.
     """
-    try:
-        with transaction.atomic():
-            notification.save(force_insert=True)
-    except IntegrityError:
-        notification.pk = None
-        return False
-    return True
+    return insert_unless_conflict(notification)
 
 
 def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:

@@ -176,6 +176,20 @@ def live(
 
 # --- Webhooks, workers, Redis -------------------------------------------------------------
 
+
+@pytest.fixture
+def limits(settings: Any, live: Live) -> Live:
+    """Low rate limits, so the abuse tests reach them in a few requests."""
+    settings.CHECKOUT_RATE_LIMITS = {
+        "promo": ("4/10m session", "6/10m ip"),
+        "gift_card": ("4/10m session", "6/10m ip"),
+        "pay": ("3/10m session", "5/h ip"),
+        "place": ("5/10m session", "8/10m ip"),
+    }
+    cache.clear()
+    return live
+
+
 from tests.integration.webhooks.conftest import (  # noqa: E402
     SHARED_REDIS,
     OwnRedis,

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from django.core.cache import cache
 from django.test import Client
 
 from checkout import views
@@ -47,18 +46,6 @@ def decorated(view: Callable[..., Any], scope: str) -> bool:
 )
 def test_each_guessable_endpoint_is_rate_limited(view: Callable[..., Any], scope: str) -> None:
     assert decorated(view, scope), f"checkout.views.{view.__name__} lost @rate_limited({scope!r})"
-
-
-@pytest.fixture
-def limits(settings: Any, live: Live) -> Live:
-    settings.CHECKOUT_RATE_LIMITS = {
-        "promo": ("4/10m session", "6/10m ip"),
-        "gift_card": ("4/10m session", "6/10m ip"),
-        "pay": ("3/10m session", "5/h ip"),
-        "place": ("5/10m session", "8/10m ip"),
-    }
-    cache.clear()
-    return live
 
 
 @pytest.fixture

@@ -21,7 +21,6 @@ from typing import Any
 
 import pytest
 from django.contrib.auth.models import Permission, User
-from django.core.cache import cache
 from django.core.checks import run_checks
 from django.db import connection
 from django.test import Client
@@ -34,18 +33,6 @@ from tests.integration.web.conftest import add_to_cart, complete_information, co
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 VIEW_PERMS = ("view_order", "view_checkoutattempt", "view_webhookevent")
-
-
-@pytest.fixture
-def limits(settings: Any, live: Live) -> Live:
-    settings.CHECKOUT_RATE_LIMITS = {
-        "promo": ("4/10m session", "6/10m ip"),
-        "gift_card": ("4/10m session", "6/10m ip"),
-        "pay": ("3/10m session", "5/h ip"),
-        "place": ("5/10m session", "8/10m ip"),
-    }
-    cache.clear()
-    return live
 
 
 def at_payment(client: Client) -> Client:

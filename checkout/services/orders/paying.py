@@ -134,20 +134,11 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
 
     if not quote.payment_required:
-        _move(
+        mark_authorized(
             attempt,
-            from_states=(State.COLLECTING,),
-            record=_entry(
-                attempt,
-                OrderEvent.Kind.PAYMENT,
-                _("No card payment needed: the gift card covers the total."),
-                gift_card_amount=quote.gift_card_amount,
-            ),
-            state=State.PAYMENT_AUTHORIZED,
-            authorized_at=timezone.now(),
+            _("No card payment needed: the gift card covers the total."),
             payment_intent_id="",
-            failure_code="",
-            failure_message="",
+            gift_card_amount=quote.gift_card_amount,
         )
         return _authorized_outcome(_fresh(attempt))
 
@@ -177,22 +168,13 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
         raise
 
     if intent.requires_capture:
-        moved = _move(
+        moved = mark_authorized(
             attempt,
-            from_states=(State.COLLECTING,),
-            record=_entry(
-                attempt,
-                OrderEvent.Kind.PAYMENT,
-                _("Card authorized."),
-                payment_intent=intent.id,
-                amount=intent.amount,
-                tries=tries,
-            ),
-            state=State.PAYMENT_AUTHORIZED,
+            _("Card authorized."),
             payment_intent_id=intent.id,
-            authorized_at=timezone.now(),
-            failure_code="",
-            failure_message="",
+            payment_intent=intent.id,
+            amount=intent.amount,
+            tries=tries,
         )
         if moved:
             return PaymentOutcome("authorized", intent.id, intent.client_secret)
@@ -215,6 +197,25 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
     message = decline_message(code)
     _payment_failed(attempt, code=code, message=message, tries=tries, payment_intent=intent.id)
     raise PaymentDeclined(message, code=code)
+
+
+def mark_authorized(
+    attempt: CheckoutAttempt, message: str, *, payment_intent_id: str | None = None, **data: Any
+) -> bool:
+    """Move a collecting attempt to ``payment_authorized`` with ``message`` on its
+    timeline (``data`` with it); ``payment_intent_id`` replaces the attempt's when given.
+    False when another request moved the attempt first."""
+    changes: dict[str, Any] = {"authorized_at": timezone.now(), "failure_code": ""}
+    if payment_intent_id is not None:
+        changes["payment_intent_id"] = payment_intent_id
+    return _move(
+        attempt,
+        from_states=(State.COLLECTING,),
+        record=_entry(attempt, OrderEvent.Kind.PAYMENT, message, **data),
+        state=State.PAYMENT_AUTHORIZED,
+        failure_message="",
+        **changes,
+    )
 
 
 def _claim_payment_try(attempt: CheckoutAttempt) -> int:

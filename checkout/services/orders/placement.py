@@ -29,9 +29,10 @@ from checkout.services.orders.attempts import (
     _move,
     _release_payment,
 )
+from checkout.services.orders.paying import mark_authorized
 from checkout.services.orders.recording import order_record
 from checkout.services.orders.results import PlacementResult, State, Step, _pending
-from checkout.services.orders.timeline import _entry, _event, _recorded_calls
+from checkout.services.orders.timeline import _event, _recorded_calls
 from checkout.services.payments import (
     PaymentIntentInfo,
     decline_message,
@@ -120,19 +121,10 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         rejection = _verify_intent(attempt)
         if rejection is not None:
             return rejection
-        if not _move(
+        if not mark_authorized(
             attempt,
-            from_states=(State.COLLECTING,),
-            record=_entry(
-                attempt,
-                OrderEvent.Kind.PAYMENT,
-                _("Card authorized after 3-D Secure."),
-                payment_intent=attempt.payment_intent_id,
-            ),
-            state=State.PAYMENT_AUTHORIZED,
-            authorized_at=timezone.now(),
-            failure_code="",
-            failure_message="",
+            _("Card authorized after 3-D Secure."),
+            payment_intent=attempt.payment_intent_id,
         ):
             return order_place(attempt=attempt)
 

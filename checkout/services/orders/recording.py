@@ -9,7 +9,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,6 +17,7 @@ from checkout import signals
 from checkout.conf import money
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
+from checkout.services.constraints import insert_unless_conflict
 from checkout.services.notifications import email_schedule
 from checkout.services.orders.results import ZERO, State
 from checkout.services.orders.timeline import _flush_calls, _jsonable
@@ -90,14 +91,14 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, **fields)
-        created = _insert_unless_conflict(order)
+        created = insert_unless_conflict(order)
         if not created:
             found = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
             if found is None:
                 # Not recorded yet, so the conflict was the attempt's own link: it already
                 # has another order (a contradiction, flagged below).
                 order = Order(attempt=None, **fields)
-                created = _insert_unless_conflict(order)
+                created = insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).
                 order = found or Order.objects.select_for_update().get(spectra_id=remote.id)
@@ -129,18 +130,6 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         for model_field in CheckoutAttempt._meta.concrete_fields:
             setattr(attempt, model_field.attname, getattr(locked_attempt, model_field.attname))
     return order, created
-
-
-def _insert_unless_conflict(order: Order) -> bool:
-    """Insert ``order`` unless a unique constraint already holds its key; return whether
-    it was inserted. The savepoint keeps the caller's transaction usable after a conflict."""
-    try:
-        with transaction.atomic():
-            order.save(force_insert=True)
-    except IntegrityError:
-        order.pk = None
-        return False
-    return True
 
 
 def _placed_entry(order: Order, attempt: CheckoutAttempt | None) -> OrderEvent:
