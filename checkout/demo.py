@@ -22,7 +22,6 @@ Hook for more processes: add a callable to ``EXTRA_STARTERS``; it receives the
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import os
 import secrets
 import signal
@@ -38,6 +37,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Protocol
 from urllib.parse import urlsplit, urlunsplit
+
+from checkout.testing.servers import is_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DEMO_USERNAME = "demo"
@@ -135,16 +136,6 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     args.var_dir = str(Path(args.var_dir).resolve())
     args.database = str(Path(args.database or Path(args.var_dir) / "demo.sqlite3").resolve())
     return args
-
-
-def _is_loopback(host: str) -> bool:
-    """Whether ``host`` is reachable from this machine only."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
 
 
 def _reachable_host(host: str) -> str:
@@ -392,7 +383,7 @@ def _banner(ctx: DemoContext, pids: str) -> str:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the demo until Ctrl-C; return the exit code."""
     args = _parse(argv)
-    if not _is_loopback(args.host):
+    if not is_loopback(args.host):
         # The demo's settings are safe on loopback only: a public SECRET_KEY (anyone could
         # forge an order-status link), DEBUG on and a staff password printed in the banner.
         print(

@@ -6,6 +6,7 @@ A server that does not answer in time raises ``ServerStartError`` with its log t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import subprocess
@@ -29,6 +30,16 @@ LOCALSTRIPE_PUBLISHABLE_KEY = "pk_test_sandbox"
 
 class ServerStartError(RuntimeError):
     """A test server exited or did not answer before the deadline."""
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or an address) is reachable from this machine only."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -8,7 +8,6 @@ the handler. Handlers return ``(status, data, pagination)`` or raise ``ApiError`
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import json
 import logging
 import re
@@ -33,6 +32,7 @@ from checkout.testing.sandbox.payments import PaymentGateway
 from checkout.testing.sandbox.records import ApiError, parse_iso
 from checkout.testing.sandbox.store import Store
 from checkout.testing.sandbox.webhooks import WebhookHub
+from checkout.testing.servers import is_loopback
 
 logger = logging.getLogger(__name__)
 
@@ -539,22 +539,13 @@ def _body_str(body: dict[str, Any], name: str) -> str:
     return value.strip()
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
 def _webhook_url_ok(url: str) -> bool:
     parts = urlsplit(url)
     if not parts.hostname:
         return False
     if parts.scheme == "https":
         return True
-    return parts.scheme == "http" and _is_loopback(parts.hostname)
+    return parts.scheme == "http" and is_loopback(parts.hostname)
 
 
 def _sub_dict(sub: Any) -> dict[str, Any]:
@@ -636,7 +627,7 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
                 raise ApiError(404, "not_found", "No resource at this path.")
             key: KeySpec | None = None
             if route.scope == "control":
-                if not _is_loopback(self.client_address[0]):
+                if not is_loopback(self.client_address[0]):
                     raise ApiError(403, "forbidden", "The control API is loopback-only.")
             elif route.scope != "public":
                 key = self._authenticate()
