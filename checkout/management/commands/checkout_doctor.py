@@ -318,7 +318,9 @@ def run_checks(options: DoctorOptions) -> list[Result]:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(  # type: ignore[assignment]
+    # A plain string, as in Django's own commands: argparse formats the description with
+    # ``re``, which refuses a lazy translation proxy.
+    help = (
         "Check the checkout's configuration end to end: Spectra key and scopes, Stripe, the "
         "Celery broker, the webhook registration and email. Exits non-zero on a failure."
     )
