@@ -1,8 +1,9 @@
 """The support matrix: the unit and integration suites on each supported Django and Python.
 
 ``make test-matrix`` runs every session here with the ``DATABASE_URL`` and ``REDIS_URL`` of
-``make test``; ``nox -s "tests(django='6.1')"`` runs one. Each session has its own virtualenv
-under ``.nox/``, kept between runs, so a second run only reinstalls what changed.
+``make test``; ``make test-matrix NOX_ARGS='-s "tests(django=6.1)"'`` runs one. Each
+session has its own virtualenv under ``.nox/``, kept between runs, so a second run only
+reinstalls what changed.
 
 Interpreters come from pyenv when it has them (``$PYENV_ROOT/versions/3.13.x``), otherwise
 from ``PATH``; nox never downloads one, and a missing interpreter is an error, not a skip.
@@ -20,8 +21,8 @@ nox.options.reuse_venv = "yes"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = True
 
-# (Django, Python): the oldest Python each Django release supports, so the app's
-# syntax and dependencies are checked at the floor of every range in pyproject.toml.
+# (Django, Python): each supported Django once, and both ends of each range in
+# pyproject.toml: the oldest Django on the oldest Python, the newest on the newest.
 MATRIX = [("5.2", "3.11"), ("6.0", "3.12"), ("6.1", "3.13")]
 
 
