@@ -8,7 +8,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install browser wrk screenshots demo test test-unit test-integration test-browser lint format typecheck bench bench-smoke clean
+.PHONY: install browser wrk screenshots demo test test-unit test-integration test-browser test-matrix lint format typecheck bench bench-smoke clean
 
 install: $(STAMP)
 
@@ -48,6 +48,13 @@ test-integration: install
 
 test-browser: install browser
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m pytest tests/browser $(PYTEST_ARGS)
+
+# The unit and integration suites on every supported Django and Python (noxfile.py), with
+# the database and Redis of `make test`. Virtualenvs are kept in .nox/ between runs;
+# NOX_ARGS picks sessions, e.g. NOX_ARGS='-s "tests(django=6.1)"'.
+NOX_ARGS ?=
+test-matrix: install
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(VENV)/bin/nox $(NOX_ARGS)
 
 # Refresh the README's screenshots of each checkout step.
 screenshots: install browser

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import socket
+from typing import Any
+
+import django
 import pytest
 import responses
 from django.test import override_settings
@@ -17,6 +21,7 @@ from checkout.management.commands.checkout_doctor import (
 from checkout.services.spectra import SpectraClient
 
 API = "http://spectra.test/api/v1"
+SMTP = "django.core.mail.backends.smtp.EmailBackend"
 
 
 @override_settings(CELERY_TASK_ALWAYS_EAGER=True)
@@ -50,6 +55,48 @@ def test_the_console_email_backend_is_a_warning() -> None:
 )
 def test_the_default_sender_is_a_failure() -> None:
     assert check_email(smtp=False).status == FAIL
+
+
+@override_settings(
+    MAILERS={"default": {"BACKEND": "django.core.mail.backends.console.EmailBackend"}}
+)
+def test_the_console_mailer_is_a_warning() -> None:
+    # Django 6.1's MAILERS: reading EMAIL_BACKEND raises there once MAILERS is set.
+    result = check_email(smtp=False)
+    assert result.status == WARN
+    assert "console" in result.detail
+
+
+@override_settings(MAILERS={"notifications": {"BACKEND": SMTP}})
+def test_mailers_without_a_default_is_a_failure() -> None:
+    result = check_email(smtp=False)
+    assert result.status == FAIL
+    assert "'default'" in result.detail
+
+
+def _refused_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_smtp_that_refuses_is_a_failure(settings: Any) -> None:
+    settings.EMAIL_BACKEND = SMTP
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = _refused_port()
+    result = check_email(smtp=True)
+    assert result.status == FAIL
+    assert "cannot connect" in result.detail
+
+
+@pytest.mark.skipif(django.VERSION < (6, 1), reason="MAILERS is new in Django 6.1")
+def test_a_default_mailer_that_refuses_is_a_failure(settings: Any) -> None:
+    settings.MAILERS = {
+        "default": {"BACKEND": SMTP, "OPTIONS": {"host": "127.0.0.1", "port": _refused_port()}}
+    }
+    result = check_email(smtp=True)
+    assert result.status == FAIL
+    assert "cannot connect" in result.detail
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from django.core.mail.backends.smtp import EmailBackend as SMTPEmailBackend
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext as _
@@ -253,10 +254,47 @@ def check_broker(*, timeout: float) -> Result:
     return Result(name, OK, _("reachable at %(url)s") % {"url": _redacted(url)})
 
 
+SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+SMTP_TIMEOUT = 5
+
+
+def default_email_backend() -> str | None:
+    """Return the dotted path of the backend that sends the checkout's emails.
+
+    Django 6.1 configures email with ``MAILERS`` (``EMAIL_BACKEND`` then raises), earlier
+    releases with ``EMAIL_BACKEND``. None when ``MAILERS`` has no ``default`` mailer.
+    """
+    mailers = getattr(settings, "MAILERS", None)
+    if mailers is None:
+        return str(settings.EMAIL_BACKEND)
+    if "default" not in mailers:
+        return None
+    return str(mailers["default"].get("BACKEND", SMTP_BACKEND))
+
+
+def _open_default_mailer() -> None:
+    """Open and close a connection to the default email backend."""
+    try:
+        from django.core.mail import mailers  # Django 6.1+
+    except ImportError:
+        from django.core.mail import get_connection
+
+        connection = get_connection(fail_silently=False, timeout=SMTP_TIMEOUT)
+    else:
+        connection = mailers.default
+        if isinstance(connection, SMTPEmailBackend) and connection.timeout is None:
+            # The doctor must answer even when the mail server does not.
+            connection.timeout = SMTP_TIMEOUT
+    connection.open()
+    connection.close()
+
+
 def check_email(*, smtp: bool) -> Result:
     """Check an email backend that delivers is configured (and, with --smtp, connects)."""
     name = _("Email")
-    backend = str(settings.EMAIL_BACKEND)
+    backend = default_email_backend()
+    if backend is None:
+        return Result(name, FAIL, _("MAILERS has no 'default' entry: no email can go out."))
     sender = app_settings.EMAIL_FROM
     if not sender or sender.endswith("@localhost"):
         return Result(
@@ -272,12 +310,8 @@ def check_email(*, smtp: bool) -> Result:
             % {"backend": backend.rsplit(".", 2)[-2], "what": NON_DELIVERING_BACKENDS[backend]},
         )
     if smtp:
-        from django.core.mail import get_connection
-
         try:
-            connection = get_connection(fail_silently=False, timeout=5)
-            connection.open()
-            connection.close()
+            _open_default_mailer()
         except Exception as err:
             return Result(
                 name,
@@ -318,7 +352,9 @@ def run_checks(options: DoctorOptions) -> list[Result]:
 
 
 class Command(BaseCommand):
-    help = gettext_lazy(  # type: ignore[assignment]
+    # A plain string, as in Django's own commands: argparse formats the description with
+    # ``re``, which refuses a lazy translation proxy.
+    help = (
         "Check the checkout's configuration end to end: Spectra key and scopes, Stripe, the "
         "Celery broker, the webhook registration and email. Exits non-zero on a failure."
     )
