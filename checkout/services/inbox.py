@@ -23,7 +23,8 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, connections, router, transaction
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -88,11 +89,13 @@ def _store(
         spectra_order_id=spectra_order_id,
         object_id=object_id[:255],
     )
+    # The database the site's routers choose for webhook events (the outbox row goes with it).
+    connection = connections[router.db_for_write(WebhookEvent)]
     if connection.vendor == "postgresql":
-        return _store_upsert(event)
+        return _store_upsert(event, connection)
     try:
-        with transaction.atomic():
-            event.save(force_insert=True)
+        with transaction.atomic(using=connection.alias):
+            event.save(force_insert=True, using=connection.alias)
             # Same transaction: the event and the work to do on it exist together.
             outbox_enqueue(task_name=PROCESS_TASK, webhook_event_id=event.pk)
             outbox_kick_on_commit()
@@ -109,8 +112,10 @@ def _store(
 
 @functools.cache
 def _upsert_statement() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """Return ``_store_upsert``'s SQL and the fields it takes values for (built once)."""
-    quote = connection.ops.quote_name
+    """Return ``_store_upsert``'s SQL and the fields it takes values for (built once).
+
+    PostgreSQL's quoting, whichever PostgreSQL database the router picked."""
+    quote = connections[router.db_for_write(WebhookEvent)].ops.quote_name
     meta = WebhookEvent._meta
     fields = [f for f in meta.concrete_fields if not f.primary_key]
     table = quote(meta.db_table)
@@ -138,7 +143,7 @@ def _upsert_statement() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any
     return sql, fields, out_fields
 
 
-def _store_upsert(event: WebhookEvent) -> Receipt:
+def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper) -> Receipt:
     """Store a delivery and its outbox row in ONE statement (PostgreSQL only).
 
     ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE SET deliveries = deliveries + 1`` in a
