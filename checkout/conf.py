@@ -81,6 +81,11 @@ DEFAULTS: dict[str, Any] = {
     # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
     # REMOTE_ADDR only, never the header).
     "TRUSTED_PROXY_COUNT": 0,
+    # Seconds to keep rendered fragments of the checkout's pages (form fields, order
+    # summary, order-status details) in the cache; 0 (the default) keeps none. A fragment
+    # is keyed by the attempt (or order) it shows and its state, and never holds a CSRF
+    # token, a message or anything of the site's own layout.
+    "FRAGMENT_CACHE_SECONDS": 0,
     # Addresses or networks of those proxies ("10.0.0.0/8", "127.0.0.1"). When set,
     # X-Forwarded-For is believed only from them: a client that reaches the app directly
     # cannot pick its own address by sending the header.
@@ -245,6 +250,10 @@ class AppSettings:
     @property
     def TRUSTED_PROXY_COUNT(self) -> int:
         return max(0, int(self.get("TRUSTED_PROXY_COUNT") or 0))
+
+    @property
+    def FRAGMENT_CACHE_SECONDS(self) -> int:
+        return max(0, int(self.get("FRAGMENT_CACHE_SECONDS") or 0))
 
     @property
     def TRUSTED_PROXIES(self) -> tuple[str, ...]:

@@ -32,7 +32,8 @@ def order_from_status_token(token: str) -> Order | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("o"), int):
         return None
-    return Order.objects.filter(pk=data["o"]).first()
+    # The API's full answer (``raw``) is for staff; the page never shows it.
+    return Order.objects.defer("raw").filter(pk=data["o"]).first()
 
 
 def order_status_url(order: Order) -> str:

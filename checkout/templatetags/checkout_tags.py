@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
 from django.contrib.humanize.templatetags.humanize import intcomma
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.http import HttpRequest
 
 from checkout.conf import app_settings
@@ -15,6 +18,7 @@ from checkout.forms import attr_display_name
 from checkout.services.cart import cart_count_from_session
 
 register = template.Library()
+logger = logging.getLogger(__name__)
 
 CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "EUR": "€", "GBP": "£"}
 
@@ -54,3 +58,43 @@ def attr_label(name: str) -> str:
 def negate(value: Any) -> Decimal:
     """Return ``-value`` as a Decimal (for discounts shown as deductions)."""
     return -to_money(value or 0)
+
+
+class CheckoutCacheNode(template.Node):
+    """``{% checkout_cache spec %}...{% endcheckout_cache %}``: Django's fragment cache,
+    on only when the view gives ``spec`` (``{"seconds", "key"}``); otherwise the content
+    is rendered as usual and the cache is not asked at all."""
+
+    def __init__(self, nodelist: template.NodeList, spec: template.base.FilterExpression):
+        self.nodelist = nodelist
+        self.spec = spec
+
+    def render(self, context: template.Context) -> str:
+        spec = self.spec.resolve(context, ignore_failures=True)
+        if not spec:
+            return self.nodelist.render(context)
+        key = make_template_fragment_key("checkout", [spec["key"]])
+        try:
+            cached = cache.get(key)
+        except Exception:  # a cache outage must not break the page
+            logger.exception("checkout fragment cache unavailable")
+            return self.nodelist.render(context)
+        if cached is not None:
+            return str(cached)
+        value = self.nodelist.render(context)
+        try:
+            cache.set(key, value, spec["seconds"])
+        except Exception:
+            logger.exception("checkout fragment cache unavailable")
+        return value
+
+
+@register.tag("checkout_cache")
+def checkout_cache(parser: template.base.Parser, token: template.base.Token) -> CheckoutCacheNode:
+    """Cache the enclosed content under the view's ``fragment_cache`` spec (see the node)."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("'checkout_cache' takes the view's cache spec")
+    nodelist = parser.parse(("endcheckout_cache",))
+    parser.delete_first_token()
+    return CheckoutCacheNode(nodelist, parser.compile_filter(bits[1]))

@@ -13,10 +13,12 @@ from django.http import (
     HttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from checkout.conf import app_settings
 from checkout.csp import checkout_csp
 from checkout.exceptions import (
     ProviderError,
@@ -100,9 +102,19 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     order = order_from_status_token(token)
     if order is None:
         raise Http404(_("This link is not valid or has expired."))
-    response = render(
-        request, "checkout/order_status.html", {"order": order, **_order_context(order)}
-    )
+    seconds = app_settings.FRAGMENT_CACHE_SECONDS
+    context = {
+        "order": order,
+        **_order_context(order),
+        # The details change only with the order; the link is what grants seeing them.
+        "fragment_cache": {
+            "seconds": seconds,
+            "key": f"order:{order.pk}:{order.updated_at.isoformat()}:{get_language()}",
+        }
+        if seconds
+        else None,
+    }
+    response = render(request, "checkout/order_status.html", context)
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response

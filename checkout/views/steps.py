@@ -5,6 +5,7 @@ and only for the session that owns the checkout.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -16,7 +17,9 @@ from django.http import (
     HttpResponseRedirect,
     JsonResponse,
 )
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
@@ -145,7 +148,45 @@ def _snapshot_quote(request: HttpRequest, guard: _Guard) -> orders.Quote | None:
     return snapshot.quote
 
 
-def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | None) -> dict:
+def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any] | None:
+    """Where this step page's content may be cached (``{% checkout_cache %}``), or None.
+
+    Only a plain GET whose quote came with a cache token, and only when
+    ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step, the attempt and
+    its state (its fingerprint moves with every change of details), the cart version and
+    quote the token names, the language, and a digest of this browser's CSRF secret (the
+    content holds CSRF tokens, and the secret changes at login). The guard has already
+    checked that this session owns the attempt. The site's own layout around the content
+    (a signed-in header, messages) is never inside it.
+    """
+    seconds = app_settings.FRAGMENT_CACHE_SECONDS
+    if not seconds or request.method != "GET" or guard is None or guard.attempt is None:
+        return None
+    snapshot = guard.snapshot
+    if snapshot is None or snapshot.quote is None or not snapshot.token:
+        return None
+    get_token(request)  # the secret exists before it names the key
+    csrf = hashlib.sha256(str(request.META.get("CSRF_COOKIE", "")).encode()).hexdigest()
+    parts = (
+        request.path,
+        guard.attempt.public_id,
+        *orders.attempt_fingerprint(guard.attempt),
+        snapshot.token,
+        get_language(),
+        csrf[:32],
+    )
+    return {"seconds": seconds, "key": ":".join(map(str, parts))}
+
+
+def _step_context(
+    request: HttpRequest,
+    step: str,
+    attempt: CheckoutAttempt,
+    quote: orders.Quote | None,
+    *,
+    guard: _Guard | None = None,
+) -> dict:
+    """The context every step page shares; ``guard`` (a plain GET) allows fragment caching."""
     reachable = orders.attempt_next_step(attempt)
     return {
         "step": step,
@@ -166,6 +207,7 @@ def _step_context(step: str, attempt: CheckoutAttempt, quote: orders.Quote | Non
         ],
         "attempt": attempt,
         "quote": quote,
+        "fragment_cache": _fragment_cache(request, guard),
     }
 
 
@@ -213,7 +255,10 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         initial: dict[str, Any] = dict(attempt.shipping_address or {})
         initial.update({"email": attempt.email, "phone": attempt.phone})
         form = InformationForm(initial={k: v for k, v in initial.items() if v})
-    context = _step_context("information", attempt, _snapshot_quote(request, guard))
+    quote = _snapshot_quote(request, guard)
+    context = _step_context(
+        request, "information", attempt, quote, guard=guard if status == 200 else None
+    )
     context["form"] = form
     return render(request, "checkout/information.html", context, status=status)
 
@@ -263,7 +308,10 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         codes = [r.service_code for r in rates]
         initial_code = chosen if chosen in codes else (codes[0] if codes else None)
         form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
-    context = _step_context("shipping", attempt, _snapshot_quote(request, guard))
+    quote = _snapshot_quote(request, guard)
+    context = _step_context(
+        request, "shipping", attempt, quote, guard=guard if status == 200 else None
+    )
     context.update({"form": form, "rates": rates})
     return render(request, "checkout/shipping.html", context, status=status)
 
@@ -287,7 +335,8 @@ def _render_payment(
     guard: _Guard | None = None,
 ) -> HttpResponse:
     quote = _snapshot_quote(request, guard) if guard is not None else _quote(request, attempt)
-    context = _step_context("payment", attempt, quote)
+    unchanged = status == 200 and not (billing_form or promo_form or gift_card_form)
+    context = _step_context(request, "payment", attempt, quote, guard=guard if unchanged else None)
     context.update(
         {
             "billing_form": billing_form or _billing_form(attempt),

@@ -20,6 +20,9 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # app's port; list its addresses to make the header count from nowhere else.
 CHECKOUT_TRUSTED_PROXY_COUNT = env.int("CHECKOUT_TRUSTED_PROXY_COUNT", default=1)
 CHECKOUT_TRUSTED_PROXIES = env.list("CHECKOUT_TRUSTED_PROXIES", default=[])
+# This site keeps the checkout's rendered fragments (form fields, order summary) in Redis
+# for a revisit, per attempt and its state; docs/performance.md has the figures.
+CHECKOUT_FRAGMENT_CACHE_SECONDS = env.int("CHECKOUT_FRAGMENT_CACHE_SECONDS", default=120)
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True

@@ -28,12 +28,14 @@ pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 HOST_TEMPLATES = Path(__file__).parent / "host_templates"
 
 
-@pytest.fixture
-def host_base_template(settings: Any) -> None:
-    """The merchant's own base.html, which shows who is signed in."""
+@pytest.fixture(params=[0, 120], ids=["no-fragment-cache", "fragment-cache"])
+def host_base_template(request: pytest.FixtureRequest, settings: Any) -> None:
+    """The merchant's own base.html, which shows who is signed in; with and without the
+    checkout's opt-in fragment cache (``CHECKOUT_FRAGMENT_CACHE_SECONDS``)."""
     settings.TEMPLATES = [
         {**settings.TEMPLATES[0], "DIRS": [HOST_TEMPLATES, *settings.TEMPLATES[0]["DIRS"]]}
     ]
+    settings.CHECKOUT_FRAGMENT_CACHE_SECONDS = request.param
 
 
 def csrf_tokens(page: str) -> set[str]:
@@ -83,3 +85,15 @@ def test_the_steps_show_the_header_of_whoever_is_looking_now(
     assert shopper.login(username="bob", password="pw-bob-12345")
     after = shopper.get("/checkout/shipping/").content.decode()
     assert "Signed in as bob" in after
+    # Login rotated the CSRF secret: the step's form carries a token that still works.
+    strict = Client(enforce_csrf_checks=True)
+    strict.cookies = shopper.cookies
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', after)
+    assert token is not None
+    code = re.search(r'name="service_code" value="([^"]+)"', after)
+    assert code is not None
+    posted = strict.post(
+        "/checkout/shipping/",
+        {"csrfmiddlewaretoken": token.group(1), "service_code": code.group(1)},
+    )
+    assert posted.status_code == 302

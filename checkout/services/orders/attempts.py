@@ -63,12 +63,14 @@ def _move(
     far; a lost move writes nothing.
     """
     changes.setdefault("updated_at", timezone.now())
-    with transaction.atomic():
-        moved = bool(
-            CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states).update(**changes)
-        )
-        if moved and record is not None:
-            _flush_calls(then=[record])
+    attempts = CheckoutAttempt.objects.filter(pk=attempt.pk, state__in=from_states)
+    if record is None:
+        moved = bool(attempts.update(**changes))  # one statement: atomic on its own
+    else:
+        with transaction.atomic():
+            moved = bool(attempts.update(**changes))
+            if moved:
+                _flush_calls(then=[record])
     if moved:
         # The move won: the row now holds our changes (no re-read). A lost move re-reads
         # so the caller sees the winner's state.
@@ -167,7 +169,12 @@ def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
     open_attempts = CheckoutAttempt.objects.filter(
         cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
     )
-    attempt = open_attempts.order_by("id").first()
+    # At most one (a constraint), so no ORDER BY: with one and a LIMIT, PostgreSQL may walk
+    # the primary key index of every attempt instead of looking the cart up.
+    try:
+        attempt = open_attempts.get()
+    except CheckoutAttempt.DoesNotExist:
+        attempt = None
     if attempt is not None:
         return attempt if attempt.owner == owner else None
     done = (
