@@ -72,17 +72,25 @@ def _suppressed_reason(*, order: Order, kind: str) -> str:
 
 
 def email_schedule(
-    *, order: Order, kind: str, timeline: list[OrderEvent] | None = None
+    *,
+    order: Order,
+    kind: str,
+    timeline: list[OrderEvent] | None = None,
+    order_is_new: bool = False,
 ) -> EmailNotification | None:
     """Create the ledger row for (order, kind) and enqueue its send; None if it exists.
 
     Call inside the caller's ``transaction.atomic``: the row and the outbox message
     commit with the change that made the email due, or not at all. ``timeline``: a list
     of entries the caller is about to insert; the email's entry is added to it instead
-    of being inserted on its own.
+    of being inserted on its own. ``order_is_new``: the order row was inserted in the
+    caller's (still open) transaction, so no other ledger row can name it yet and the
+    row is inserted without the savepoint a possible conflict needs.
     """
     notification = email_ledger_row(order=order, kind=kind)
-    if not _ledger_insert(notification):
+    if order_is_new:
+        notification.save(force_insert=True)
+    elif not _ledger_insert(notification):
         return None  # already scheduled (the unique (order, kind) row exists)
     entry = email_scheduled_entry(notification)
     if timeline is None:

@@ -19,6 +19,7 @@ from django.http import (
 )
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -233,6 +234,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
     attempt = guard.attempt
     assert attempt is not None
     status = 200
+    form: InformationForm | SimpleLazyObject
     if request.method == "POST":
         form = InformationForm(request.POST)
         if form.is_valid():
@@ -254,7 +256,10 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
     else:
         initial: dict[str, Any] = dict(attempt.shipping_address or {})
         initial.update({"email": attempt.email, "phone": attempt.phone})
-        form = InformationForm(initial={k: v for k, v in initial.items() if v})
+        # Built when the page is rendered, not when its content comes from the cache.
+        form = SimpleLazyObject(
+            lambda: InformationForm(initial={k: v for k, v in initial.items() if v})
+        )
     quote = _snapshot_quote(request, guard)
     context = _step_context(
         request, "information", attempt, quote, guard=guard if status == 200 else None
@@ -339,13 +344,15 @@ def _render_payment(
     context = _step_context(request, "payment", attempt, quote, guard=guard if unchanged else None)
     context.update(
         {
-            "billing_form": billing_form or _billing_form(attempt),
+            # Built when rendered, not when the page's content comes from the cache.
+            "billing_form": billing_form or SimpleLazyObject(lambda: _billing_form(attempt)),
             "same_as_shipping": attempt.billing_same_as_shipping
             if same_as_shipping is None
             else same_as_shipping,
-            "promo_form": promo_form or CodeForm(prefix="promo", label=_("Promo code")),
+            "promo_form": promo_form
+            or SimpleLazyObject(lambda: CodeForm(prefix="promo", label=_("Promo code"))),
             "gift_card_form": gift_card_form
-            or CodeForm(prefix="gift", label=_("Gift card number")),
+            or SimpleLazyObject(lambda: CodeForm(prefix="gift", label=_("Gift card number"))),
             "stripe_js_url": app_settings.STRIPE_JS_URL,
             "stripe_publishable_key": app_settings.STRIPE_PUBLISHABLE_KEY,
             "payment_needed": quote is None or quote.amount_due > 0,

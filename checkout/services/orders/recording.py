@@ -112,7 +112,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
 
         placed = [_placed_entry(order, locked_attempt)]
         if created:
-            email_schedule(order=order, kind="confirmation", timeline=placed)
+            email_schedule(order=order, kind="confirmation", timeline=placed, order_is_new=True)
         if locked_attempt is not None:
             _settle_attempt(locked_attempt, order, remote)
             # The API calls that placed it (recorded, not yet written) join this commit,
