@@ -10,10 +10,7 @@ previous window, the previous weighted by how much of it still overlaps), kept i
 Django's cache with atomic ``add``/``incr``. With a shared cache (Redis in production)
 the limits hold across processes and machines; LocMem is enough for one process and
 the tests. Only allowed hits count, so a blocked client's ``Retry-After`` is honest.
-When the default cache is Django's ``RedisCache`` (or a subclass), all rules of a scope
-are counted in one pipelined round trip (GET previous, INCR and EXPIRE current, per
-rule) on the cache's own keys, so both paths read each other's counts; a refusal costs
-a second round trip to take the counts back.
+Only Django's cache API is used, so any backend the site configures works.
 If the cache is down the limiter fails open (and logs): a cache outage must not stop
 checkouts.
 
@@ -45,8 +42,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from django.core.cache import cache, caches
-from django.core.cache.backends.redis import RedisCache
+from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.html import escape
@@ -262,13 +258,13 @@ def _windows(request: HttpRequest, scope: str, now: float) -> list[_Window]:
 
 
 def _increment(key: str, ttl: int) -> int:
-    cache.add(key, 0, ttl)
+    """Add one to a bucket, creating it with its time to live on the first hit."""
     try:
-        return int(cache.incr(key))
+        return int(cache.incr(key))  # the usual case: the bucket exists
     except ValueError:
-        # Expired between add and incr.
-        cache.add(key, 1, ttl)
-        return 1
+        if cache.add(key, 1, ttl):
+            return 1
+        return int(cache.incr(key))  # another request created it meanwhile
 
 
 def _wait(rule: RateRule, previous: int, current: int, elapsed: float) -> int:
@@ -294,49 +290,18 @@ Refusal = tuple[RateRule, int]  # the refusing rule and its Retry-After
 def _count(windows: list[_Window]) -> Refusal | None:
     """Count the hit in every window through Django's cache API (any backend).
 
-    Stops at the first refusing rule; the hit is then taken back from every window.
+    The previous buckets are read in one round trip. Stops at the first refusing rule;
+    the hit is then taken back from every window it was counted in.
     """
+    previous = cache.get_many([window.previous_key for window in windows])
     counted: list[str] = []
     for window in windows:
-        previous = int(cache.get(window.previous_key) or 0)
         current = _increment(window.current_key, window.ttl)
         counted.append(window.current_key)
-        retry_after = window.refusal(previous, current)
+        retry_after = window.refusal(int(previous.get(window.previous_key) or 0), current)
         if retry_after is not None:
             for key in counted:
                 cache.decr(key)
-            return window.rule, retry_after
-    return None
-
-
-def _count_redis(backend: RedisCache, windows: list[_Window]) -> Refusal | None:
-    """Count the hit in every window in one pipelined round trip to Redis.
-
-    Same keys and values as ``_count`` (Django's Redis serializer stores ints raw), so
-    the two read each other's counts. A refusal takes the hit back from every window.
-    """
-    client = backend._cache.get_client(write=True)
-    keys = [
-        (
-            backend.make_and_validate_key(window.previous_key),
-            backend.make_and_validate_key(window.current_key),
-        )
-        for window in windows
-    ]
-    pipe = client.pipeline(transaction=False)
-    for window, (previous_key, current_key) in zip(windows, keys, strict=True):
-        pipe.get(previous_key)
-        pipe.incr(current_key)
-        pipe.expire(current_key, window.ttl)
-    replies = pipe.execute()
-    for index, window in enumerate(windows):
-        previous, current = replies[3 * index], replies[3 * index + 1]
-        retry_after = window.refusal(int(previous or 0), int(current))
-        if retry_after is not None:
-            undo = client.pipeline(transaction=False)
-            for _, current_key in keys:
-                undo.decr(current_key)
-            undo.execute()
             return window.rule, retry_after
     return None
 
@@ -353,11 +318,7 @@ def rate_limit_hit(
     if not windows:
         return RateLimitResult(True, 0, scope)
     try:
-        backend = caches["default"]
-        if isinstance(backend, RedisCache):
-            refusal = _count_redis(backend, windows)
-        else:
-            refusal = _count(windows)
+        refusal = _count(windows)
     except Exception:
         # The cache is down or misbehaving: let the shopper through rather than block
         # every checkout; the log says limits are not being enforced.

@@ -1,9 +1,9 @@
 """Staff's view of orders: a fast list, one page with the order's whole story, and actions.
 
-The list reads only ``Order`` columns (one query for the rows, one for the count, which
-is estimated on a large unfiltered table), so its query count does not grow with the
-page. Search goes to indexed columns first (exact order number, cart id, PaymentIntent
-id, email) and only falls back to a name search for plain words.
+The list reads only ``Order`` columns (one query for the rows, one for the count), so its
+query count does not grow with the page. Search goes to indexed columns first (exact
+order number, cart id, PaymentIntent id, email) and only falls back to a name search for
+plain words.
 """
 
 from __future__ import annotations
@@ -11,12 +11,9 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
-from functools import cached_property
 from typing import Any
 
 from django.contrib import admin
-from django.core.paginator import Paginator
-from django.db import connections
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
@@ -32,32 +29,8 @@ from checkout.conf import app_settings
 from checkout.models import EmailNotification, Order
 from checkout.services import staff
 
-# Above this many rows an unfiltered list shows PostgreSQL's estimate instead of counting.
-ESTIMATE_COUNT_ABOVE = 20_000
-
 ORDER_NUMBER_RE = re.compile(r"^ORD-[0-9-]+$", re.IGNORECASE)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
-
-
-class EstimatedCountPaginator(Paginator):
-    """A paginator that trusts the planner's row estimate for a large, unfiltered table."""
-
-    @cached_property
-    def count(self) -> int:
-        queryset: Any = self.object_list
-        query = getattr(queryset, "query", None)
-        if query is not None and not query.where:
-            connection = connections[queryset.db]
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    cursor.execute(
-                        "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                        [queryset.model._meta.db_table],
-                    )
-                    row = cursor.fetchone()
-                if row and row[0] > ESTIMATE_COUNT_ABOVE:
-                    return int(row[0])
-        return super().count
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -220,7 +193,6 @@ class OrderAdmin(StaffActionsAdmin):
     list_per_page = 50
     list_max_show_all = 200
     show_full_result_count = False
-    paginator = EstimatedCountPaginator
     list_select_related = False  # every column is on the order row
     search_help_text = gettext_lazy(
         "Order number, email, customer name, cart id, PaymentIntent id or Spectra id."

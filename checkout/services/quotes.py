@@ -297,17 +297,10 @@ def cart_changed(*, cart_id: str) -> None:
         logger.exception("cart %s: could not invalidate the cached quote", cart_id)
 
 
-def quote_cache_get(
-    *, cart_id: str, also: Sequence[str] = (), found: dict[str, Any] | None = None
-) -> tuple[str, CachedQuote | None]:
-    """Return the cart's current version token and its cached quote (None if stale).
-
-    ``also``: other cache keys read in the same round trip; their values go in ``found``.
-    """
+def quote_cache_get(*, cart_id: str) -> tuple[str, CachedQuote | None]:
+    """Return the cart's current version token and its cached quote (None if stale)."""
     try:
-        values = cache.get_many([_version_key(cart_id), _quote_key(cart_id), *also])
-        if found is not None:
-            found.update({k: values[k] for k in also if k in values})
+        values = cache.get_many([_version_key(cart_id), _quote_key(cart_id)])
         token = values.get(_version_key(cart_id))
         if token is None:
             cache.add(_version_key(cart_id), uuid.uuid4().hex, _VERSION_SECONDS)

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from django.db import IntegrityError, transaction
@@ -216,7 +215,6 @@ class CheckoutSnapshot:
     error: Exception | None = None
     token: str = ""  # names the cart version and quote computation ("" when not cached)
     cached: bool = False  # served from the quote cache
-    peeked: dict[str, Any] = field(default_factory=dict)  # the ``peek`` keys' cached values
 
 
 def checkout_snapshot(
@@ -225,7 +223,6 @@ def checkout_snapshot(
     owner: str,
     with_rates: bool,
     with_quote: bool = True,
-    peek: Sequence[str] = (),
 ) -> CheckoutSnapshot:
     """Return the cart's open attempt with its quote, from the quote cache when unchanged.
 
@@ -237,8 +234,7 @@ def checkout_snapshot(
     and is not empty, whatever the attempt became; ``quote`` is then None. Raises
     ``ProviderError`` only when the cart itself cannot be fetched.
     """
-    peeked: dict[str, Any] = {}
-    token, cached = quote_cache_get(cart_id=cart_id, also=peek, found=peeked)
+    token, cached = quote_cache_get(cart_id=cart_id)
     attempt: CheckoutAttempt | None = None
     if cached is not None:
         attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
@@ -257,7 +253,6 @@ def checkout_snapshot(
                 cached.item_count,
                 token=f"{token}:{cached.stamp}",
                 cached=True,
-                peeked=peeked,
             )
     client = get_spectra_client()
     try:
