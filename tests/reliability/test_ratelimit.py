@@ -156,8 +156,8 @@ def test_ipv6_counts_per_64() -> None:
 
 def test_cache_down_fails_open(caplog: pytest.LogCaptureFixture) -> None:
     with mock.patch.object(ratelimit, "cache") as broken:
-        broken.add.side_effect = ConnectionError("redis down")
-        broken.get.side_effect = ConnectionError("redis down")
+        for name in ("get", "get_many", "add", "incr", "decr"):
+            getattr(broken, name).side_effect = ConnectionError("redis down")
         assert rate_limit_hit(request=request(), scope="promo", now=T0)
     assert "not enforced" in caplog.text
 
