@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
@@ -686,12 +688,45 @@ def _email_entries(email: EmailNotification) -> list[TimelineEntry]:
     return entries
 
 
+def _duplicates_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]) -> TimelineEntry:
+    """One quiet line for every update that repeated the order's status.
+
+    Spectra announces one change in more than one webhook (``order.status_changed`` and
+    ``order.shipped``), and a staff action's own answer arrives again as a webhook: on a
+    healthy order most updates are duplicates, and a row each would read as trouble.
+    """
+    counts: Counter[str] = Counter()
+    for event in events:
+        data = event.data or {}
+        origin = webhook_types.get(data.get("webhook_event_id") or 0) or str(
+            data.get("source") or ""
+        )
+        counts[f"{origin} ({data.get('remote_status') or '-'})"] += 1
+    detail = " · ".join(
+        _("%(what)s, %(n)s times") % {"what": what, "n": n} if n > 1 else what
+        for what, n in counts.items()
+    )
+    return TimelineEntry(
+        at=max(e.created_at for e in events),
+        kind="duplicates",
+        label=_("Repeated updates"),
+        summary=ngettext(
+            "%(n)s update repeated the status and changed nothing (expected).",
+            "%(n)s updates repeated the status and changed nothing (expected).",
+            len(events),
+        )
+        % {"n": len(events)},
+        detail=detail,
+    )
+
+
 def order_timeline(*, order: Order) -> list[TimelineEntry]:
     """Return everything that happened to an order (and its checkout attempt), oldest first.
 
     Merges timeline events (order's and attempt's), webhooks naming the order (Spectra by
     order id, Stripe by PaymentIntent id) and the email ledger. Email events that merely
-    restate a ledger row are folded into that row's entries. Four queries in all.
+    restate a ledger row are folded into that row's entries, and updates ignored as
+    duplicates into one quiet line. Four queries in all.
     """
     event_filter = Q(order=order)
     if order.attempt_id:
@@ -705,6 +740,7 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
     email_ids = {e.pk for e in emails}
 
     entries: list[TimelineEntry] = []
+    duplicates: list[OrderEvent] = []
     for event in events:
         if (
             event.kind == OrderEvent.Kind.EMAIL
@@ -712,7 +748,15 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
             and not (event.data or {}).get("error")
         ):
             continue
+        if event.kind == OrderEvent.Kind.IGNORED and (event.data or {}).get("reason") == (
+            "duplicate"
+        ):
+            duplicates.append(event)
+            continue
         entries.append(_event_entry(event))
+    if duplicates:
+        types = {w.pk: w.event_type for w in webhooks}
+        entries.append(_duplicates_entry(duplicates, webhook_types=types))
     entries.extend(_webhook_entry(w) for w in webhooks)
     for email in emails:
         entries.extend(_email_entries(email))

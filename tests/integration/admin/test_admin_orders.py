@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import json
+import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -12,12 +15,17 @@ from django.contrib.messages import get_messages
 from django.http import HttpRequest
 from django.test import Client
 from django.urls import reverse
+from django.utils import formats, timezone
 
-from checkout.models import EmailNotification, Order, OrderEvent
+from checkout.models import EmailNotification, Order, OrderEvent, WebhookEvent
+from checkout.services.inbox import webhook_event_process
 from checkout.services.notifications import email_send
+from checkout.testing.signing import sign_webhook_body
 from tests.integration.checkout.support import Live
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+SECRET = "whsec_admin_test"
 
 
 def action_url(order: Order, name: str) -> str:
@@ -311,3 +319,61 @@ def test_each_action_needs_its_own_permission(
     assert shipped.status_code == 302
     order.refresh_from_db()
     assert order.status == "shipped"
+
+
+def _deliver_webhook(client: Client, settings: Any, event: str, data: Mapping[str, Any]) -> None:
+    """Post a signed Spectra delivery and process it, as the worker would."""
+    body = json.dumps({"event": event, "timestamp": "2026-05-18T14:23:00+00:00", "data": data})
+    response = client.post(
+        reverse("checkout:webhook-spectra"),
+        data=body.encode(),
+        content_type="application/json",
+        headers={"X-Webhook-Signature": sign_webhook_body(body.encode(), SECRET)},
+    )
+    assert response.status_code in (200, 202), response.content
+    event_row = WebhookEvent.objects.order_by("-id").first()
+    assert event_row is not None
+    webhook_event_process(webhook_event_id=event_row.pk)
+
+
+def test_expected_duplicates_fold_into_one_quiet_line(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live, settings: Any
+) -> None:
+    settings.CHECKOUT_WEBHOOK_SECRET = SECRET
+    order = placed_order()
+    # Spectra announces the order again, then the shipment twice (status_changed and
+    # shipped), after staff shipped it: three updates that change nothing.
+    _deliver_webhook(superuser_client, settings, "order.created", remote(live, order))
+    superuser_client.post(action_url(order, "ship"), {"tracking_number": "1Z9", "carrier": "UPS"})
+    shipped = remote(live, order)
+    _deliver_webhook(superuser_client, settings, "order.status_changed", shipped)
+    _deliver_webhook(superuser_client, settings, "order.shipped", shipped)
+    # A stale update is not expected: it keeps a line of its own.
+    _deliver_webhook(superuser_client, settings, "order.updated", {**shipped, "status": "pending"})
+    assert OrderEvent.objects.filter(order=order, kind="ignored").count() == 4
+
+    html = superuser_client.get(change_url(order)).content.decode()
+    assert html.count("Duplicate") == 0
+    assert html.count("Repeated updates") == 1
+    assert "3 updates repeated the status and changed nothing (expected)." in html
+    origins = "order.created (pending) · order.status_changed (shipped) · order.shipped (shipped)"
+    assert origins in html
+    assert html.count("Ignored event") == 1
+    assert "Stale pending ignored" in html
+
+
+def test_the_timeline_and_the_header_show_dates_in_one_format(
+    superuser_client: Client, placed_order: Callable[[], Order]
+) -> None:
+    order = placed_order()
+    html = superuser_client.get(change_url(order)).content.decode()
+    # Django's DATETIME_FORMAT for the active language: what the admin's own fields use.
+    placed = formats.date_format(timezone.localtime(order.placed_at), "DATETIME_FORMAT")
+    header = html[: html.index("checkout-timeline")]
+    assert placed in header
+    timeline = html[html.index("checkout-timeline") :]
+    shown = re.findall(r'<time datetime="([^"]+)">([^<]+)</time>', timeline)
+    assert len(shown) > 3
+    for iso, text in shown:
+        at = timezone.localtime(dt.datetime.fromisoformat(iso))
+        assert text == formats.date_format(at, "DATETIME_FORMAT"), (iso, text)
