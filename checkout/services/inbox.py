@@ -260,8 +260,8 @@ def _stripe_about(obj: Any) -> str:
         return "no object"
     name = {"payment_intent": "PaymentIntent"}.get(str(obj.get("object") or ""), "object")
     what = f"{name} {str(obj.get('id') or '-')[:64]}"
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
-    attempt = str(metadata.get("checkout_attempt") or "")[:64]
+    metadata = obj.get("metadata")
+    attempt = str(metadata.get("checkout_attempt") or "")[:64] if isinstance(metadata, dict) else ""
     return f"{what}, attempt {attempt}" if attempt else f"{what}, no checkout attempt named"
 
 
