@@ -56,4 +56,4 @@ class ResendEmailForm(forms.Form):
             field = cast(forms.ChoiceField, self.fields["kind"])
             field.choices = [(k, name) for k, name in EmailNotification.Kind.choices if k in kinds]
             if not kinds:
-                field.help_text = _("This order has sent no email yet, so none can be resent.")
+                field.help_text = _("No email has been sent yet, so none can be resent.")

@@ -688,12 +688,18 @@ def _email_entries(email: EmailNotification) -> list[TimelineEntry]:
     return entries
 
 
-def _duplicates_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]) -> TimelineEntry:
-    """One quiet line for every update that repeated the order's status.
+# Updates the forward-only state machine ignores by design: a repeat of the order's
+# status, or an older one arriving late (webhooks come out of order, and a staff
+# action's own moves come back as webhooks after the action has applied them).
+EXPECTED_IGNORED = ("duplicate", "stale")
+
+
+def _ignored_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]) -> TimelineEntry:
+    """One quiet line for every update that changed nothing, as expected.
 
     Spectra announces one change in more than one webhook (``order.status_changed`` and
-    ``order.shipped``), and a staff action's own answer arrives again as a webhook: on a
-    healthy order most updates are duplicates, and a row each would read as trouble.
+    ``order.shipped``): on a healthy order most updates change nothing, and a row each
+    would read as trouble.
     """
     counts: Counter[str] = Counter()
     for event in events:
@@ -701,18 +707,25 @@ def _duplicates_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]
         origin = webhook_types.get(data.get("webhook_event_id") or 0) or str(
             data.get("source") or ""
         )
-        counts[f"{origin} ({data.get('remote_status') or '-'})"] += 1
+        status = str(data.get("remote_status") or "-")
+        if data.get("reason") == "stale":
+            status = _("%(status)s; the order was already %(current)s") % {
+                "status": status,
+                "current": data.get("current_status") or "-",
+            }
+        counts[f"{origin} ({status})"] += 1
     detail = " · ".join(
         _("%(what)s, %(n)s times") % {"what": what, "n": n} if n > 1 else what
         for what, n in counts.items()
     )
     return TimelineEntry(
         at=max(e.created_at for e in events),
-        kind="duplicates",
+        kind="ignored_expected",
         label=_("Repeated updates"),
         summary=ngettext(
-            "%(n)s update repeated the status and changed nothing (expected).",
-            "%(n)s updates repeated the status and changed nothing (expected).",
+            "%(n)s update changed nothing: it repeated or preceded the order's status (expected).",
+            "%(n)s updates changed nothing: they repeated or preceded the order's status "
+            "(expected).",
             len(events),
         )
         % {"n": len(events)},
@@ -726,7 +739,7 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
     Merges timeline events (order's and attempt's), webhooks naming the order (Spectra by
     order id, Stripe by PaymentIntent id) and the email ledger. Email events that merely
     restate a ledger row are folded into that row's entries, and updates ignored as
-    duplicates into one quiet line. Four queries in all.
+    expected (repeated or late) into one quiet line. Four queries in all.
     """
     event_filter = Q(order=order)
     if order.attempt_id:
@@ -740,7 +753,7 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
     email_ids = {e.pk for e in emails}
 
     entries: list[TimelineEntry] = []
-    duplicates: list[OrderEvent] = []
+    ignored: list[OrderEvent] = []
     for event in events:
         if (
             event.kind == OrderEvent.Kind.EMAIL
@@ -748,15 +761,15 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
             and not (event.data or {}).get("error")
         ):
             continue
-        if event.kind == OrderEvent.Kind.IGNORED and (event.data or {}).get("reason") == (
-            "duplicate"
+        if event.kind == OrderEvent.Kind.IGNORED and (event.data or {}).get("reason") in (
+            EXPECTED_IGNORED
         ):
-            duplicates.append(event)
+            ignored.append(event)
             continue
         entries.append(_event_entry(event))
-    if duplicates:
+    if ignored:
         types = {w.pk: w.event_type for w in webhooks}
-        entries.append(_duplicates_entry(duplicates, webhook_types=types))
+        entries.append(_ignored_entry(ignored, webhook_types=types))
     entries.extend(_webhook_entry(w) for w in webhooks)
     for email in emails:
         entries.extend(_email_entries(email))

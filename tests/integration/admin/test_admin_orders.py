@@ -341,25 +341,35 @@ def test_expected_duplicates_fold_into_one_quiet_line(
 ) -> None:
     settings.CHECKOUT_WEBHOOK_SECRET = SECRET
     order = placed_order()
-    # Spectra announces the order again, then the shipment twice (status_changed and
-    # shipped), after staff shipped it: three updates that change nothing.
+    # Spectra announces the order again; staff ship it, and the moves it made come back
+    # as webhooks afterwards: processing (late), then the shipment twice (status_changed
+    # and shipped). Four updates that change nothing, as designed.
     _deliver_webhook(superuser_client, settings, "order.created", remote(live, order))
     superuser_client.post(action_url(order, "ship"), {"tracking_number": "1Z9", "carrier": "UPS"})
     shipped = remote(live, order)
+    processing = {**shipped, "status": "processing", "tracking_number": None}
+    _deliver_webhook(superuser_client, settings, "order.status_changed", processing)
     _deliver_webhook(superuser_client, settings, "order.status_changed", shipped)
     _deliver_webhook(superuser_client, settings, "order.shipped", shipped)
-    # A stale update is not expected: it keeps a line of its own.
-    _deliver_webhook(superuser_client, settings, "order.updated", {**shipped, "status": "pending"})
-    assert OrderEvent.objects.filter(order=order, kind="ignored").count() == 4
+    # A status this site does not know is not expected: it keeps a line of its own.
+    _deliver_webhook(superuser_client, settings, "order.updated", {**shipped, "status": "lost"})
+    assert OrderEvent.objects.filter(order=order, kind="ignored").count() == 5
 
     html = superuser_client.get(change_url(order)).content.decode()
-    assert html.count("Duplicate") == 0
+    assert "Duplicate" not in html
+    assert "Stale" not in html
     assert html.count("Repeated updates") == 1
-    assert "3 updates repeated the status and changed nothing (expected)." in html
-    origins = "order.created (pending) · order.status_changed (shipped) · order.shipped (shipped)"
+    assert (
+        "4 updates changed nothing: they repeated or preceded the order&#x27;s status "
+        "(expected)." in html
+    )
+    origins = (
+        "order.created (pending) · order.status_changed (processing; the order was already "
+        "shipped) · order.status_changed (shipped) · order.shipped (shipped)"
+    )
     assert origins in html
     assert html.count("Ignored event") == 1
-    assert "Stale pending ignored" in html
+    assert "Unknown status lost ignored" in html
 
 
 def test_the_timeline_and_the_header_show_dates_in_one_format(
