@@ -65,11 +65,28 @@ class Quote:
     gift_card_amount: Decimal
     grand_total: Decimal
     amount_due: Decimal  # grand_total - gift_card_amount (>= 0); charged to the card
-    free_shipping: bool
+    free_shipping: bool  # the promo offers free (ground) shipping; see shipping_is_free
     promo_code: str
     promo_message: str
     gift_card_balance: Decimal | None
     shipping_rate: dict[str, Any] | None
+
+    @property
+    def shipping_is_free(self) -> bool:
+        """Return whether the chosen rate costs nothing in this quote.
+
+        The one answer to "is shipping free?": the summary, the recap and the card's
+        amount all follow ``shipping_total``, so a page never says "Free" for shipping
+        that is charged (a free-shipping promo covers ground services only).
+        """
+        return self.shipping_rate is not None and self.shipping_total == ZERO
+
+    @property
+    def shipping_note(self) -> str:
+        """Return why a free-shipping promo does not cover the chosen rate, else ""."""
+        if self.free_shipping and self.shipping_rate is not None and not self.shipping_is_free:
+            return _("Free shipping covers ground services only.")
+        return ""
 
     @property
     def payment_required(self) -> bool:
