@@ -48,6 +48,7 @@ from checkout.ratelimit import (
 )
 from checkout.services import cart as cart_service
 from checkout.services import orders
+from checkout.templatetags.checkout_tags import money
 from checkout.views.common import (
     SESSION_ATTEMPT,
     STEP_URLS,
@@ -314,11 +315,39 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         initial_code = chosen if chosen in codes else (codes[0] if codes else None)
         form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
     quote = _snapshot_quote(request, guard)
+    # The summary prices the rate that is selected on the page (saved or not), and the
+    # page's script switches between the rates' summaries as the shopper picks one.
+    previews = {
+        rate.service_code: orders.quote_for_rate(quote=quote, rate=rate)
+        for rate in rates
+        if quote is not None
+    }
+    selected = str(form["service_code"].value() or "")
     context = _step_context(
-        request, "shipping", attempt, quote, guard=guard if status == 200 else None
+        request,
+        "shipping",
+        attempt,
+        previews.get(selected, quote),
+        guard=guard if status == 200 else None,
     )
-    context.update({"form": form, "rates": rates})
+    context.update(
+        {
+            "form": form,
+            "rates": rates,
+            "rate_summaries": {code: _summary_figures(q) for code, q in previews.items()},
+        }
+    )
     return render(request, "checkout/shipping.html", context, status=status)
+
+
+def _summary_figures(quote: orders.Quote) -> dict[str, str]:
+    """The summary's lines that change with the rate, as the page shows them."""
+    return {
+        "shipping": _("Free") if quote.shipping_is_free else money(quote.shipping_total),
+        "gift_card": money(-quote.gift_card_amount) if quote.gift_card_amount else "",
+        "total": money(quote.amount_due),
+        "note": quote.shipping_note,
+    }
 
 
 def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:

@@ -119,6 +119,27 @@
   }
 
   // --- Payment -------------------------------------------------------------------------
+  // The shipping step's summary follows the rate picked; the server priced each rate.
+  function initRatePicker() {
+    var picker = document.querySelector("[data-rate-picker]");
+    if (!picker) return;
+    var summaries = readJSON("rate-summaries") || {};
+    var show = function (testid, text) {
+      var node = document.querySelector('[data-testid="' + testid + '"]');
+      if (!node) return;
+      node.textContent = text;
+      if (testid === "summary-shipping-note") node.hidden = !text;
+    };
+    picker.addEventListener("change", function (event) {
+      var figures = summaries[event.target.value];
+      if (!figures) return;
+      show("summary-shipping", figures.shipping);
+      show("summary-gift-card", figures.gift_card);
+      show("summary-total", figures.total);
+      show("summary-shipping-note", figures.note);
+    });
+  }
+
   function initPayment() {
     var form = document.querySelector("[data-payment-form]");
     if (!form) return;
@@ -275,6 +296,7 @@
     focusErrorSummary();
     initBillingToggle();
     initVariantPicker();
+    initRatePicker();
     initPayment();
   });
 })();
