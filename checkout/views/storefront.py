@@ -33,7 +33,7 @@ from checkout.forms import (
 )
 from checkout.services import cart as cart_service
 from checkout.services.spectra import Product, Variant, get_spectra_client
-from checkout.views.common import provider_message
+from checkout.views.common import provider_message, recent_order
 
 logger = logging.getLogger(__name__)
 
@@ -129,10 +129,15 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
             "compare_at_price": str(v.compare_at_price) if v.compare_at_price else "",
             "in_stock": v.in_stock,
             "quantity_available": v.quantity_available,
+            "image_url": v.image_url,
         }
         for v in product.variants
     ]
     selected = form.variant or _variant_from_initial(product, form.initial)
+    # The picture shows the chosen variant (its color); the page's script follows a change.
+    image_url = (selected.image_url if selected else "") or next(
+        (v.image_url for v in product.variants if v.image_url), ""
+    )
     return render(
         request,
         "checkout/product_detail.html",
@@ -142,7 +147,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
             "variants_json": variants,
             "selected": selected,
             "attribute_names": variant_attribute_names(product.variants),
-            "image_url": next((v.image_url for v in product.variants if v.image_url), ""),
+            "image_url": image_url,
             "variant_labels": {
                 "in_stock": _("In stock"),
                 "low_stock": _("Only %(n)s left"),
@@ -191,7 +196,12 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
         logger.exception("Could not load the cart")
         messages.error(request, provider_message())
         cart = None
-    return render(request, "checkout/cart.html", {"cart": cart})
+    empty = cart is None or not cart.items
+    return render(
+        request,
+        "checkout/cart.html",
+        {"cart": cart, "recent_order": recent_order(request) if empty else None},
+    )
 
 
 @never_cache
