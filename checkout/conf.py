@@ -91,6 +91,9 @@ DEFAULTS: dict[str, Any] = {
         "cancelled": "app",
         "refunded": "app",
     },
+    # Whether the Spectra tenant sends its own customer emails for live orders (the docs
+    # say it does; switch them off in Spectra's dashboard, then set this to False).
+    "SPECTRA_SENDS_CUSTOMER_EMAILS": True,
     # Emails: absolute base for links in emails, e.g.
     # "https://shop.example.com"; seconds a claimed email send may take before the sweep
     # retries it (keep it above CELERY_TASK_TIME_LIMIT).
@@ -289,6 +292,10 @@ class AppSettings:
     @property
     def STOP_POLLING_FINAL_AFTER(self) -> int:
         return max(0, int(self.get("STOP_POLLING_FINAL_AFTER")))
+
+    @property
+    def SPECTRA_SENDS_CUSTOMER_EMAILS(self) -> bool:
+        return bool(self.get("SPECTRA_SENDS_CUSTOMER_EMAILS"))
 
     @property
     def EMAIL_SENDER(self) -> dict[str, str]:

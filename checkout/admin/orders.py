@@ -55,6 +55,22 @@ class PaymentStatusFilter(admin.SimpleListFilter):
         return queryset.filter(payment_status=self.value()) if self.value() else queryset
 
 
+class CaptureFilter(admin.SimpleListFilter):
+    """Orders whose card payment is not captured: "needs attention" until it is."""
+
+    title = gettext_lazy("needs attention")
+    parameter_name = "capture"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("failed", _("Payment not captured")),
+            ("pending", _("Payment not verified yet")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        return queryset.filter(capture_state=self.value()) if self.value() else queryset
+
+
 class ModeFilter(admin.SimpleListFilter):
     title = gettext_lazy("test or live")
     parameter_name = "mode"
@@ -103,6 +119,10 @@ def _resync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     }
 
 
+def _verify_payment(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    return staff.order_payment_check(order=order, actor=request.user).message
+
+
 def _resend(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     notification = staff.email_resend(order=order, kind=data["kind"], actor=request.user)
     if notification.status == EmailNotification.Status.SUPPRESSED:
@@ -141,8 +161,9 @@ ORDER_ACTIONS = (
         run=_cancel,
         danger=True,
         question=gettext_lazy(
-            "Cancel in Spectra? Stock is released and the payment refunded; "
-            "the customer gets the cancellation email."
+            "Cancel in Spectra? Stock is released; the payment is then checked with Stripe "
+            "and refunded (or its hold released) unless Spectra did it. The customer gets "
+            "the cancellation email."
         ),
         available=lambda o: o.status in ("pending", "processing"),
     ),
@@ -152,6 +173,16 @@ ORDER_ACTIONS = (
         permission="resync_order",
         run=_resync,
         question=gettext_lazy("Fetch the order from Spectra and apply any change?"),
+    ),
+    ObjectAction(
+        name="verify-payment",
+        label=gettext_lazy("Verify payment"),
+        permission="resync_order",
+        run=_verify_payment,
+        question=gettext_lazy(
+            "Check the card payment with Stripe, and capture a hold still standing?"
+        ),
+        available=lambda o: o.capture_state != Order.Capture.CAPTURED,
     ),
     ObjectAction(
         name="resend-email",
@@ -179,6 +210,7 @@ class OrderAdmin(StaffActionsAdmin):
     )
     list_display_links = ("order_number",)
     list_filter = (
+        CaptureFilter,
         StatusFilter,
         PaymentStatusFilter,
         ModeFilter,

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
 from checkout.services import inbox, notifications, orders, payments, sync
+from checkout.services.orders.capture import order_payment_intent_id
 from checkout.services.spectra import CallRecord, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
 
@@ -177,6 +178,18 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     what = _("Shipping order %(number)s") % {"number": order.order_number}
     if not tracking_number or not carrier:
         raise StaffActionError(_("A tracking number and a carrier are required."))
+    # Never ship on a hold nobody captured: verify (and capture) the payment first.
+    if orders.order_payment_verify(order=order) not in (
+        Order.Capture.CAPTURED,
+        Order.Capture.NOT_REQUIRED,
+    ):
+        raise StaffActionError(
+            _(
+                "Not shipped: the order's payment is not captured (%(state)s). See its "
+                "timeline; verify the payment again once Stripe answers."
+            )
+            % {"state": order.get_capture_state_display()}
+        )
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
@@ -228,14 +241,84 @@ def order_deliver(*, order: Order, actor: Any) -> Order:
 
 
 def order_cancel(*, order: Order, actor: Any) -> Order:
-    """Cancel the order on Spectra (which releases stock and refunds) and apply the answer."""
-    return _order_set_status(
+    """Cancel the order on Spectra, apply the answer, then settle the card payment.
+
+    The docs do not say that cancelling refunds, so the payment is checked with Stripe
+    afterwards: a hold is released, money Spectra refunded is verified, and money still
+    captured is refunded by the app. The timeline says which it was.
+    """
+    order = _order_set_status(
         order=order,
         status="cancelled",
         actor=actor,
         what=_("Cancelling order %(number)s") % {"number": order.order_number},
-        done=_("Cancelled."),
+        done=_("Cancelled in Spectra."),
     )
+    _cancelled_payment_settle(order=order, actor=actor)
+    return order
+
+
+def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
+    """Refund or verify the payment of a cancelled order; record which on the timeline."""
+    pi_id = order_payment_intent_id(order)
+    if not pi_id:
+        _record_staff(
+            message=_("No card payment to refund."), actor=actor, order=order, action="refund"
+        )
+        return
+    key = f"checkout-order-{order.pk}-cancel"
+    try:
+        intent = payments.payment_intent_retrieve(payment_intent_id=pi_id)
+        if intent.requires_capture:
+            payments.payment_intent_cancel(payment_intent_id=pi_id)
+            message = _("Card hold released: nothing had been captured.")
+        elif intent.captured:
+            refunded = payments.payment_intent_refunded(payment_intent_id=pi_id)
+            owed = intent.received - refunded
+            if owed <= 0:
+                message = _("Refund verified: Spectra refunded %(amount)s.") % {"amount": refunded}
+            else:
+                payments.payment_intent_refund(
+                    payment_intent_id=pi_id, amount=owed, idempotency_key=key
+                )
+                message = _("Spectra did not refund; the app refunded %(amount)s.") % {
+                    "amount": owed
+                }
+        else:
+            message = _("Verified: nothing was captured (Stripe says %(status)s).") % {
+                "status": intent.status
+            }
+    except ProviderError as err:
+        _record_staff(
+            message=_(
+                "The order is cancelled, but its payment could not be checked (%(error)s): "
+                "check Stripe for %(pi)s and refund it there if needed."
+            )
+            % {"error": err, "pi": pi_id},
+            actor=actor,
+            order=order,
+            ok=False,
+            action="refund",
+        )
+        raise StaffActionError(
+            _("Cancelled, but the refund could not be verified: %(error)s") % {"error": err}
+        ) from err
+    _record_staff(message=message, actor=actor, order=order, action="refund", payment_intent=pi_id)
+
+
+def order_payment_check(*, order: Order, actor: Any) -> StaffResult:
+    """Verify the order's card payment now (capturing a hold still standing)."""
+    state = orders.order_payment_verify(order=order)
+    order.refresh_from_db()
+    message = _("Payment checked: %(state)s.") % {"state": order.get_capture_state_display()}
+    _record_staff(
+        message=message,
+        actor=actor,
+        order=order,
+        ok=state != Order.Capture.FAILED,
+        action="verify_payment",
+    )
+    return StaffResult(message=message, order=order)
 
 
 def order_resync(*, order: Order, actor: Any) -> Order:
