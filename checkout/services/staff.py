@@ -473,7 +473,10 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
     if attempt.cart_id:
         try:
             with _recording_api_calls(attempt=attempt):
-                existing = get_spectra_client().find_order_by_cart(attempt.cart_id)
+                # The lookup recovery uses (cart, PaymentIntent, or email, total and items
+                # in the time window). "unknown" does not stop staff: they decided.
+                found = orders.order_lookup(attempt=attempt, client=get_spectra_client())
+            existing = found.order if found.verdict == "found" else None
         except SpectraNotFound:
             existing = None
         except SpectraError as err:

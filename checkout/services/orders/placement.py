@@ -34,7 +34,13 @@ from checkout.services.orders.capture import order_payment_verify
 from checkout.services.orders.lookup import OrderLookup, order_lookup
 from checkout.services.orders.paying import mark_authorized
 from checkout.services.orders.recording import order_record
-from checkout.services.orders.results import PlacementResult, State, Step, _pending
+from checkout.services.orders.results import (
+    PlacementResult,
+    State,
+    Step,
+    _pending,
+    confirmation_delayed,
+)
 from checkout.services.orders.timeline import _event, _recorded_calls
 from checkout.services.payments import (
     PaymentIntentInfo,
@@ -115,7 +121,9 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         attempt = _fresh(attempt)
     settled = _result_for(attempt)
     if settled is not None:
-        return _wait_for_outcome(attempt) if attempt.state == State.SUBMITTING else settled
+        if attempt.state != State.SUBMITTING or confirmation_delayed(attempt):
+            return settled  # nobody is placing it right now: nothing to wait for
+        return _wait_for_outcome(attempt)
 
     if attempt.state == State.COLLECTING:
         if not attempt.payment_intent_id:

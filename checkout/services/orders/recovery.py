@@ -20,7 +20,7 @@ from checkout.services import spectra
 from checkout.services.orders.attempts import _fresh, _move, _release_payment
 from checkout.services.orders.lookup import attempts_waiting_for, order_lookup
 from checkout.services.orders.placement import _adopt, _submit, order_place
-from checkout.services.orders.results import PlacementResult, State, _pending
+from checkout.services.orders.results import PlacementResult, State, _pending, in_flight_window
 from checkout.services.orders.timeline import _event, _recorded_calls
 from checkout.services.payments import (
     PaymentIntentInfo,
@@ -39,10 +39,7 @@ def attempts_to_recover(*, older_than: dt.timedelta) -> QuerySet[CheckoutAttempt
 
 
 def _in_flight_window() -> dt.timedelta:
-    # A post still running on our side can last connect + order timeout; add a margin.
-    return dt.timedelta(
-        seconds=app_settings.SPECTRA_CONNECT_TIMEOUT + app_settings.SPECTRA_ORDER_TIMEOUT + 30
-    )
+    return in_flight_window()
 
 
 def _waiting_for_proof(attempt: CheckoutAttempt) -> bool:
