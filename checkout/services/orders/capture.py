@@ -81,10 +81,18 @@ def order_payment_verify(*, order: Order) -> str:
     order.refresh_from_db()
     if order.capture_state in SETTLED:
         return order.capture_state
+    if order.attempt_id is None:
+        # Placed elsewhere (CHECKOUT_ADOPT_UNKNOWN_ORDERS): its payment is not ours.
+        return _save(
+            order,
+            Capture.NOT_REQUIRED,
+            _("Placed outside this checkout: its payment is not captured here."),
+            captured=ZERO,
+        )
     pi_id = order_payment_intent_id(order)
     if not pi_id:
-        if order.attempt_id is None or order.amount_charged <= ZERO:
-            # Placed elsewhere (not our card), or a gift card paid it all.
+        if order.amount_charged <= ZERO:
+            # A gift card paid it all.
             return _save(
                 order,
                 Capture.NOT_REQUIRED,
