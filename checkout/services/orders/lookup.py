@@ -239,7 +239,7 @@ def attempts_waiting_for(
         verdict = order_match(attempt, remote, start=_window_start(attempt))
         if verdict == "ours":
             ours.append(attempt)
-        elif verdict == "candidate" and attempt.submitted_at < settled_before:
+        elif verdict == "candidate" and (attempt.submitted_at or settled_before) < settled_before:
             candidates.append(attempt)
         elif verdict == "candidate":
             return []  # a look-alike still in flight: ambiguous, the list decides later

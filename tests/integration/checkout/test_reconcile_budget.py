@@ -154,7 +154,7 @@ def test_final_orders_stop_being_polled_delivered_after_the_window(
 
     orders_reconcile()
 
-    asked = {int(call.request.url.rsplit("/", 1)[1]) for call in spectra_api.calls}
+    asked = {int(str(call.request.url).rsplit("/", 1)[1]) for call in spectra_api.calls}
     assert asked == {o.spectra_id for o in [*recent_delivered, *open_orders]}
     assert not asked & {o.spectra_id for o in old_delivered}
 
