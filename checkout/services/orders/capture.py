@@ -18,6 +18,7 @@ import logging
 from decimal import Decimal
 
 from django.db import transaction
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -53,14 +54,25 @@ def _save(
     if captured is not None:
         fields["captured_amount"] = captured
     with transaction.atomic():
-        Order.objects.filter(pk=order.pk).update(**fields, updated_at=now)
-        OrderEvent.objects.create(
-            order=order,
-            attempt_id=order.attempt_id,
-            kind=OrderEvent.Kind.PAYMENT,
-            message=message,
-            data={"capture_state": state, **{k: str(v) for k, v in data.items()}},
+        # Conditional: when placement, reconciliation and staff verify at once, the state
+        # (and its timeline entry) is written once.
+        moved = (
+            Order.objects.filter(pk=order.pk)
+            .exclude(capture_state=state)
+            .update(**fields, updated_at=now)
         )
+        if moved:
+            OrderEvent.objects.create(
+                order=order,
+                attempt_id=order.attempt_id,
+                kind=OrderEvent.Kind.PAYMENT,
+                message=message,
+                data={"capture_state": state, **{k: str(v) for k, v in data.items()}},
+            )
+        else:
+            Order.objects.filter(pk=order.pk).update(payment_checked_at=now)
+            order.refresh_from_db(fields=["capture_state", "captured_amount"])
+            return order.capture_state
     for name, value in fields.items():
         setattr(order, name, value)
     return state
@@ -195,8 +207,6 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
 
 def orders_to_verify(*, limit: int) -> list[int]:
     """Ids of orders whose payment is not settled, least recently checked first."""
-    from django.db.models import F
-
     return list(
         Order.objects.filter(capture_state=Capture.PENDING)
         .order_by(F("payment_checked_at").asc(nulls_first=True), "id")
