@@ -214,11 +214,18 @@ def checkout_sweep(*, recover_attempts: bool = True) -> SweepResult:
     if recover_attempts and not background_budget().backing_off:
         client = get_spectra_client()
         # Recovery's lookups are background calls: counted against the budget. A paid
-        # attempt is the shopper's money, so it is recovered even when the budget is
-        # spent; only a 429 stops it.
+        # attempt never posted is placed even when the budget is spent (one POST, the
+        # shopper's order); only a 429 stops that.
         with client.observe(lambda _call: background_calls_spent(1)):
             for pk in attempts_to_recover():
                 attempt = CheckoutAttempt.objects.get(pk=pk)
+                if (
+                    attempt.state == CheckoutAttempt.State.SUBMITTING
+                    and background_calls_allowed(want=1) == 0
+                ):
+                    # Looking an unknown outcome up can wait for the next hour's budget;
+                    # its hold is kept meanwhile.
+                    continue
                 try:
                     orders.attempt_recover(attempt=attempt)
                     result.attempts_recovered += 1

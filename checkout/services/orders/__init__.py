@@ -8,7 +8,8 @@ One module per part of it: ``attempts`` (the attempt, its steps and state moves)
 States (``CheckoutAttempt.State``)::
 
     collecting --pay--> payment_authorized --claim--> submitting --> placed
-        ^                      |                          |   \\--> needs_review (contradiction)
+        ^                      |                          |   \\--> needs_review (contradiction,
+        |                      |                          |         or outcome still unknown)
         '---- edit / rejected -'--------------------------'   \\--> failed (cart unusable, released)
 
 Rules this module keeps:

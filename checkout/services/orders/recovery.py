@@ -161,6 +161,9 @@ def _still_unknown(
     if attempt.state == State.NEEDS_REVIEW or (
         now - started < dt.timedelta(seconds=app_settings.UNKNOWN_OUTCOME_WINDOW)
     ):
+        # Looked at now: the sweep's grace period passes before the next lookup, so one
+        # waiting attempt costs a few calls every few minutes, not every minute.
+        CheckoutAttempt.objects.filter(pk=attempt.pk, state=attempt.state).update(updated_at=now)
         return _pending(attempt)
     if _move(
         attempt,

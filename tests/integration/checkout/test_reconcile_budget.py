@@ -176,3 +176,27 @@ def test_the_command_and_the_doctor_show_the_budget(
     result = check_background_budget()
     assert result.status == "OK"
     assert result.detail == "200 calls/hour (20% of 1000), 1 used this hour"
+
+
+def test_the_sweep_leaves_unknown_outcomes_for_the_next_hour_once_the_budget_is_spent(
+    settings: Any, spectra_api: responses.RequestsMock
+) -> None:
+    from checkout.models import CheckoutAttempt
+    from checkout.services.reconcile import checkout_sweep
+
+    settings.CHECKOUT_SPECTRA_HOURLY_LIMIT = 100
+    past = timezone.now() - dt.timedelta(minutes=10)
+    attempt = CheckoutAttempt.objects.create(
+        cart_id="cart-budget",
+        state=CheckoutAttempt.State.SUBMITTING,
+        payment_intent_id="pi_kept",
+        submitted_at=past,
+    )
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(updated_at=past)
+    budget.background_calls_spent(20)
+
+    checkout_sweep()
+
+    assert len(spectra_api.calls) == 0
+    attempt.refresh_from_db()
+    assert attempt.state == CheckoutAttempt.State.SUBMITTING
