@@ -226,6 +226,26 @@ def check_shop_settings(
                 id="checkout.E023",
             )
         )
+    if app_settings.CAPTURE_BY not in ("api", "app"):
+        messages.append(
+            Error(
+                f"CHECKOUT_CAPTURE_BY is {app_settings.CAPTURE_BY!r}.",
+                hint='Use "api" (Spectra captures) or "app" (the app captures).',
+                id="checkout.E040",
+            )
+        )
+    senders = app_settings.EMAIL_SENDER
+    wrong = sorted(k for k, v in senders.items() if v not in ("app", "spectra"))
+    wrong += sorted(set(senders) - set(EmailNotification.Kind.values))
+    if wrong:
+        messages.append(
+            Error(
+                f"CHECKOUT_EMAIL_SENDER has unknown kinds or senders: {', '.join(wrong)}.",
+                hint=f'Map kinds ({", ".join(EmailNotification.Kind.values)}) to "app" or '
+                '"spectra".',
+                id="checkout.E041",
+            )
+        )
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(

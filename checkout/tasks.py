@@ -108,4 +108,7 @@ def orders_reconcile() -> dict[str, Any]:
         "failed": result.failed,
         "remaining": result.remaining,
         "rate_limited": result.rate_limited,
+        "payments_captured": result.payments_captured,
+        "payments_failed": result.payments_failed,
+        "budget_left": result.budget_left,
     }

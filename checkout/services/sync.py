@@ -73,6 +73,10 @@ def order_apply_remote(
 ) -> Order | None:
     """Apply ``remote`` to the local order; None when the order is unknown and not adopted."""
     actor = actor if getattr(actor, "pk", None) else None
+    if source != "staff" and not Order.objects.filter(spectra_id=remote.id).exists():
+        # Maybe the order a checkout is waiting on (its POST /orders answer was lost):
+        # recorded for that attempt now; the status below then applies as to any order.
+        orders.attempt_adopt_order(remote=remote)
     label = _source_label(source, webhook_event)
     event_data: dict[str, Any] = {"source": source, "remote_status": remote.status}
     if webhook_event is not None:

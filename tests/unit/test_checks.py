@@ -59,6 +59,9 @@ def test_good_configuration_is_clean() -> None:
         ({"CHECKOUT_EMAIL_KINDS": ("confirmation", "returned")}, "checkout.E022"),
         ({"CHECKOUT_ALLOWED_COUNTRIES": ()}, "checkout.E023"),
         ({"CHECKOUT_CURRENCY": "EUR"}, "checkout.W020"),
+        ({"CHECKOUT_CAPTURE_BY": "stripe"}, "checkout.E040"),
+        ({"CHECKOUT_EMAIL_SENDER": {"confirmation": "both"}}, "checkout.E041"),
+        ({"CHECKOUT_EMAIL_SENDER": {"returned": "app"}}, "checkout.E041"),
         (
             {
                 "CHECKOUT_STRIPE_SECRET_KEY": "sk_live_a",

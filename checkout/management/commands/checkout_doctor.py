@@ -324,6 +324,77 @@ def check_email(*, smtp: bool) -> Result:
     )
 
 
+def check_background_budget() -> Result:
+    """Show the background call budget: its size, this hour's use, and any 429 pause."""
+    from checkout.services.budget import background_budget
+
+    name = _("Background API budget")
+    budget = background_budget()
+    if budget.per_hour is None:
+        return Result(
+            name,
+            WARN,
+            _(
+                "no limit set (CHECKOUT_SPECTRA_HOURLY_LIMIT): reconciliation may spend the "
+                "key's whole rate limit and leave shoppers with 429s."
+            ),
+        )
+    detail = _("%(per_hour)s calls/hour (%(share)s%% of %(limit)s), %(used)s used this hour") % {
+        "per_hour": budget.per_hour,
+        "share": round(budget.share * 100),
+        "limit": budget.hourly_limit,
+        "used": budget.used_this_hour,
+    }
+    if budget.backing_off:
+        return Result(
+            name,
+            WARN,
+            _("%(detail)s; paused after a 429 until %(until)s")
+            % {"detail": detail, "until": budget.backoff_until},
+        )
+    return Result(name, OK, detail)
+
+
+def check_customer_emails() -> Result:
+    """Warn when a live customer would likely get one email from Spectra and one from us."""
+    name = _("Customer emails")
+    live = app_settings.SPECTRA_API_KEY.startswith("spk_live_")
+    ours = [
+        kind
+        for kind in app_settings.EMAIL_KINDS
+        if app_settings.EMAIL_SENDER.get(kind, "app") == "app"
+    ]
+    if live and app_settings.SPECTRA_SENDS_CUSTOMER_EMAILS and ours:
+        return Result(
+            name,
+            WARN,
+            _(
+                "likely sent twice: Spectra emails live customers, and this app sends "
+                "%(kinds)s too. Switch Spectra's customer emails off (then set "
+                'CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS = False) or name "spectra" for '
+                "those kinds in CHECKOUT_EMAIL_SENDER (docs/install.md, Going live)."
+            )
+            % {"kinds": ", ".join(ours)},
+        )
+    spectra_kinds = [k for k, v in app_settings.EMAIL_SENDER.items() if v == "spectra"]
+    if spectra_kinds and not app_settings.SPECTRA_SENDS_CUSTOMER_EMAILS:
+        return Result(
+            name,
+            WARN,
+            _(
+                "nobody sends %(kinds)s: CHECKOUT_EMAIL_SENDER leaves them to Spectra, but "
+                "CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS says Spectra's are off."
+            )
+            % {"kinds": ", ".join(spectra_kinds)},
+        )
+    return Result(
+        name,
+        OK,
+        _("this app sends %(ours)s; Spectra sends %(theirs)s")
+        % {"ours": ", ".join(ours) or "-", "theirs": ", ".join(spectra_kinds) or "-"},
+    )
+
+
 def run_checks(options: DoctorOptions) -> list[Result]:
     """Run every check; no check stops another."""
     results: list[Result] = []
@@ -348,6 +419,8 @@ def run_checks(options: DoctorOptions) -> list[Result]:
     results.append(check_stripe())
     results.append(check_broker(timeout=options.broker_timeout))
     results.append(check_email(smtp=options.smtp))
+    results.append(check_customer_emails())
+    results.append(check_background_budget())
     return results
 
 
