@@ -139,6 +139,7 @@ class SandboxApp:
         a("GET", f"{CONTROL}/images/{{sku}}.svg", self.image, "public")
         a("GET", f"{CONTROL}/health", self.health, "control")
         a("GET", f"{CONTROL}/state", self.state, "control")
+        a("GET", f"{CONTROL}/emails", self.customer_emails, "control")
         a("POST", f"{CONTROL}/reset", self.reset, "control")
         a("GET", f"{CONTROL}/faults", self.faults_list, "control")
         a("POST", f"{CONTROL}/faults", self.fault_add, "control")
@@ -373,6 +374,9 @@ class SandboxApp:
             stripe_enabled=self.config.stripe_enabled,
         )
         return 200, data, None
+
+    def customer_emails(self, req: Request) -> Result:
+        return 200, self.store.customer_email_log(), None
 
     def reset(self, req: Request) -> Result:
         self.hub.reset()
