@@ -296,7 +296,9 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
     """
 
     order = (
-        Order.objects.filter(spectra_id=event.spectra_order_id).first()
+        sync.order_find_local(
+            spectra_id=event.spectra_order_id, is_test=sync.spectra_environment_is_test()
+        )
         if event.spectra_order_id
         else None
     )
