@@ -22,7 +22,7 @@ from checkout.admin import display
 from checkout.admin.base import ObjectAction, ReadOnlyAdmin, StaffActionsAdmin, has_codename
 from checkout.models import EmailNotification, Order, OutboxMessage, WebhookEvent
 from checkout.services import staff
-from checkout.services.sync import spectra_environment_is_test
+from checkout.services.environments import spectra_environment_is_test
 
 
 def _order_link(order_pk: int | None, label: Any) -> SafeString | str:

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
 from checkout.services import inbox, notifications, orders, payments, sync
+from checkout.services.environments import spectra_environment_is_test
 from checkout.services.spectra import CallRecord, SpectraClient, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
 
@@ -314,7 +315,7 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
 
     order = (
         sync.order_find_local(
-            spectra_id=event.spectra_order_id, is_test=sync.spectra_environment_is_test()
+            spectra_id=event.spectra_order_id, is_test=spectra_environment_is_test()
         )
         if event.spectra_order_id
         else None

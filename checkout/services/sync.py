@@ -34,6 +34,7 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings, money
 from checkout.models import Order, OrderEvent, WebhookEvent
 from checkout.services import orders
+from checkout.services.environments import spectra_environment_is_test
 from checkout.services.notifications import EMAIL_FOR_STATUS, email_schedule
 from checkout.services.spectra import Order as RemoteOrder
 from checkout.services.spectra import get_spectra_client
@@ -52,11 +53,6 @@ STATUS_FOR_EVENT = {
     "order.delivered": "delivered",
     "order.cancelled": "cancelled",
 }
-
-
-def spectra_environment_is_test() -> bool:
-    """Whether the configured key is a test key: the orders it places are test orders."""
-    return app_settings.SPECTRA_API_KEY.startswith("spk_test_")
 
 
 @dataclass(frozen=True)

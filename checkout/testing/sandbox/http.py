@@ -329,7 +329,13 @@ class SandboxApp:
         sub = self.hub.subscribe(url, [str(e) for e in events], req.api_key.is_test)
         return 201, {**_sub_dict(sub), "secret": sub.secret}, None
 
+    def _undocumented_route(self) -> None:
+        """GET /webhooks and DELETE /webhooks/{id} are [ours]: absent when documented."""
+        if self.config.documented:
+            raise ApiError(404, "not_found", "No resource at this path.")
+
     def webhook_list(self, req: Request) -> Result:
+        self._undocumented_route()
         return 200, [_sub_dict(s) for s in self.hub.subscriptions()], None
 
     def _sub(self, req: Request) -> Any:
@@ -339,6 +345,7 @@ class SandboxApp:
         return sub
 
     def webhook_delete(self, req: Request) -> Result:
+        self._undocumented_route()
         sub = self._sub(req)
         self.hub.delete(sub.id)
         return 200, {"id": sub.id, "deleted": True}, None

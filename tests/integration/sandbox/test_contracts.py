@@ -244,3 +244,22 @@ def test_live_orders_send_customer_emails_when_documented(
 
 def sandbox_contract_name(sandbox: SandboxProcess) -> str:
     return "documented" if sandbox.documented else "default"
+
+
+@BOTH
+def test_listing_and_deleting_webhooks_are_absent_when_documented(
+    sandbox: SandboxProcess, api: Client
+) -> None:
+    created = api.post(
+        "/api/v1/webhooks", json={"url": "http://127.0.0.1:9/hook", "events": ["*"]}
+    ).json()["data"]
+    deliveries = api.get(f"/api/v1/webhooks/{created['id']}/deliveries")
+    listed = api.get("/api/v1/webhooks")
+    deleted = api.delete(f"/api/v1/webhooks/{created['id']}")
+
+    assert deliveries.status_code == 200
+    if sandbox.documented:
+        assert (listed.status_code, deleted.status_code) == (404, 404)
+    else:
+        assert [w["id"] for w in listed.json()["data"]] == [created["id"]]
+        assert deleted.status_code == 200
