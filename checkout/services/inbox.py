@@ -335,7 +335,36 @@ def _process_spectra(*, event_id: int, force: bool) -> str:
             logger.info("webhook %s: order %s not found in Spectra, ignored", event.pk, order_id)
             _finish(event, WebhookEvent.Outcome.IGNORED)
             return str(event.outcome)
+        if name != "order.shipped" and _shipped_without_tracking(fetched):
+            # order.status_changed fires before order.shipped, which carries the tracking
+            # (the docs' shape); moving now would send the shipped email without it.
+            # order.shipped, or reconciliation if that is lost, makes the move.
+            return _wait_for_tracking(event, fetched)
         return _apply_event(event, fetched)
+
+
+def _shipped_without_tracking(remote: RemoteOrder) -> bool:
+    if remote.status != "shipped" or remote.tracking_number:
+        return False
+    local = order_find_local(spectra_id=remote.id, is_test=remote.is_test)
+    return local is not None and local.status != "shipped" and not local.tracking_number
+
+
+def _wait_for_tracking(event: WebhookEvent, remote: RemoteOrder) -> str:
+    local = order_find_local(spectra_id=remote.id, is_test=remote.is_test)
+    if local is not None:
+        OrderEvent.objects.create(
+            order=local,
+            kind=OrderEvent.Kind.IGNORED,
+            message=_(
+                "Shipped without tracking yet (webhook %(event)s): waiting for "
+                "order.shipped or the next reconciliation."
+            )
+            % {"event": event.event_type},
+            data={"webhook_event_id": event.pk, "reason": "awaiting_tracking"},
+        )
+    _finish(event, WebhookEvent.Outcome.IGNORED)
+    return str(event.outcome)
 
 
 def _remote_from_event(name: str, data: dict[str, Any]) -> RemoteOrder | OrderHint | None:

@@ -242,3 +242,28 @@ def test_a_partial_payload_moves_the_order_of_the_keys_environment_only(
     sandbox_era.refresh_from_db()
     assert live.status == "delivered"
     assert sandbox_era.status == "shipped"
+
+
+def test_a_status_change_to_shipped_without_tracking_waits_for_order_shipped(
+    client: Client, api: responses.RequestsMock
+) -> None:
+    order = make_order("processing")
+    api.get(f"{API}/orders/1234", json=ok({**SAMPLE, "status": "shipped"}))
+    changed = deliver(client, "order.status_changed", {"id": 1234, "status": "shipped"})
+
+    assert process(changed) == "ignored"
+    order.refresh_from_db()
+    assert order.status == "processing"
+    assert not EmailNotification.objects.filter(order=order, kind="shipped").exists()
+    note = OrderEvent.objects.get(order=order, kind=OrderEvent.Kind.IGNORED)
+    assert note.data["reason"] == "awaiting_tracking"
+
+    shipped = deliver(
+        client,
+        "order.shipped",
+        {"id": 1234, "order_number": "X", "tracking_number": "1ZHOOK", "shipping_carrier": "UPS"},
+    )
+    assert process(shipped) == "processed"
+    order.refresh_from_db()
+    assert (order.status, order.tracking_number) == ("shipped", "1ZHOOK")
+    assert EmailNotification.objects.filter(order=order, kind="shipped").count() == 1
