@@ -130,8 +130,10 @@ class Order(models.Model):
         NOT_REQUIRED = "not_required", _("Nothing to capture")
         FAILED = "failed", _("Not captured: needs attention")
 
-    spectra_id = models.BigIntegerField(_("Spectra id"), unique=True)
-    order_number = models.CharField(_("order number"), max_length=32, unique=True)
+    # Unique per environment (``is_test``), not alone: a test key's orders and a live
+    # key's are separate id spaces, so sandbox-era rows never collide with live ones.
+    spectra_id = models.BigIntegerField(_("Spectra id"), db_index=True)
+    order_number = models.CharField(_("order number"), max_length=32, db_index=True)
     attempt = models.OneToOneField(
         CheckoutAttempt,
         verbose_name=_("checkout attempt"),
@@ -208,6 +210,14 @@ class Order(models.Model):
                 fields=["capture_state"],
                 condition=~Q(capture_state__in=["captured", "not_required"]),
                 name="checkout_order_capture_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_test", "spectra_id"], name="checkout_order_unique_env_spectra_id"
+            ),
+            models.UniqueConstraint(
+                fields=["is_test", "order_number"], name="checkout_order_unique_env_number"
             ),
         ]
         # Staff actions in admin, each its own permission (see checkout/admin/).

@@ -27,8 +27,9 @@ from django.utils.translation import gettext as _
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
 from checkout.services import inbox, notifications, orders, payments, sync
+from checkout.services.environments import spectra_environment_is_test
 from checkout.services.orders.capture import order_payment_intent_id
-from checkout.services.spectra import CallRecord, get_spectra_client
+from checkout.services.spectra import CallRecord, SpectraClient, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
 
 logger = logging.getLogger(__name__)
@@ -200,6 +201,15 @@ def _require_applies(*, order: Order, action: str, what: str) -> None:
         )
 
 
+def _read_back(client: SpectraClient, order: Order, answer: RemoteOrder | None) -> RemoteOrder:
+    """The order after a write: its answer when that was a full order, else read anew.
+
+    Write answers are undocumented; a thin one (``{"success": true}``, an id and a
+    status) says the write happened, not what the order now is.
+    """
+    return answer if answer is not None else client.get_order(order.spectra_id)
+
+
 def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) -> Order:
     """Set tracking on Spectra, then mark the order shipped there; apply the answer locally."""
     tracking_number = tracking_number.strip()
@@ -223,13 +233,21 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
-            remote = client.set_tracking(
-                order.spectra_id, tracking_number=tracking_number, carrier=carrier
+            remote = _read_back(
+                client,
+                order,
+                client.set_tracking(
+                    order.spectra_id, tracking_number=tracking_number, carrier=carrier
+                ),
             )
             if remote.status == "pending":
-                remote = client.set_order_status(order.spectra_id, "processing")
+                remote = _read_back(
+                    client, order, client.set_order_status(order.spectra_id, "processing")
+                )
             if remote.status in SHIPPABLE_FROM:
-                remote = client.set_order_status(order.spectra_id, "shipped")
+                remote = _read_back(
+                    client, order, client.set_order_status(order.spectra_id, "shipped")
+                )
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     order = _apply(remote=remote, actor=actor)
@@ -253,7 +271,7 @@ def _order_set_status(
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
-            remote = client.set_order_status(order.spectra_id, status)
+            remote = _read_back(client, order, client.set_order_status(order.spectra_id, status))
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     order = _apply(remote=remote, actor=actor)
@@ -469,7 +487,9 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
     """
 
     order = (
-        Order.objects.filter(spectra_id=event.spectra_order_id).first()
+        sync.order_find_local(
+            spectra_id=event.spectra_order_id, is_test=spectra_environment_is_test()
+        )
         if event.spectra_order_id
         else None
     )

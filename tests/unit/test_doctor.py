@@ -119,11 +119,35 @@ def test_a_404_on_the_write_probe_means_the_scope_is_granted(client: SpectraClie
     responses.get(f"{API}/products", json=page)
     responses.get(f"{API}/orders", json=page)
     responses.patch(f"{API}/orders/999999999999/status", status=404, json=_error(404, "not_found"))
-    responses.get(f"{API}/webhooks", status=403, json=_error(403, "insufficient_scope"))
+    responses.get(
+        f"{API}/webhooks/999999999999/deliveries",
+        status=403,
+        json=_error(403, "insufficient_scope"),
+    )
     results = {r.name: r for r in check_spectra(client)}
     assert results["Spectra scope orders:write"].status == OK
     assert results["Spectra scope webhooks:manage"].status == FAIL
     assert "webhooks:manage" in results["Spectra scope webhooks:manage"].detail
+
+
+@responses.activate
+def test_the_webhook_scope_probe_needs_no_webhook_list(client: SpectraClient) -> None:
+    page = {
+        "success": True,
+        "data": [],
+        "pagination": {"total": 0, "page": 1, "per_page": 1, "total_pages": 0},
+    }
+    responses.get(f"{API}/products", json=page)
+    responses.get(f"{API}/orders", json=page)
+    responses.patch(f"{API}/orders/999999999999/status", status=404, json=_error(404, "not_found"))
+    responses.get(
+        f"{API}/webhooks/999999999999/deliveries",
+        status=404,
+        json=_error(404, "webhook_not_found"),
+    )
+    # No GET /webhooks registered: calling it would fail the probe.
+    results = {r.name: r for r in check_spectra(client)}
+    assert results["Spectra scope webhooks:manage"].status == OK
 
 
 @responses.activate

@@ -163,14 +163,19 @@ def order_lookup(*, attempt: CheckoutAttempt, client: spectra.SpectraClient) -> 
     pages = 0
     while True:
         pages += 1
+        # Orders are keyed by environment and id (a test and a live order may share an id).
         known = set(
             Order.objects.filter(spectra_id__in=[o.id for o in page.items]).values_list(
-                "spectra_id", flat=True
+                "spectra_id", "is_test"
             )
         )
         for remote in page.items:
             verdict = order_match(
-                attempt, remote, cart_items=cart_items, known=remote.id in known, start=start
+                attempt,
+                remote,
+                cart_items=cart_items,
+                known=(remote.id, remote.is_test) in known,
+                start=start,
             )
             if verdict == "ours":
                 return OrderLookup("found", remote, {"via": "list", "pages": pages})

@@ -141,6 +141,7 @@ class SandboxApp:
         a("GET", CONTROL, self.control_index, "control")
         a("GET", f"{CONTROL}/health", self.health, "control")
         a("GET", f"{CONTROL}/state", self.state, "control")
+        a("GET", f"{CONTROL}/emails", self.customer_emails, "control")
         a("POST", f"{CONTROL}/reset", self.reset, "control")
         a("GET", f"{CONTROL}/faults", self.faults_list, "control")
         a("POST", f"{CONTROL}/faults", self.fault_add, "control")
@@ -330,7 +331,13 @@ class SandboxApp:
         sub = self.hub.subscribe(url, [str(e) for e in events], req.api_key.is_test)
         return 201, {**_sub_dict(sub), "secret": sub.secret}, None
 
+    def _undocumented_route(self) -> None:
+        """GET /webhooks and DELETE /webhooks/{id} are [ours]: absent when documented."""
+        if self.config.documented:
+            raise ApiError(404, "not_found", "No resource at this path.")
+
     def webhook_list(self, req: Request) -> Result:
+        self._undocumented_route()
         return 200, [_sub_dict(s) for s in self.hub.subscriptions()], None
 
     def _sub(self, req: Request) -> Any:
@@ -340,6 +347,7 @@ class SandboxApp:
         return sub
 
     def webhook_delete(self, req: Request) -> Result:
+        self._undocumented_route()
         sub = self._sub(req)
         self.hub.delete(sub.id)
         return 200, {"id": sub.id, "deleted": True}, None
@@ -380,6 +388,9 @@ class SandboxApp:
             stripe_enabled=self.config.stripe_enabled,
         )
         return 200, data, None
+
+    def customer_emails(self, req: Request) -> Result:
+        return 200, self.store.customer_email_log(), None
 
     def reset(self, req: Request) -> Result:
         self.hub.reset()

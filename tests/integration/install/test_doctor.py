@@ -112,3 +112,27 @@ def test_an_unreachable_stripe_fails(configured: SandboxProcess, settings: Any) 
     output, error = doctor()
     assert error is not None
     assert line(output, "Stripe").startswith("[FAIL")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
+def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
+    from checkout.models import WebhookEvent
+
+    output, error = doctor()
+    assert error is None, output  # a warning, not a failure
+    assert line(output, "webhooks:manage").startswith("[OK"), output
+    assert line(output, "Spectra webhook").startswith("[WARN"), output
+    assert "no signed delivery has arrived yet" in output
+
+    WebhookEvent.objects.create(
+        source=WebhookEvent.Source.SPECTRA,
+        event_type="order.created",
+        dedup_key="spectra:doctor",
+        raw_body="{}",
+        signature_valid=True,
+    )
+    output, error = doctor()
+    assert error is None, output
+    assert line(output, "Spectra webhook").startswith("[OK"), output
+    assert "signed deliveries arrive" in output
