@@ -31,6 +31,7 @@ from checkout.ratelimit import (
 from checkout.services import cart as cart_service
 from checkout.services import orders
 from checkout.views.common import (
+    checkout_configured,
     current_attempt,
     json_error,
     provider_message,
@@ -77,6 +78,7 @@ def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
 @never_cache
 @require_POST
 @rate_limited("pay")
+@checkout_configured
 def checkout_pay(request: HttpRequest) -> JsonResponse:
     """Authorize the card: ``{"payment_method_id"}`` -> ``{"status", "client_secret"}``."""
     body = _json_body(request)
@@ -110,6 +112,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_POST
 @rate_limited("place")
+@checkout_configured
 def checkout_place(request: HttpRequest) -> JsonResponse:
     """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
     if _json_body(request) is None:
