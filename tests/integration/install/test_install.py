@@ -18,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -73,6 +74,13 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env=env,
     )
     wheel = next((root / "dist").glob("spectra_checkout-*.whl"))
+    # The "testing" extra brings what the sandbox and localstripe need (docs/sandbox.md).
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(name).decode()
+    assert "Provides-Extra: testing" in metadata
+    for requirement in ("localstripe==1.15.10", "pytest>=8", "pytest-django>=4.8"):
+        assert f'Requires-Dist: {requirement}; extra == "testing"' in metadata
     run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root, env=env)
     bin_dir = root / "venv" / "bin"
     run([str(bin_dir / "pip"), "install", "-q", str(wheel)], cwd=root, env=env, timeout=180)
