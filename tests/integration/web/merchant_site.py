@@ -9,7 +9,7 @@ from django.urls import include, path
 
 PRODUCT_PAGE = engines["django"].from_string(
     "{% load checkout_tags %}<h1>Merchant product</h1>"
-    "{% checkout_add_to_cart variant_id next=request.path %}"
+    "{% checkout_add_to_cart variant_id next=request.get_full_path %}"
     '{% checkout_add_to_cart sku=sku label="Buy by SKU" show_quantity=False %}'
 )
 
