@@ -30,7 +30,13 @@ from checkout.exceptions import (
 )
 from checkout.forms import CartAddForm, CartLineForm
 from checkout.services import cart as cart_service
-from checkout.views.common import checkout_configured, json_error, provider_message, wants_json
+from checkout.views.common import (
+    checkout_configured,
+    json_body,
+    json_error,
+    provider_message,
+    wants_json,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -53,14 +59,21 @@ def _safe_next(request: HttpRequest, value: str) -> str | None:
 def cart_add(request: HttpRequest) -> HttpResponse:
     """Add a variant (by ``variant_id`` or ``sku``) to the cart from a merchant's page."""
     as_json = wants_json(request)
-    form = CartAddForm(request.POST)
+    if request.content_type == "application/json":
+        body = json_body(request)
+        if body is None:
+            return json_error("invalid", _("Send a JSON object."))
+        form = CartAddForm({k: "" if v is None else str(v) for k, v in body.items()})
+    else:
+        form = CartAddForm(request.POST)
     if not form.is_valid():
         errors = {name: [str(e) for e in errs] for name, errs in form.errors.items()}
         message = " ".join(" ".join(errs) for errs in errors.values())
         if as_json:
             return json_error("invalid", message, errors=errors)
         messages.error(request, message)
-        return redirect(_safe_next(request, request.POST.get("next", "")) or "checkout:cart")
+        next_url = _safe_next(request, str(form.data.get("next") or ""))
+        return redirect(next_url or "checkout:cart")
     data: dict[str, Any] = form.cleaned_data
     after = _safe_next(request, data["next"]) or reverse("checkout:cart")
     try:

@@ -5,6 +5,7 @@ the guard that answers "not set up" instead of failing when the keys are missing
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 from functools import wraps
@@ -43,6 +44,15 @@ def wants_json(request: HttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "") or (
         request.content_type == "application/json"
     )
+
+
+def json_body(request: HttpRequest) -> dict[str, Any] | None:
+    """Return the request's JSON object body ({} when empty), or None when it is not one."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting recurses
+        return None
+    return body if isinstance(body, dict) else None
 
 
 def json_error(reason: str, message: str, *, http_status: int = 400, **extra: Any) -> JsonResponse:

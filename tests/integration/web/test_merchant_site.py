@@ -110,6 +110,14 @@ def test_cart_add_refuses_bad_input_with_a_message_or_a_json_reason(
     )
     assert response.status_code == 409
     assert response.json()["reason"] == "insufficient_stock"
+    # A JSON body works as well as a form body.
+    response = client.post("/checkout/cart/add/", "[1]", content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["reason"] == "invalid"
+    response = client.post(
+        "/checkout/cart/add/", {"sku": "NO-SUCH-SKU"}, content_type="application/json"
+    )
+    assert response.status_code == 404
     response = post_json({"variant_id": variant.id})
     assert response.status_code == 200
     body = response.json()
