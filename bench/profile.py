@@ -68,6 +68,12 @@ def main() -> int:
         default=1,
         help="replay the prepared requests this many times (as wrk cycles through them)",
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="send every prepared request once before profiling (steady state, as in a "
+        "timed run; only for targets whose requests can be repeated)",
+    )
     args = parser.parse_args()
     from pyinstrument import Profiler
 
@@ -108,6 +114,9 @@ def main() -> int:
         delta = {k: v - calls_before.get(k, 0) for k, v in calls_after.items()}
         print("stub calls in one request:", {k: v for k, v in delta.items() if v})
         connection.force_debug_cursor = False
+        if args.warm:
+            for spec in specs:
+                wsgi_call(app, spec)
         profiler = Profiler(interval=0.0005)
         profiler.start()
         for _round in range(args.repeat):

@@ -23,11 +23,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import secrets
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +37,7 @@ from email import message_from_bytes
 from email.policy import default as default_policy
 from pathlib import Path
 from types import FrameType
-from typing import Protocol
+from typing import IO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from checkout.testing.servers import is_loopback
@@ -304,12 +306,54 @@ def _url_resolver_ready() -> None:
     django.setup()
 
 
+def _static_url() -> str:
+    """The site's STATIC_URL as a path (Django is set up by ``_url_resolver_ready``)."""
+    from django.conf import settings
+
+    return urlsplit(str(settings.STATIC_URL or "/static/")).path or "/static/"
+
+
 def _without_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password:
         netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
         return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
     return url
+
+
+# The readiness probe's own request: recognised (and not echoed) by ``_WebConsole``.
+READY_PROBE = "/?demo-ready"
+
+
+class _WebConsole:
+    """Copy the web server's output to the console, minus the lines that bury the rest.
+
+    Dropped: answered static-file requests (a page asks for several; a missing file, a
+    404, is still shown) and the demo's readiness probe, which also marks the moment
+    the server's start-up lines are all out, so the banner can follow them.
+    """
+
+    def __init__(self, stream: IO[bytes], static_url: str) -> None:
+        self.stream = stream
+        self.static_ok = re.compile(
+            rf'"(?:GET|HEAD) {re.escape(static_url)}\S* HTTP/[0-9.]+" (?:200|304) '
+        )
+        self.probed = threading.Event()
+        self.thread = threading.Thread(target=self._copy, name="demo-web-console", daemon=True)
+        self.thread.start()
+
+    def quiet(self, line: str) -> bool:
+        return bool(self.static_ok.search(line))
+
+    def _copy(self) -> None:
+        for raw in iter(self.stream.readline, b""):
+            line = raw.decode("utf-8", errors="replace")
+            if f"GET {READY_PROBE} " in line:
+                self.probed.set()
+            elif not self.quiet(line):
+                sys.stdout.write(line)
+                sys.stdout.flush()
+        self.probed.set()  # the server exited: nothing more to wait for
 
 
 class _EmailAnnouncer:
@@ -430,7 +474,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     _fresh_database(args.database)
     _use_wal(args.database)
     _manage(env, "migrate", "--noinput", "-v", "0")
-    _manage(env, "shell", "-c", _CREATE_STAFF)
+    # -v 0: no "N objects imported automatically" line from Django 5.2's shell.
+    _manage(env, "shell", "-v", "0", "-c", _CREATE_STAFF)
     ctx = DemoContext(
         host=args.host,
         port=args.port,
@@ -510,10 +555,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             ],
             env=env,
             cwd=BASE_DIR,
+            # One pipe, in the order written: start-up lines, then request lines.
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
         )
         ctx.processes.append(_Popen("django", web))
         names.append("django")
-        _wait_http(ctx.site_url + "/", web)
+        assert web.stdout is not None
+        console = _WebConsole(web.stdout, static_url=_static_url())
+        _wait_http(ctx.site_url + READY_PROBE, web)
+        # The probe's request line comes after everything runserver printed on start.
+        console.probed.wait(timeout=5)
         pids = ", ".join(f"{n} {p.pid}" for n, p in zip(names, ctx.processes, strict=False))
         print(_banner(ctx, pids), flush=True)
         emails = _EmailAnnouncer(ctx.email_dir)

@@ -93,6 +93,8 @@ class AddressForm(CheckoutForm):
     """A postal address; ``section`` is the autocomplete section (shipping / billing)."""
 
     section = "shipping"
+    # The order the pages show the fields in, so the error summary lists them that way.
+    field_order = ["country", "name", "address1", "address2", "city", "state", "zip"]
 
     name = forms.CharField(label=_("Full name"), max_length=120)
     address1 = forms.CharField(label=_("Address"), max_length=200)
@@ -168,8 +170,7 @@ class InformationForm(AddressForm):
         ),
     )
 
-    field_order = ["email", "name", "address1", "address2", "city", "state", "zip"]
-    field_order += ["country", "phone"]
+    field_order = ["email", "phone", *AddressForm.field_order]
 
     def clean_phone(self) -> str:
         phone = str(self.cleaned_data.get("phone") or "").strip()

@@ -42,6 +42,8 @@ class ObjectAction:
     ``run(request, obj, cleaned_data)`` calls a service and returns the success message;
     it raises ``CheckoutError`` (with a readable message) on refusal. ``available(obj)``
     hides the button where the action makes no sense (it is still permission-checked).
+    ``form_kwargs(obj)``: keyword arguments for ``form_class`` that fit the form to the
+    object (its choices, its defaults).
     """
 
     name: str
@@ -52,6 +54,7 @@ class ObjectAction:
     form_class: type[forms.Form] | None = None
     danger: bool = False
     available: Callable[[Any], bool] = lambda obj: True
+    form_kwargs: Callable[[Any], dict[str, Any]] = lambda obj: {}
 
 
 def has_codename(request: HttpRequest, codename: str) -> bool:
@@ -133,7 +136,7 @@ class StaffActionsAdmin(ReadOnlyAdmin):
             raise Http404(_("No such object."))
         form = None
         if action.form_class is not None:
-            form = action.form_class(request.POST or None)
+            form = action.form_class(request.POST or None, **action.form_kwargs(obj))
         if request.method == "POST" and (form is None or form.is_valid()):
             self.run_action(request, action, obj, form.cleaned_data if form else {})
             return HttpResponseRedirect(self.change_url(obj))

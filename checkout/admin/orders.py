@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -26,7 +27,7 @@ from checkout.admin import display
 from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
 from checkout.admin.forms import ResendEmailForm, ShipForm
 from checkout.conf import app_settings
-from checkout.models import EmailNotification, Order
+from checkout.models import Order
 from checkout.services import staff
 
 ORDER_NUMBER_RE = re.compile(r"^ORD-[0-9-]+$", re.IGNORECASE)
@@ -104,16 +105,11 @@ def _resync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
 
 
 def _resend(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
-    notification = staff.email_resend(order=order, kind=data["kind"], actor=request.user)
-    if notification.status == EmailNotification.Status.SUPPRESSED:
-        return _("%(kind)s email not resent: %(reason)s") % {
-            "kind": notification.get_kind_display(),
-            "reason": notification.suppressed_reason,
-        }
-    return _("%(kind)s email queued again for %(to)s.") % {
-        "kind": notification.get_kind_display(),
-        "to": notification.to_email,
-    }
+    return staff.email_resend(order=order, kind=data["kind"], actor=request.user).message
+
+
+def _applies(action: str) -> Callable[[Order], bool]:
+    return lambda order: staff.order_action_applies(order=order, action=action)
 
 
 ORDER_ACTIONS = (
@@ -124,7 +120,8 @@ ORDER_ACTIONS = (
         run=_ship,
         form_class=ShipForm,
         question=gettext_lazy("Spectra gets the tracking number, then the order is shipped."),
-        available=lambda o: o.status in ("pending", "processing", "shipped"),
+        available=_applies("ship"),
+        form_kwargs=lambda o: {"order": o},
     ),
     ObjectAction(
         name="deliver",
@@ -132,7 +129,7 @@ ORDER_ACTIONS = (
         permission="deliver_order",
         run=_deliver,
         question=gettext_lazy("Mark this order delivered in Spectra?"),
-        available=lambda o: o.status == "shipped",
+        available=_applies("deliver"),
     ),
     ObjectAction(
         name="cancel",
@@ -144,7 +141,7 @@ ORDER_ACTIONS = (
             "Cancel in Spectra? Stock is released and the payment refunded; "
             "the customer gets the cancellation email."
         ),
-        available=lambda o: o.status in ("pending", "processing"),
+        available=_applies("cancel"),
     ),
     ObjectAction(
         name="resync",
@@ -159,7 +156,12 @@ ORDER_ACTIONS = (
         permission="resend_email",
         run=_resend,
         form_class=ResendEmailForm,
-        question=gettext_lazy("The email is sent again and logged as a deliberate resend."),
+        question=gettext_lazy(
+            "The email is sent again and logged as a deliberate resend. Only emails this "
+            "order has produced are offered."
+        ),
+        available=lambda o: bool(staff.email_kinds_produced(orders=[o])),
+        form_kwargs=lambda o: {"kinds": staff.email_kinds_produced(orders=[o])},
     ),
 )
 
@@ -476,7 +478,10 @@ class OrderAdmin(StaffActionsAdmin):
     def ship_orders(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         posted = request.POST.get("post") == "yes"
         rows = [
-            (order, ShipForm(request.POST if posted else None, prefix=f"ship-{order.pk}"))
+            (
+                order,
+                ShipForm(request.POST if posted else None, prefix=f"ship-{order.pk}", order=order),
+            )
             for order in queryset
         ]
         if posted and all(form.is_valid() for _order, form in rows):
@@ -504,7 +509,8 @@ class OrderAdmin(StaffActionsAdmin):
     @admin.action(description=gettext_lazy("Resend an email"), permissions=["resend"])
     def resend_email(self, request: HttpRequest, queryset: QuerySet[Order]) -> HttpResponse | None:
         posted = request.POST.get("post") == "yes"
-        form = ResendEmailForm(request.POST if posted else None)
+        kinds = staff.email_kinds_produced(orders=queryset)
+        form = ResendEmailForm(request.POST if posted else None, kinds=kinds)
         if posted and form.is_valid():
             self.run_bulk(request, queryset, "resend-email", form.cleaned_data)
             return None

@@ -76,9 +76,11 @@ def _store(
     event_type: str,
     body: bytes,
     headers: dict[str, str],
+    about: str,
     spectra_order_id: int | None = None,
     object_id: str = "",
 ) -> Receipt:
+    """Store one delivery; ``about`` names what it concerns, for the log line."""
     event = WebhookEvent(
         source=source,
         event_type=event_type[:64],
@@ -92,7 +94,7 @@ def _store(
     # The database the site's routers choose for webhook events (the outbox row goes with it).
     connection = connections[router.db_for_write(WebhookEvent)]
     if connection.vendor == "postgresql":
-        return _store_upsert(event, connection)
+        return _store_upsert(event, connection, about=about)
     try:
         with transaction.atomic(using=connection.alias):
             event.save(force_insert=True, using=connection.alias)
@@ -104,9 +106,7 @@ def _store(
         event = WebhookEvent.objects.get(dedup_key=dedup_key)
         logger.info("webhook %s: duplicate delivery of %s (%s)", event.pk, event_type, source)
         return Receipt(event=event, created=False)
-    logger.info(
-        "webhook %s: stored %s %s for order %s", event.pk, source, event_type, spectra_order_id
-    )
+    logger.info("webhook %s: stored %s %s for %s", event.pk, source, event_type, about)
     return Receipt(event=event, created=True)
 
 
@@ -143,7 +143,7 @@ def _upsert_statement() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any
     return sql, fields, out_fields
 
 
-def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper) -> Receipt:
+def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper, *, about: str) -> Receipt:
     """Store a delivery and its outbox row in ONE statement (PostgreSQL only).
 
     ``INSERT ... ON CONFLICT (dedup_key) DO UPDATE SET deliveries = deliveries + 1`` in a
@@ -171,13 +171,7 @@ def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper) -> Recei
         logger.info("webhook %s: duplicate delivery of %s (%s)", pk, event.event_type, event.source)
         return Receipt(event=event, created=False)
     outbox_kick_on_commit()
-    logger.info(
-        "webhook %s: stored %s %s for order %s",
-        pk,
-        event.source,
-        event.event_type,
-        event.spectra_order_id,
-    )
+    logger.info("webhook %s: stored %s %s for %s", pk, event.source, event.event_type, about)
     return Receipt(event=event, created=True)
 
 
@@ -215,6 +209,7 @@ def webhook_receive_spectra(*, body: bytes, headers: dict[str, str]) -> Receipt:
         event_type=payload["event"],
         body=body,
         headers=kept,
+        about=f"Spectra order {order_id}" if order_id else "no order (not an order event)",
         spectra_order_id=order_id,
         object_id=str(order_id or ""),
     )
@@ -245,6 +240,7 @@ def webhook_receive_stripe(*, body: bytes, headers: dict[str, str]) -> Receipt:
         raise WebhookRejected(400, "invalid_event", "The body is not a Stripe event.")
     obj = (event.get("data") or {}).get("object") or {}
     return _store(
+        about=_stripe_about(obj),
         source=WebhookEvent.Source.STRIPE,
         dedup_key="stripe:" + event_id,
         event_type=event_type,
@@ -252,6 +248,21 @@ def webhook_receive_stripe(*, body: bytes, headers: dict[str, str]) -> Receipt:
         headers={"Stripe-Signature": signature[:200]},
         object_id=str(obj.get("id") or ""),
     )
+
+
+def _stripe_about(obj: Any) -> str:
+    """Name what a Stripe event concerns from its own body (intake reads no table).
+
+    The order does not exist yet when a payment succeeds, so the line names the
+    PaymentIntent and the checkout attempt its metadata carries.
+    """
+    if not isinstance(obj, dict):
+        return "no object"
+    name = {"payment_intent": "PaymentIntent"}.get(str(obj.get("object") or ""), "object")
+    what = f"{name} {str(obj.get('id') or '-')[:64]}"
+    metadata = obj.get("metadata")
+    attempt = str(metadata.get("checkout_attempt") or "")[:64] if isinstance(metadata, dict) else ""
+    return f"{what}, attempt {attempt}" if attempt else f"{what}, no checkout attempt named"
 
 
 # --- processing --------------------------------------------------------------------------

@@ -35,7 +35,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -65,11 +65,28 @@ class Quote:
     gift_card_amount: Decimal
     grand_total: Decimal
     amount_due: Decimal  # grand_total - gift_card_amount (>= 0); charged to the card
-    free_shipping: bool
+    free_shipping: bool  # the promo offers free (ground) shipping; see shipping_is_free
     promo_code: str
     promo_message: str
     gift_card_balance: Decimal | None
     shipping_rate: dict[str, Any] | None
+
+    @property
+    def shipping_is_free(self) -> bool:
+        """Return whether the chosen rate costs nothing in this quote.
+
+        The one answer to "is shipping free?": the summary, the recap and the card's
+        amount all follow ``shipping_total``, so a page never says "Free" for shipping
+        that is charged (a free-shipping promo covers ground services only).
+        """
+        return self.shipping_rate is not None and self.shipping_total == ZERO
+
+    @property
+    def shipping_note(self) -> str:
+        """Return why a free-shipping promo does not cover the chosen rate, else ""."""
+        if self.free_shipping and self.shipping_rate is not None and not self.shipping_is_free:
+            return _("Free shipping covers ground services only.")
+        return ""
 
     @property
     def payment_required(self) -> bool:
@@ -153,6 +170,50 @@ def _fresh_rate(
     return next((r for r in rates if r.service_code == code), None)
 
 
+def shipping_charge(*, rate: ShippingRate, free_shipping: bool) -> Decimal:
+    """Return what ``rate`` costs the shopper; the API's free-shipping promos cover ground
+    services only, so an express rate is charged in full."""
+    if free_shipping and rate_method(rate) == "ground":
+        return ZERO
+    return money(rate.price)
+
+
+def _totals(
+    *,
+    subtotal: Decimal,
+    shipping_total: Decimal,
+    discount: Decimal,
+    tax: Decimal,
+    gift_card_balance: Decimal | None,
+) -> tuple[Decimal, Decimal, Decimal]:
+    """Return (grand total, gift-card amount, amount due) from the summary's lines."""
+    grand_total = max(ZERO, subtotal + shipping_total - discount + tax)
+    gift_card_amount = min(gift_card_balance, grand_total) if gift_card_balance else ZERO
+    return grand_total, gift_card_amount, grand_total - gift_card_amount
+
+
+def quote_for_rate(*, quote: Quote, rate: ShippingRate) -> Quote:
+    """Return ``quote`` as it would be with ``rate`` chosen: the shipping step's summary
+    for the rate the shopper has selected but not yet saved. No API call: the tax does
+    not depend on the rate (the API taxes the discounted subtotal)."""
+    shipping_total = shipping_charge(rate=rate, free_shipping=quote.free_shipping)
+    grand_total, gift_card_amount, amount_due = _totals(
+        subtotal=quote.subtotal,
+        shipping_total=shipping_total,
+        discount=quote.discount_total,
+        tax=quote.tax_estimate,
+        gift_card_balance=quote.gift_card_balance,
+    )
+    return replace(
+        quote,
+        shipping_total=shipping_total,
+        grand_total=grand_total,
+        gift_card_amount=gift_card_amount,
+        amount_due=amount_due,
+        shipping_rate=rate_to_dict(rate),
+    )
+
+
 def attempt_quote(
     *,
     attempt: CheckoutAttempt,
@@ -196,24 +257,24 @@ def attempt_quote(
             promo_code = ""
             updates["promo_code"] = ""
 
-    shipping_total = money(rate.price) if rate else ZERO
-    if free_shipping and rate is not None and rate_method(rate) == "ground":
-        # The API's free-shipping promos cover ground services only.
-        shipping_total = ZERO
+    shipping_total = shipping_charge(rate=rate, free_shipping=free_shipping) if rate else ZERO
     tax = _tax(attempt=attempt, subtotal=subtotal, discount=discount) if cart.items else ZERO
-    grand_total = max(ZERO, subtotal + shipping_total - discount + tax)
 
-    gift_card_amount = ZERO
     gift_card_balance: Decimal | None = None
     if attempt.gift_card_code:
         card = client.validate_gift_card(attempt.gift_card_code)
         if card.valid:
             gift_card_balance = money(card.balance)
-            gift_card_amount = min(gift_card_balance, grand_total)
         else:
             logger.info("attempt %s: gift card dropped (%s)", attempt.public_id, card.status)
             updates["gift_card_code"] = ""
-    amount_due = grand_total - gift_card_amount
+    grand_total, gift_card_amount, amount_due = _totals(
+        subtotal=subtotal,
+        shipping_total=shipping_total,
+        discount=discount,
+        tax=tax,
+        gift_card_balance=gift_card_balance,
+    )
 
     quote = Quote(
         items=cart.items,

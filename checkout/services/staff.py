@@ -15,15 +15,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
@@ -36,6 +38,16 @@ logger = logging.getLogger(__name__)
 # Spectra's forward moves ([ours] in spectra-api.md): shipping a pending order goes
 # through processing first.
 SHIPPABLE_FROM = ("pending", "processing")
+
+# The local statuses each order action applies to. Spectra has the last word (it refuses
+# a move from a status the local row has not caught up with yet), but a move the order's
+# own page already shows to be impossible is neither offered nor sent: re-shipping a
+# shipped order would overwrite its tracking and mail the customer a second time.
+ORDER_ACTION_FROM: dict[str, tuple[str, ...]] = {
+    "ship": SHIPPABLE_FROM,
+    "deliver": ("shipped",),
+    "cancel": ("pending", "processing"),
+}
 
 
 class StaffActionError(CheckoutError):
@@ -170,6 +182,26 @@ def _apply(*, remote: RemoteOrder, actor: Any) -> Order:
 # --- orders -------------------------------------------------------------------------------
 
 
+def order_action_applies(*, order: Order, action: str) -> bool:
+    """Return whether ``action`` ("ship", "deliver", "cancel", ...) applies to the order now."""
+    allowed = ORDER_ACTION_FROM.get(action)
+    return allowed is None or order.status in allowed
+
+
+def _status_label(status: str) -> str:
+    # Unknown statuses from the API are stored as they come (no choices on the field).
+    return str(dict(Order.Status.choices).get(status, status))
+
+
+def _require_applies(*, order: Order, action: str, what: str) -> None:
+    if not order_action_applies(order=order, action=action):
+        raise StaffActionError(
+            _("%(what)s refused: its status is %(status)s.")
+            % {"what": what, "status": _status_label(order.status)},
+            code="not_applicable",
+        )
+
+
 def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) -> Order:
     """Set tracking on Spectra, then mark the order shipped there; apply the answer locally."""
     tracking_number = tracking_number.strip()
@@ -177,6 +209,7 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     what = _("Shipping order %(number)s") % {"number": order.order_number}
     if not tracking_number or not carrier:
         raise StaffActionError(_("A tracking number and a carrier are required."))
+    _require_applies(order=order, action="ship", what=what)
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
@@ -203,7 +236,10 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     return order
 
 
-def _order_set_status(*, order: Order, status: str, actor: Any, what: str, done: str) -> Order:
+def _order_set_status(
+    *, order: Order, action: str, status: str, actor: Any, what: str, done: str
+) -> Order:
+    _require_applies(order=order, action=action, what=what)
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
@@ -220,6 +256,7 @@ def order_deliver(*, order: Order, actor: Any) -> Order:
     """Mark the order delivered on Spectra and apply the answer locally."""
     return _order_set_status(
         order=order,
+        action="deliver",
         status="delivered",
         actor=actor,
         what=_("Marking order %(number)s delivered") % {"number": order.order_number},
@@ -231,6 +268,7 @@ def order_cancel(*, order: Order, actor: Any) -> Order:
     """Cancel the order on Spectra (which releases stock and refunds) and apply the answer."""
     return _order_set_status(
         order=order,
+        action="cancel",
         status="cancelled",
         actor=actor,
         what=_("Cancelling order %(number)s") % {"number": order.order_number},
@@ -257,23 +295,77 @@ def order_resync(*, order: Order, actor: Any) -> Order:
     return order
 
 
-def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
-    """Queue a deliberate resend of one email kind (a new ledger row marked as a resend)."""
+def email_kinds_produced(*, orders: QuerySet[Order] | list[Order]) -> list[str]:
+    """Return the email kinds the orders' own history produced, in the ledger's order.
 
-    if kind not in EmailNotification.Kind.values:
-        raise StaffActionError(_("Unknown email kind: %(kind)s") % {"kind": kind})
+    Only these may be sent again: a kind with no ledger row (say "cancelled" on a
+    delivered order) would tell the customer something that never happened.
+    """
+    produced = set(
+        EmailNotification.objects.filter(order__in=orders, is_resend=False)
+        .values_list("kind", flat=True)
+        .distinct()
+    )
+    return [kind for kind in EmailNotification.Kind.values if kind in produced]
+
+
+def _never_sent_reason(original: EmailNotification) -> str:
+    if original.status == EmailNotification.Status.SUPPRESSED:
+        return _("it was suppressed: %(reason)s") % {"reason": original.suppressed_reason}
+    return _("sending it failed %(n)s times (%(error)s).") % {
+        "n": original.attempts,
+        "error": original.error or "-",
+    }
+
+
+def _on_its_way(original: EmailNotification) -> bool:
+    """Whether the ledger will still send the original (queued, sending, or retried)."""
+    if original.status in (EmailNotification.Status.QUEUED, EmailNotification.Status.SENDING):
+        return True
+    return (
+        original.status == EmailNotification.Status.FAILED
+        and original.attempts < notifications.MAX_SEND_ATTEMPTS
+    )
+
+
+def email_resend(*, order: Order, kind: str, actor: Any) -> StaffResult:
+    """Send one email of the order's history again, logged as a deliberate resend.
+
+    Refused for a kind the order never produced, and while the original is still on its
+    way (a resend then would mail the customer twice). The result's message says what
+    really happened: queued again, or queued for the first time because the original
+    was never sent.
+    """
+
+    label = EmailNotification.Kind(kind).label if kind in EmailNotification.Kind.values else kind
+    original = EmailNotification.objects.filter(order=order, kind=kind, is_resend=False).first()
+    if original is None:
+        raise StaffActionError(
+            _("No %(kind)s email to resend: this order never had one.") % {"kind": label},
+            code="not_produced",
+        )
+    if _on_its_way(original):
+        raise StaffActionError(
+            _(
+                "The %(kind)s email is not resent: it has not been sent yet and is still "
+                "on its way (status: %(status)s)."
+            )
+            % {"kind": label, "status": original.get_status_display()},
+            code="not_sent_yet",
+        )
     notification = notifications.email_resend(order=order, kind=kind, actor=_actor(actor))
-    label = EmailNotification.Kind(kind).label
+    to = notification.to_email
     if notification.status == EmailNotification.Status.SUPPRESSED:
-        message = _("Resend of the %(kind)s email suppressed: %(reason)s") % {
+        message = _("The %(kind)s email was not resent: %(reason)s") % {
             "kind": label,
             "reason": notification.suppressed_reason,
         }
+    elif original.status == EmailNotification.Status.SENT:
+        message = _("The %(kind)s email is queued again for %(to)s.") % {"kind": label, "to": to}
     else:
-        message = _("Resend of the %(kind)s email queued for %(to)s.") % {
-            "kind": label,
-            "to": notification.to_email,
-        }
+        message = _(
+            "The %(kind)s email is queued for %(to)s. It was never sent before: %(why)s"
+        ) % {"kind": label, "to": to, "why": _never_sent_reason(original)}
     _record_staff(
         message=message,
         actor=actor,
@@ -281,8 +373,9 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
         action="resend_email",
         kind=kind,
         notification_id=notification.pk,
+        first_sent=original.status == EmailNotification.Status.SENT,
     )
-    return notification
+    return StaffResult(message=message, order=order)
 
 
 # --- webhooks -----------------------------------------------------------------------------
@@ -595,12 +688,58 @@ def _email_entries(email: EmailNotification) -> list[TimelineEntry]:
     return entries
 
 
+# Updates the forward-only state machine ignores by design: a repeat of the order's
+# status, or an older one arriving late (webhooks come out of order, and a staff
+# action's own moves come back as webhooks after the action has applied them).
+EXPECTED_IGNORED = ("duplicate", "stale")
+
+
+def _ignored_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]) -> TimelineEntry:
+    """One quiet line for every update that changed nothing, as expected.
+
+    Spectra announces one change in more than one webhook (``order.status_changed`` and
+    ``order.shipped``): on a healthy order most updates change nothing, and a row each
+    would read as trouble.
+    """
+    counts: Counter[str] = Counter()
+    for event in events:
+        data = event.data or {}
+        origin = webhook_types.get(data.get("webhook_event_id") or 0) or str(
+            data.get("source") or ""
+        )
+        status = str(data.get("remote_status") or "-")
+        if data.get("reason") == "stale":
+            status = _("%(status)s; the order was already %(current)s") % {
+                "status": status,
+                "current": data.get("current_status") or "-",
+            }
+        counts[f"{origin} ({status})"] += 1
+    detail = " · ".join(
+        _("%(what)s, %(n)s times") % {"what": what, "n": n} if n > 1 else what
+        for what, n in counts.items()
+    )
+    return TimelineEntry(
+        at=max(e.created_at for e in events),
+        kind="ignored_expected",
+        label=_("Repeated updates"),
+        summary=ngettext(
+            "%(n)s update changed nothing: it repeated or preceded the order's status (expected).",
+            "%(n)s updates changed nothing: they repeated or preceded the order's status "
+            "(expected).",
+            len(events),
+        )
+        % {"n": len(events)},
+        detail=detail,
+    )
+
+
 def order_timeline(*, order: Order) -> list[TimelineEntry]:
     """Return everything that happened to an order (and its checkout attempt), oldest first.
 
     Merges timeline events (order's and attempt's), webhooks naming the order (Spectra by
     order id, Stripe by PaymentIntent id) and the email ledger. Email events that merely
-    restate a ledger row are folded into that row's entries. Four queries in all.
+    restate a ledger row are folded into that row's entries, and updates ignored as
+    expected (repeated or late) into one quiet line. Four queries in all.
     """
     event_filter = Q(order=order)
     if order.attempt_id:
@@ -614,6 +753,7 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
     email_ids = {e.pk for e in emails}
 
     entries: list[TimelineEntry] = []
+    ignored: list[OrderEvent] = []
     for event in events:
         if (
             event.kind == OrderEvent.Kind.EMAIL
@@ -621,7 +761,15 @@ def order_timeline(*, order: Order) -> list[TimelineEntry]:
             and not (event.data or {}).get("error")
         ):
             continue
+        if event.kind == OrderEvent.Kind.IGNORED and (event.data or {}).get("reason") in (
+            EXPECTED_IGNORED
+        ):
+            ignored.append(event)
+            continue
         entries.append(_event_entry(event))
+    if ignored:
+        types = {w.pk: w.event_type for w in webhooks}
+        entries.append(_ignored_entry(ignored, webhook_types=types))
     entries.extend(_webhook_entry(w) for w in webhooks)
     for email in emails:
         entries.extend(_email_entries(email))

@@ -23,7 +23,7 @@ from django.utils.translation import gettext
 
 from checkout.conf import app_settings
 from checkout.conf import money as to_money
-from checkout.forms import attr_display_name
+from checkout.forms import COUNTRY_NAMES, attr_display_name
 from checkout.services.cart import cart_count_from_session
 
 register = template.Library()
@@ -127,6 +127,12 @@ def checkout_add_to_cart(
 def attr_label(name: str) -> str:
     """Return the shopper-facing label of a variant attribute name."""
     return attr_display_name(name)
+
+
+@register.filter
+def country_name(code: str) -> str:
+    """Return the country's name for its code ("US" -> "United States")."""
+    return str(COUNTRY_NAMES.get(str(code or "").upper(), code or ""))
 
 
 @register.filter

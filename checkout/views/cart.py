@@ -35,6 +35,7 @@ from checkout.views.common import (
     json_body,
     json_error,
     provider_message,
+    recent_order,
     wants_json,
 )
 
@@ -135,7 +136,12 @@ def cart_detail(request: HttpRequest) -> HttpResponse:
         logger.exception("Could not load the cart")
         messages.error(request, provider_message())
         cart = None
-    return render(request, "checkout/cart.html", {"cart": cart})
+    empty = cart is None or not cart.items
+    return render(
+        request,
+        "checkout/cart.html",
+        {"cart": cart, "recent_order": recent_order(request) if empty else None},
+    )
 
 
 @never_cache

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -24,7 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
 from checkout.checks import missing_keys
-from checkout.models import CheckoutAttempt
+from checkout.models import CheckoutAttempt, Order
 from checkout.services import cart as cart_service
 from checkout.services import orders
 
@@ -120,6 +121,39 @@ def current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
         return attempt_in_session(request, public_id)
     except Http404:  # not this session's (a malformed id reads as none)
         return None
+
+
+@dataclass(frozen=True)
+class RecentOrder:
+    """The order this session placed last, or is still placing, and where to see it."""
+
+    order_number: str  # "" while it is being confirmed
+    url: str
+    pending: bool
+
+
+def recent_order(request: HttpRequest) -> RecentOrder | None:
+    """Return the session's last order (or the one being confirmed), else None.
+
+    Once an order is placed its cart leaves the session, so a page reached by the back
+    button or from a second tab would only say the cart is empty; this is what it shows
+    instead.
+    """
+    attempt = current_attempt(request)
+    if attempt is None:
+        return None
+    order = Order.objects.filter(attempt=attempt).only("order_number").first()
+    if order is not None:
+        url = reverse("checkout:checkout-confirmation", kwargs={"public_id": attempt.public_id})
+        return RecentOrder(order.order_number, url, pending=False)
+    if attempt.state in (
+        CheckoutAttempt.State.PAYMENT_AUTHORIZED,
+        CheckoutAttempt.State.SUBMITTING,
+        CheckoutAttempt.State.NEEDS_REVIEW,
+    ):
+        url = reverse("checkout:checkout-pending", kwargs={"public_id": attempt.public_id})
+        return RecentOrder("", url, pending=True)
+    return None
 
 
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:

@@ -23,7 +23,7 @@ from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from checkout.conf import app_settings
 from checkout.csp import checkout_csp
@@ -48,6 +48,7 @@ from checkout.ratelimit import (
 )
 from checkout.services import cart as cart_service
 from checkout.services import orders
+from checkout.templatetags.checkout_tags import money
 from checkout.views.common import (
     SESSION_ATTEMPT,
     STEP_URLS,
@@ -55,6 +56,7 @@ from checkout.views.common import (
     checkout_configured,
     json_error,
     provider_message,
+    recent_order,
     step_url,
     wants_json,
 )
@@ -107,6 +109,9 @@ def _guard(request: HttpRequest, step: str) -> _Guard:
         )
         return _Guard(response=redirect("checkout:cart"))
     if snapshot is None or snapshot.attempt is None or snapshot.status != "ok":
+        if recent_order(request) is not None:
+            # Back after paying, or a second tab: the cart page shows that order.
+            return _Guard(response=redirect("checkout:cart"))
         messages.info(request, _("Your cart is empty. Add something before checking out."))
         return _Guard(response=redirect("checkout:cart"))
     cart_service.cart_count_seen(request, snapshot.item_count)
@@ -318,11 +323,39 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         initial_code = chosen if chosen in codes else (codes[0] if codes else None)
         form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
     quote = _snapshot_quote(request, guard)
+    # The summary prices the rate that is selected on the page (saved or not), and the
+    # page's script switches between the rates' summaries as the shopper picks one.
+    previews = {
+        rate.service_code: orders.quote_for_rate(quote=quote, rate=rate)
+        for rate in rates
+        if quote is not None
+    }
+    selected = str(form["service_code"].value() or "")
     context = _step_context(
-        request, "shipping", attempt, quote, guard=guard if status == 200 else None
+        request,
+        "shipping",
+        attempt,
+        previews.get(selected, quote),
+        guard=guard if status == 200 else None,
     )
-    context.update({"form": form, "rates": rates})
+    context.update(
+        {
+            "form": form,
+            "rates": rates,
+            "rate_summaries": {code: _summary_figures(q) for code, q in previews.items()},
+        }
+    )
     return render(request, "checkout/shipping.html", context, status=status)
+
+
+def _summary_figures(quote: orders.Quote) -> dict[str, str]:
+    """The summary's lines that change with the rate, as the page shows them."""
+    return {
+        "shipping": _("Free") if quote.shipping_is_free else money(quote.shipping_total),
+        "gift_card": money(-quote.gift_card_amount) if quote.gift_card_amount else "",
+        "total": money(quote.amount_due),
+        "note": quote.shipping_note,
+    }
 
 
 def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:
@@ -366,6 +399,10 @@ def _render_payment(
                 "placing": _("Placing your order…"),
                 "card_incomplete": _("Enter your card number, expiry date, CVC and ZIP."),
                 "generic": _("Something went wrong. Your card was not charged; try again."),
+                "authentication_failed": _(
+                    "Your bank could not authenticate this payment, so your card was not "
+                    "charged. Try again, or use another card."
+                ),
                 "network": _("We could not reach the shop. Check your connection and try again."),
                 "stripe_missing": _("The payment form could not load. Reload the page."),
                 "card_number": _("Card number"),
@@ -501,7 +538,14 @@ def _code_view(
 
     ``apply`` returns the success message; ``refusal`` is the shopper-safe error it
     raises for a code that does not apply, shown beside the field.
+
+    A refusal re-renders the payment step here (400) so the entered code stays beside
+    its error; a GET of this URL (a reload, the history, a bookmark) answers with the
+    payment step rather than a 405, and the page's script puts the step's own URL in the
+    address bar.
     """
+    if request.method == "GET":
+        return redirect("checkout:checkout-payment")
     guard = _guard(request, "payment")
     if guard.response is not None:
         return guard.response
@@ -545,8 +589,9 @@ def _removing(request: HttpRequest) -> bool:
 
 
 def _apply_promo(attempt: CheckoutAttempt, code: str) -> str:
+    # What the promo gives is shown beside the applied code; the message only confirms.
     quote = orders.attempt_apply_promo(attempt=attempt, code=code)
-    return quote.promo_message or _("Promo code applied.")
+    return _("Promo code %(code)s applied.") % {"code": quote.promo_code or code}
 
 
 def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
@@ -556,7 +601,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
 
 @checkout_csp
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 @rate_limited("promo", form_view=True, exempt=_removing)
 @checkout_configured
 def checkout_promo(request: HttpRequest) -> HttpResponse:
@@ -575,7 +620,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
 
 @checkout_csp
 @never_cache
-@require_POST
+@require_http_methods(["GET", "POST"])
 @rate_limited("gift_card", form_view=True, exempt=_removing)
 @checkout_configured
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:

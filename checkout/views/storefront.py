@@ -128,10 +128,15 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
             "compare_at_price": str(v.compare_at_price) if v.compare_at_price else "",
             "in_stock": v.in_stock,
             "quantity_available": v.quantity_available,
+            "image_url": v.image_url,
         }
         for v in product.variants
     ]
     selected = form.variant or _variant_from_initial(product, form.initial)
+    # The picture shows the chosen variant (its color); the page's script follows a change.
+    image_url = (selected.image_url if selected else "") or next(
+        (v.image_url for v in product.variants if v.image_url), ""
+    )
     return render(
         request,
         "checkout/product_detail.html",
@@ -141,7 +146,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
             "variants_json": variants,
             "selected": selected,
             "attribute_names": variant_attribute_names(product.variants),
-            "image_url": next((v.image_url for v in product.variants if v.image_url), ""),
+            "image_url": image_url,
             "variant_labels": {
                 "in_stock": _("In stock"),
                 "low_stock": _("Only %(n)s left"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
@@ -87,3 +88,32 @@ def authenticate(page: Page, *answers: str) -> None:
     """
     for answer in answers:
         page.get_by_role("button", name=answer).click()
+
+
+def read_amount(text: str) -> Decimal:
+    """Return the amount a shopper reads ("Free" and "Calculated at next step" are nothing)."""
+    text = text.strip()
+    if text in ("Free", "Calculated at next step"):
+        return Decimal("0.00")
+    match = re.fullmatch(r"(\u2212?)\$([\d,]+\.\d\d)", text)
+    assert match, f"not an amount a shopper can add up: {text!r}"
+    value = Decimal(match.group(2).replace(",", ""))
+    return -value if match.group(1) else value
+
+
+def summary_lines(page: Page) -> list[tuple[str, Decimal]]:
+    """Return the order summary's (label, amount) rows as shown, in page order."""
+    rows = page.get_by_test_id("summary-totals").locator(":scope > div")
+    lines = []
+    for index in range(rows.count()):
+        row = rows.nth(index)
+        lines.append((row.locator("dt").inner_text(), read_amount(row.locator("dd").inner_text())))
+    return lines
+
+
+def expect_summary_adds_up(page: Page) -> Decimal:
+    """Check that the summary's lines add up to its total; return that total."""
+    *parts, (label, total) = summary_lines(page)
+    assert label == "Total due", label
+    assert sum((v for _, v in parts), Decimal("0.00")) == total, (page.url, parts, total)
+    return total

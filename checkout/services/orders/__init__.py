@@ -59,7 +59,7 @@ from checkout.services.orders.placement import (
 from checkout.services.orders.recording import order_fields_from_remote, order_record
 from checkout.services.orders.recovery import attempt_recover, attempts_to_recover
 from checkout.services.orders.results import PaymentOutcome, PlacementResult
-from checkout.services.quotes import Quote, attempt_fingerprint, attempt_quote
+from checkout.services.quotes import Quote, attempt_fingerprint, attempt_quote, quote_for_rate
 
 __all__ = [
     "CheckoutSnapshot",
@@ -89,4 +89,5 @@ __all__ = [
     "order_payload",
     "order_place",
     "order_record",
+    "quote_for_rate",
 ]

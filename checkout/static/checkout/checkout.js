@@ -34,7 +34,11 @@
         var target = document.getElementById(link.getAttribute("href").slice(1));
         if (target) { event.preventDefault(); target.focus(); }
       });
+      return;
     }
+    // A one-field form (promo code, gift card) has no summary: its field takes focus.
+    var invalid = document.querySelector(".inline-form .field--invalid input");
+    if (invalid) invalid.focus();
   }
 
   // --- Billing address toggle ----------------------------------------------------------
@@ -59,6 +63,7 @@
     var price = document.querySelector("[data-variant-price]");
     var compare = document.querySelector("[data-variant-compare]");
     var stock = document.querySelector("[data-variant-stock]");
+    var image = document.querySelector("[data-variant-image]");
     var button = form.querySelector("[data-add-button]");
     var buttonLabel = form.querySelector("[data-add-label]");
     var money = function (value) {
@@ -98,6 +103,7 @@
         buttonLabel.textContent = labels.unavailable || "";
         return;
       }
+      if (image && variant.image_url) image.src = variant.image_url;
       price.textContent = money(variant.price);
       compare.textContent = variant.compare_at_price ? money(variant.compare_at_price) : "";
       if (variant.in_stock) {
@@ -119,8 +125,34 @@
   }
 
   // --- Payment -------------------------------------------------------------------------
+  // The shipping step's summary follows the rate picked; the server priced each rate.
+  function initRatePicker() {
+    var picker = document.querySelector("[data-rate-picker]");
+    if (!picker) return;
+    var summaries = readJSON("rate-summaries") || {};
+    var show = function (testid, text) {
+      var node = document.querySelector('[data-testid="' + testid + '"]');
+      if (!node) return;
+      node.textContent = text;
+      if (testid === "summary-shipping-note") node.hidden = !text;
+    };
+    picker.addEventListener("change", function (event) {
+      var figures = summaries[event.target.value];
+      if (!figures) return;
+      show("summary-shipping", figures.shipping);
+      show("summary-gift-card", figures.gift_card);
+      show("summary-total", figures.total);
+      show("summary-shipping-note", figures.note);
+    });
+  }
+
   function initPayment() {
     var form = document.querySelector("[data-payment-form]");
+    // A refused promo or gift card is answered from its own URL; show the step's URL,
+    // so a reload or a revisit asks for the payment step.
+    if (form && form.dataset.stepUrl && window.location.pathname !== form.dataset.stepUrl) {
+      window.history.replaceState(null, "", form.dataset.stepUrl);
+    }
     if (!form) return;
     var labels = readJSON("payment-labels");
     var button = form.querySelector("[data-pay-button]");
@@ -218,6 +250,17 @@
       });
     }
 
+    // Stripe's messages are written for the shopper only for card and validation errors
+    // (a decline, an incomplete number); others, such as a failed 3-D Secure prompt, are
+    // developer text ("The latest attempt to set up the payment method has failed...").
+    function stripeMessage(error) {
+      if (error && (error.type === "card_error" || error.type === "validation_error") && error.message) {
+        return error.message;
+      }
+      var text = (error && (error.code || "") + " " + (error.message || "")) || "";
+      return /authenticat/i.test(text) ? labels.authentication_failed : labels.generic;
+    }
+
     function pay(paymentMethodId) {
       return post(form.dataset.payUrl, { payment_method_id: paymentMethodId }).then(function (res) {
         if (!res.ok) {
@@ -228,7 +271,7 @@
         if (res.data.status === "requires_action") {
           setBusy(true, labels.authenticating);
           return stripe.confirmCardPayment(res.data.client_secret).then(function (result) {
-            if (result.error) { showError(result.error.message); return; }
+            if (result.error) { showError(stripeMessage(result.error)); return; }
             return place();
           });
         }
@@ -262,7 +305,7 @@
         return stripe.confirmCardSetup(res.data.setup_intent_secret, {
           payment_method: { card: card, billing_details: res.data.billing_details },
         }).then(function (result) {
-          if (result.error) { showError(result.error.message); return; }
+          if (result.error) { showError(stripeMessage(result.error)); return; }
           return pay(result.setupIntent.payment_method);
         });
       }).catch(function () {
@@ -275,6 +318,7 @@
     focusErrorSummary();
     initBillingToggle();
     initVariantPicker();
+    initRatePicker();
     initPayment();
   });
 })();

@@ -82,6 +82,7 @@ class Route:
     pattern: re.Pattern[str]
     handler: Handler
     scope: str | None  # None: any valid key; "control": no key, loopback only; "public"
+    path: str = ""  # as registered, "{name}" placeholders included
 
 
 class SandboxApp:
@@ -106,7 +107,7 @@ class SandboxApp:
     # --- routing ---------------------------------------------------------------------
     def add(self, method: str, path: str, handler: Handler, scope: str | None) -> None:
         regex = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", path)
-        self.routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, scope))
+        self.routes.append(Route(method, re.compile(f"^{regex}/?$"), handler, scope, path))
 
     def _register(self) -> None:
         a = self.add
@@ -137,6 +138,7 @@ class SandboxApp:
         a("POST", f"{COMMERCE}/checkout/validate-promo", self.validate_promo, None)
         a("POST", f"{COMMERCE}/checkout/validate-gift-card", self.validate_gift_card, None)
         a("GET", f"{CONTROL}/images/{{sku}}.svg", self.image, "public")
+        a("GET", CONTROL, self.control_index, "control")
         a("GET", f"{CONTROL}/health", self.health, "control")
         a("GET", f"{CONTROL}/state", self.state, "control")
         a("POST", f"{CONTROL}/reset", self.reset, "control")
@@ -352,6 +354,11 @@ class SandboxApp:
             raise ApiError(404, "image_not_found", "No image for this SKU.")
         name, color = found
         return 200, RawBody(_svg(name, color, req.params["sku"]), "image/svg+xml"), None
+
+    def control_index(self, req: Request) -> Result:
+        """List the control calls: where the demo's banner points a person."""
+        calls = [f"{r.method} {r.path}" for r in self.routes if r.scope == "control"]
+        return 200, {"calls": calls, "docs": "docs/sandbox.md, Control API"}, None
 
     def health(self, req: Request) -> Result:
         return 200, {"status": "ok"}, None

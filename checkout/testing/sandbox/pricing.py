@@ -52,7 +52,7 @@ class PricingMixin(CartsMixin):
             price += svc.per_lb
             if free and svc.ground:
                 price = ZERO
-            days = svc.fixed_days or min(5, 1 + zone // 2)
+            days = svc.fixed_days or ground_transit_days(zone)
             rates.append(
                 {
                     "carrier": svc.carrier,
@@ -236,6 +236,17 @@ def find_service(carrier: str, service: str) -> ShippingService | None:
         if wanted in {svc.service.lower(), svc.service_code}:
             return svc
     return None
+
+
+# Ground is the slowest service everywhere: a business day after the slowest express
+# service near the origin, one more every three zones out. A paid faster service never
+# arrives after (or with) free Ground.
+SLOWEST_EXPRESS_DAYS = max(s.fixed_days or 0 for s in SHIPPING_SERVICES)
+
+
+def ground_transit_days(zone: int) -> int:
+    """Business days a ground service takes to the distance ``zone`` (2..8)."""
+    return SLOWEST_EXPRESS_DAYS + 1 + (zone - 2) // 3
 
 
 def add_business_days(start: date, days: int) -> date:

@@ -9,6 +9,7 @@ that every process it started is gone.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -170,6 +171,12 @@ def _wait_emails(directory: Path, subjects: list[str], timeout: float) -> dict[s
 
 def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> None:
     demo.wait_for(READY, timeout=60)
+    time.sleep(1)  # anything the servers would still print after the banner
+    assert demo.output.rstrip().endswith(READY), demo.output[-2000:]  # the banner is last
+    assert "imported automatically" not in demo.output  # no chatter from `shell -c`
+    control = re.search(r"\(control: (http://\S+)\)", demo.output)
+    assert control, demo.output
+    assert requests.get(control.group(1), timeout=5).status_code == 200
     assert f"Celery worker + beat on {BROKER_URL}" in demo.output
     assert f"Emails:           {demo.var_dir / 'emails'}" in demo.output
     assert "/_sandbox/orders/<spectra id>/advance" in demo.output
@@ -185,6 +192,9 @@ def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> No
         order_number = expect_confirmation(page)
     finally:
         context.close()
+    # The pages' requests are logged; their static files, answered, are not.
+    assert re.search(r'"POST /(?!static/)\S* HTTP/1.1" \d{3} ', demo.output), demo.output[-3000:]
+    assert not re.search(r'"GET /static/\S* HTTP/1.1" (200|304) ', demo.output)
 
     # The warehouse ships it: the sandbox fires order.status_changed + order.shipped.
     orders = requests.get(

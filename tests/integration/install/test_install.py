@@ -68,11 +68,21 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, source / name)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTHON"))}
-    run(
+    built = subprocess.run(
         [sys.executable, "-m", "build", "--wheel", "--outdir", str(root / "dist"), str(source)],
         cwd=root,
         env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
+    output = built.stdout + built.stderr
+    assert built.returncode == 0, output
+    # Our metadata is current: setuptools has nothing to deprecate in pyproject.toml
+    # (e.g. ``project.license`` as a table instead of an SPDX string).
+    assert "project.license" not in output, output
+    assert "SetuptoolsDeprecationWarning" not in output, output
     wheel = next((root / "dist").glob("spectra_checkout-*.whl"))
     # The "testing" extra brings what the sandbox and localstripe need (docs/sandbox.md).
     with zipfile.ZipFile(wheel) as archive:

@@ -249,3 +249,42 @@ def test_gift_card_race_never_overdraws(api: Client, sandbox: SandboxProcess) ->
     state = sandbox.state()
     balance = state["gift_cards"][card["code"]]["balance"]  # type: ignore[index]
     assert dec(balance) == Decimal("30.00") - redeemed
+
+
+# How fast each service is, as its name promises (1: next business day).
+SERVICE_SPEED = {
+    "ups_next_day_air": 1,
+    "fedex_standard_overnight": 1,
+    "fedex_2day": 2,
+    "ups_2nd_day_air": 2,
+    "ups_3_day_select": 3,
+    "ups_ground": 4,
+    "fedex_ground": 4,
+}
+
+
+@pytest.mark.parametrize("zip_code", ["07102", "11201", "30301", "60601", "94103"])
+def test_delivery_estimates_follow_the_service(api: Client, zip_code: str) -> None:
+    address = {"address1": "1 Main", "city": "Town", "state": "NY", "zip": zip_code}
+    for cart in (api.cart((CABLE, 1)), api.cart((IPHONE_14_PRO, 1))):  # paid, free ground
+        rates = api.post(
+            f"{C}/checkout/shipping-rates",
+            json={"cart_id": cart["id"], "address": {**address, "country": "US"}},
+        ).json()["data"]
+        assert {r["service_code"] for r in rates} == set(SERVICE_SPEED)
+        for faster in rates:
+            for slower in rates:
+                speeds = (
+                    SERVICE_SPEED[faster["service_code"]],
+                    SERVICE_SPEED[slower["service_code"]],
+                )
+                pair = (faster["service"], slower["service"], zip_code)
+                if speeds[0] < speeds[1]:
+                    assert faster["estimated_delivery"] < slower["estimated_delivery"], pair
+                    assert faster["transit_days"] < slower["transit_days"], pair
+                elif speeds[0] == speeds[1]:
+                    assert faster["estimated_delivery"] == slower["estimated_delivery"], pair
+        by_code = {r["service_code"]: r for r in rates}
+        assert by_code["ups_next_day_air"]["transit_days"] == 1
+        assert by_code["fedex_2day"]["transit_days"] == 2
+        assert by_code["ups_3_day_select"]["transit_days"] == 3

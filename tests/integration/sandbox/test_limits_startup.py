@@ -85,3 +85,14 @@ def test_starts_in_under_two_seconds_and_prints_keys_and_urls() -> None:
     assert "spk_live_sandbox" in output
     assert f"http://127.0.0.1:{port}/api/v1" in output
     assert f"http://127.0.0.1:{port}/commerce-api/v1" in output
+
+
+def test_the_control_root_lists_the_control_calls(sandbox: SandboxProcess) -> None:
+    # The demo's banner points people at it: it answers, with slash and without.
+    for url in (f"{sandbox.control_base}/", sandbox.control_base):
+        answer = requests.get(url, timeout=5)
+        assert answer.status_code == 200, url
+        calls = answer.json()["data"]["calls"]
+        assert "GET /_sandbox/state" in calls
+        assert "POST /_sandbox/orders/{order_id}/advance" in calls
+        assert not [c for c in calls if "/api/" in c]  # control calls only

@@ -145,3 +145,46 @@ def test_stripe_events_are_verified_and_deduplicated_by_event_id(
     event = WebhookEvent.objects.get()
     assert event.dedup_key == "stripe:evt_123"
     assert event.deliveries == 2
+
+
+def _stripe_post(client: Client, settings: Any, event_id: str, obj: dict[str, Any]) -> None:
+    import time
+
+    settings.CHECKOUT_STRIPE_WEBHOOK_SECRET = "whsec_stripe"
+    payload = json.dumps(
+        {"id": event_id, "type": "payment_intent.succeeded", "data": {"object": obj}}
+    )
+    timestamp = int(time.time())
+    signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", "whsec_stripe")
+    response = client.post(
+        reverse("checkout:webhook-stripe"),
+        data=payload,
+        content_type="application/json",
+        HTTP_STRIPE_SIGNATURE=f"t={timestamp},v1={signature}",
+    )
+    assert response.status_code in (200, 202)
+
+
+def test_the_log_names_what_each_event_concerns(
+    client: Client, settings: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("INFO", logger="checkout.services.inbox")
+    attempt = "0b5c3f3e-8c1a-4f7e-9d57-2d6c1f0a9b11"
+    _stripe_post(
+        client,
+        settings,
+        "evt_1",
+        {"id": "pi_1", "object": "payment_intent", "metadata": {"checkout_attempt": attempt}},
+    )
+    _stripe_post(client, settings, "evt_2", {"id": "pi_2", "object": "payment_intent"})
+    body = event_body()
+    post(client, body, sign_webhook_body(body, SECRET))
+
+    stored = [r.getMessage() for r in caplog.records if ": stored " in r.getMessage()]
+    assert len(stored) == 3
+    assert "None" not in " ".join(stored)
+    assert stored[0].endswith(
+        f"stored stripe payment_intent.succeeded for PaymentIntent pi_1, attempt {attempt}"
+    )
+    assert stored[1].endswith("for PaymentIntent pi_2, no checkout attempt named")
+    assert stored[2].endswith("stored spectra order.shipped for Spectra order 7")
