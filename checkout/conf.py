@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
     "ADOPT_UNKNOWN_ORDERS": False,
     # Shopper-facing
+    # The shop's name in page titles; empty: the Sites framework's name when
+    # django.contrib.sites is installed, else "Shop".
+    "SHOP_NAME": "",
+    # Where "Continue shopping" goes: a path, an absolute URL or a URL name.
+    "CONTINUE_SHOPPING_URL": "/",
     "ALLOWED_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
@@ -215,6 +220,14 @@ class AppSettings:
         return bool(self.get("ADOPT_UNKNOWN_ORDERS"))
 
     # --- Shopper-facing ------------------------------------------------------
+    @property
+    def SHOP_NAME(self) -> str:
+        return str(self.get("SHOP_NAME") or "")
+
+    @property
+    def CONTINUE_SHOPPING_URL(self) -> str:
+        return str(self.get("CONTINUE_SHOPPING_URL") or "/")
+
     @property
     def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
         return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))

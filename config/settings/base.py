@@ -194,6 +194,7 @@ CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")
 # Absolute base of links in emails (the order-status link), e.g. https://shop.example.com
 CHECKOUT_SITE_URL = env("CHECKOUT_SITE_URL", default="")
 CHECKOUT_SEND_TEST_ORDER_EMAILS = env.bool("CHECKOUT_SEND_TEST_ORDER_EMAILS", default=False)
+CHECKOUT_SHOP_NAME = env("CHECKOUT_SHOP_NAME", default="Spectra Shop")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

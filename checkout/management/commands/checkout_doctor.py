@@ -9,6 +9,7 @@ the command exit non-zero. Probes never change data. No secret is ever printed.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -61,7 +62,7 @@ class Result:
 class DoctorOptions:
     webhook_url: str = ""
     broker_timeout: float = 3.0
-    smtp: bool = False
+    smtp: bool = True
 
 
 def _scope_probe(call: Callable[[], Any], scope: str) -> Result:
@@ -331,7 +332,12 @@ def _open_default_mailer() -> None:
 
 
 def check_email(*, smtp: bool) -> Result:
-    """Check an email backend that delivers is configured (and, with --smtp, connects)."""
+    """Check an email backend that delivers is configured and (``smtp``) that it connects.
+
+    Backends that deliver nothing (console, locmem, file, dummy) are a warning and are not
+    connected to; any other backend is opened and closed, so an unreachable mail server
+    fails here rather than in the first customer's confirmation email.
+    """
     name = _("Email")
     backend = default_email_backend()
     if backend is None:
@@ -360,9 +366,10 @@ def check_email(*, smtp: bool) -> Result:
                 _("%(backend)s cannot connect: %(error)s")
                 % {"backend": backend, "error": err.__class__.__name__},
             )
-    return Result(
-        name, OK, _("%(backend)s, from %(sender)s") % {"backend": backend, "sender": sender}
-    )
+    detail = _("%(backend)s, from %(sender)s") % {"backend": backend, "sender": sender}
+    if not smtp:
+        detail += " " + _("(connection not tried: --no-smtp)")
+    return Result(name, OK, detail)
 
 
 def check_background_budget() -> Result:
@@ -489,10 +496,14 @@ class Command(BaseCommand):
             help=_("Seconds to wait for the broker."),
         )
         parser.add_argument(
-            "--smtp",
-            action="store_true",
-            help=_("Also open a connection to the email server."),
+            "--no-smtp",
+            dest="smtp",
+            action="store_false",
+            help=_("Do not open a connection to the email server (it is tried by default)."),
         )
+        # Kept so existing scripts that pass --smtp still work: connecting is the default.
+        parser.add_argument("--smtp", dest="smtp", action="store_true", help=argparse.SUPPRESS)
+        parser.set_defaults(smtp=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         results = run_checks(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -10,7 +11,8 @@ import requests
 from django.core.management import CommandError, call_command
 
 from checkout.services.spectra import get_spectra_client
-from checkout.testing.servers import LocalstripeProcess, SandboxProcess
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
+from tests.integration.install.smtp_stub import smtp_stub
 
 pytestmark = [pytest.mark.integration]
 
@@ -18,10 +20,17 @@ WEBHOOK_URL = "https://shop.example.com/webhooks/spectra/"
 
 
 @pytest.fixture
+def mail_server() -> Iterator[int]:
+    with smtp_stub() as port:
+        yield port
+
+
+@pytest.fixture
 def configured(
-    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess
+    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess, mail_server: int
 ) -> SandboxProcess:
-    """A configuration that should pass: sandbox, localstripe, Redis broker, a webhook."""
+    """A configuration that should pass: sandbox, localstripe, Redis broker, a webhook, a
+    mail server."""
     settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
     settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
     settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
@@ -31,6 +40,8 @@ def configured(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/5"
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mail_server
     get_spectra_client().register_webhook(url=WEBHOOK_URL)
     return sandbox_reset
 
@@ -136,3 +147,16 @@ def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
     assert error is None, output
     assert line(output, "Spectra webhook").startswith("[OK"), output
     assert "signed deliveries arrive" in output
+
+
+def test_an_unreachable_mail_server_fails_unless_told_not_to_try(
+    configured: SandboxProcess, settings: Any
+) -> None:
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    output, error = doctor()
+    assert error is not None
+    assert "cannot connect" in line(output, "Email")
+    assert "Email" in str(error)
+    output, error = doctor("--no-smtp")
+    assert error is None, output
+    assert "connection not tried" in line(output, "Email")
