@@ -22,6 +22,11 @@ Rules the callers keep, and why:
 - No database access in the pool's threads: Django opens one connection per thread, and
   a pool thread lives on after the request. Should a call touch the database anyway,
   its connections are closed when it ends.
+- With Django's connection pool (``OPTIONS["pool"]``), the calling thread gives its
+  connection back to the pool while it waits on the API (it is never inside a
+  transaction here: no network call is), so a worker's threads need connections for
+  their database work only, not for their waiting. Persistent connections without a
+  pool are kept: closing one would really close it.
 """
 
 from __future__ import annotations
@@ -74,6 +79,16 @@ class Round:
         return self._futures[name].result()
 
 
+def _release_pooled_connections() -> None:
+    for connection in connections.all(initialized_only=True):
+        if (
+            connection.connection is not None
+            and not connection.in_atomic_block
+            and getattr(connection, "pool", None) is not None
+        ):
+            connection.close()  # back to the pool; the next query takes one again
+
+
 def api_round(calls: dict[str, Callable[[], Any]]) -> Round:
     """Run ``calls`` together; return their round once every one of them has ended.
 
@@ -82,6 +97,7 @@ def api_round(calls: dict[str, Callable[[], Any]]) -> Round:
     and none running after its request; each call has its own timeout, so none waits
     for ever.
     """
+    _release_pooled_connections()
     futures: dict[str, Future[Any]] = {}
     names = list(calls)
     for name in names[:-1]:
