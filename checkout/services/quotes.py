@@ -419,13 +419,26 @@ def quote_cache_set(
     return stamp
 
 
-def promo_validate(*, attempt: CheckoutAttempt, code: str) -> str:
-    """Return the normalized code if the API accepts it for this cart; else raise."""
+def promo_normalize(code: str) -> str:
+    """Return the promo code as the API takes it; raise if it is empty."""
     normalized = code.strip().upper()
     if not normalized:
         raise InvalidPromoCode(_("Enter a promo code."), code="promo_empty", field="code")
-    promo = get_spectra_client().validate_promo(
-        attempt.cart_id, code=normalized, email=attempt.email
+    return normalized
+
+
+def promo_validate(*, attempt: CheckoutAttempt, code: str, answers: Round | None = None) -> str:
+    """Return the normalized code if the API accepts it for this cart; else raise.
+
+    ``answers``: a round that already asked ``validate-promo`` for this code.
+    """
+    normalized = promo_normalize(code)
+    promo: PromoValidation = (
+        answers.result("promo")
+        if answers is not None and "promo" in answers
+        else get_spectra_client().validate_promo(
+            attempt.cart_id, code=normalized, email=attempt.email
+        )
     )
     if not promo.valid:
         raise InvalidPromoCode(
@@ -436,12 +449,25 @@ def promo_validate(*, attempt: CheckoutAttempt, code: str) -> str:
     return promo.code or normalized
 
 
-def gift_card_validate(*, code: str) -> str:
-    """Return the normalized code if the card has a usable balance; else raise."""
+def gift_card_normalize(code: str) -> str:
+    """Return the gift card code as the API takes it; raise if it is empty."""
     normalized = "".join(code.split()).replace("-", "").upper()
     if not normalized:
         raise InvalidGiftCard(_("Enter a gift card code."), code="gift_card_empty", field="code")
-    card = get_spectra_client().validate_gift_card(normalized)
+    return normalized
+
+
+def gift_card_validate(*, code: str, answers: Round | None = None) -> str:
+    """Return the normalized code if the card has a usable balance; else raise.
+
+    ``answers``: a round that already asked ``validate-gift-card`` for this code.
+    """
+    normalized = gift_card_normalize(code)
+    card: GiftCardBalance = (
+        answers.result("gift_card")
+        if answers is not None and "gift_card" in answers
+        else get_spectra_client().validate_gift_card(normalized)
+    )
     if not card.valid or card.balance <= ZERO:
         message = _gift_card_message(card.status, str(card.raw.get("message") or ""))
         raise InvalidGiftCard(message, code="invalid_gift_card", field="code")

@@ -4,6 +4,7 @@ address, shipping, billing, codes), its quote, and the compare-and-set state mov
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
 from collections.abc import Sequence
@@ -33,7 +34,10 @@ from checkout.services.quotes import (
     api_address,
     attempt_fingerprint,
     attempt_quote,
+    gift_card_normalize,
     gift_card_validate,
+    needs_rates,
+    promo_normalize,
     promo_validate,
     quote_cache_get,
     quote_cache_set,
@@ -445,14 +449,47 @@ def attempt_set_billing(
     return attempt
 
 
+def _with_code_round(attempt: CheckoutAttempt, **code: str) -> tuple[CheckoutAttempt, Round]:
+    """Return the attempt as it would be with ``code`` applied, and its quote's round.
+
+    Checking a code and quoting with it ask the same ``validate-promo`` (or
+    ``validate-gift-card``) call: one round asks it with the cart, rates and tax.
+    """
+    candidate = copy.copy(attempt)
+    for name, value in code.items():
+        setattr(candidate, name, value)
+    calls = quote_calls(attempt=candidate, cart=True, rates=needs_rates(candidate))
+    return candidate, api_round(calls)
+
+
+def _quote_inputs(attempt: CheckoutAttempt) -> tuple[Any, ...]:
+    return (
+        attempt.cart_id,
+        attempt.email,
+        attempt.shipping_address,
+        attempt.shipping_rate.get("service_code"),
+        attempt.promo_code,
+        attempt.gift_card_code,
+    )
+
+
+def _quote_with(attempt: CheckoutAttempt, candidate: CheckoutAttempt, answers: Round) -> Quote:
+    # The round was asked for the attempt as it was read; a change made meanwhile (another
+    # tab saved a new address) is quoted afresh.
+    same = _quote_inputs(attempt) == _quote_inputs(candidate)
+    return attempt_quote(attempt=attempt, answers=answers if same else None)
+
+
 def attempt_apply_promo(*, attempt: CheckoutAttempt, code: str) -> Quote:
     """Apply a promo code after the API accepted it; raise ``InvalidPromoCode`` if not."""
-    normalized = promo_validate(attempt=attempt, code=code)
+    candidate, answers = _with_code_round(attempt, promo_code=promo_normalize(code))
+    normalized = promo_validate(attempt=candidate, code=code, answers=answers)
     attempt = _editable(attempt)
     attempt.promo_code = normalized
     attempt.save(update_fields=["promo_code", "updated_at"])
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Promo code applied."), promo_code=normalized)
-    return attempt_quote(attempt=attempt)
+    candidate.promo_code = normalized
+    return _quote_with(attempt, candidate, answers)
 
 
 def attempt_remove_promo(*, attempt: CheckoutAttempt) -> Quote:
@@ -466,13 +503,14 @@ def attempt_remove_promo(*, attempt: CheckoutAttempt) -> Quote:
 
 def attempt_apply_gift_card(*, attempt: CheckoutAttempt, code: str) -> Quote:
     """Apply a gift card with a usable balance; raise ``InvalidGiftCard`` if it has none."""
-    normalized = gift_card_validate(code=code)
+    candidate, answers = _with_code_round(attempt, gift_card_code=gift_card_normalize(code))
+    normalized = gift_card_validate(code=code, answers=answers)
     attempt = _editable(attempt)
     attempt.gift_card_code = normalized
     attempt.save(update_fields=["gift_card_code", "updated_at"])
     # Only the last four characters: the code is as good as cash.
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Gift card applied."), gift_card=normalized[-4:])
-    return attempt_quote(attempt=attempt)
+    return _quote_with(attempt, candidate, answers)
 
 
 def attempt_remove_gift_card(*, attempt: CheckoutAttempt) -> Quote:
