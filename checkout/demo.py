@@ -139,6 +139,18 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="SQLite file for the demo, recreated on every start (default: VAR_DIR/demo.sqlite3)",
     )
     parser.add_argument(
+        "--api-latency-ms",
+        type=float,
+        default=float(env("DEMO_API_LATENCY_MS", "0")),
+        help="milliseconds every answer of the Spectra sandbox waits (default 0)",
+    )
+    parser.add_argument(
+        "--api-latency-jitter-ms",
+        type=float,
+        default=float(env("DEMO_API_LATENCY_JITTER_MS", "0")),
+        help="up to this many milliseconds more per sandbox answer, at random (default 0)",
+    )
+    parser.add_argument(
         "--eager",
         action="store_true",
         default=env("DEMO_EAGER", "") in {"1", "true", "yes"},
@@ -537,6 +549,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 stripe_api_base=ctx.stripe_url,
                 stripe_secret_key=env["CHECKOUT_STRIPE_SECRET_KEY"],
                 contract=ctx.sandbox_contract,
+                extra_args=[
+                    f"--latency-ms={args.api_latency_ms:g}",
+                    f"--latency-jitter-ms={args.api_latency_jitter_ms:g}",
+                ],
             )
         )
         names.append("sandbox")

@@ -307,7 +307,7 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 orders.attempt_choose_shipping(
-                    attempt=attempt, service_code=form.cleaned_data["service_code"]
+                    attempt=attempt, service_code=form.cleaned_data["service_code"], rates=rates
                 )
             except ShopperError as err:
                 form.add_error("service_code", err.message)

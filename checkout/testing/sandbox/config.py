@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -138,6 +139,16 @@ class SandboxConfig:
     order_id_start: int = 1001
     contract: str = DEFAULT_CONTRACT
 
+    # Added to every API answer (not the control API), to feel a real API's latency:
+    # latency_ms plus a uniform random share of latency_jitter_ms.
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+
+    def answer_delay(self) -> float:
+        """Return the seconds the next API answer waits (latency plus its jitter)."""
+        jitter = random.uniform(0, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
+        return max(0.0, self.latency_ms + jitter) / 1000
+
     @property
     def documented(self) -> bool:
         """Whether the sandbox gives only what the docs promise (no [ours] generosity)."""
@@ -167,6 +178,16 @@ def default_keys(contract: str = DEFAULT_CONTRACT) -> list[KeySpec]:
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(f"SPECTRA_SANDBOX_{name}", default)
+
+
+def _milliseconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 60_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds in 0-60000")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -216,6 +237,18 @@ def build_parser() -> argparse.ArgumentParser:
         default=float(_env("WEBHOOK_REORDER_HOLD", "2")),
         help="seconds a delivery held for reordering waits at most",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=_milliseconds,
+        default=_milliseconds(_env("LATENCY_MS", "0")),
+        help="milliseconds every API answer waits, as a real API's latency (default 0)",
+    )
+    parser.add_argument(
+        "--latency-jitter-ms",
+        type=_milliseconds,
+        default=_milliseconds(_env("LATENCY_JITTER_MS", "0")),
+        help="up to this many milliseconds more, at random, per answer (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=int(_env("SEED", "20260515")))
     parser.add_argument(
         "--contract",
@@ -248,6 +281,8 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[SandboxConfig, 
         webhook_reorder_hold=args.webhook_reorder_hold,
         seed=args.seed,
         contract=args.contract,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
     )
     tier_specs = [*filter(None, _env("TIERS").split()), *args.tier]
     for spec in tier_specs:

@@ -153,6 +153,7 @@ class SandboxApp:
         a("DELETE", f"{CONTROL}/keys/{{key}}", self.key_revoke, "control")
         a("POST", f"{CONTROL}/gift-cards", self.gift_card_add, "control")
         a("POST", f"{CONTROL}/clock", self.clock_set, "control")
+        a("POST", f"{CONTROL}/latency", self.latency_set, "control")
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         path_known = False
@@ -500,6 +501,18 @@ class SandboxApp:
             self.store.clock_offset = timedelta(seconds=seconds)
         return 200, {"offset_seconds": seconds, "now": self.store.now().isoformat()}, None
 
+    def latency_set(self, req: Request) -> Result:
+        body = req.json()
+        try:
+            latency = float(body.get("latency_ms", self.config.latency_ms))
+            jitter = float(body.get("latency_jitter_ms", self.config.latency_jitter_ms))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(422, "validation_error", "Latencies are milliseconds.") from exc
+        if not (0 <= latency <= 60_000 and 0 <= jitter <= 60_000):
+            raise ApiError(422, "validation_error", "Latencies must be within 0-60000 ms.")
+        self.config.latency_ms, self.config.latency_jitter_ms = latency, jitter
+        return 200, {"latency_ms": latency, "latency_jitter_ms": jitter}, None
+
 
 @dataclass
 class RawBody:
@@ -636,6 +649,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             route, params, path_known = app.match(method, path)
             control = path.startswith(CONTROL + "/")
             if not control:
+                delay = app.config.answer_delay()
+                if delay:
+                    time.sleep(delay)
                 fault = app.route_faults.take(method, path)
                 if fault is not None:
                     drop_after = self._apply_fault(fault)
