@@ -1,5 +1,5 @@
 """What every checkout view shares: step names, JSON errors, the shopper-safe provider
-message, the session's own attempt, and the CSRF failure view.
+message, the session's own attempt and its language, and the CSRF failure view.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from django.http import (
     JsonResponse,
 )
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -73,6 +74,11 @@ def current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
         return attempt_in_session(request, public_id)
     except Http404:  # not this session's (a malformed id reads as none)
         return None
+
+
+def remember_language(attempt: CheckoutAttempt) -> None:
+    """Keep the page's language on the attempt: the order's emails are written in it."""
+    orders.attempt_remember_language(attempt=attempt, language=get_language())
 
 
 @dataclass(frozen=True)
