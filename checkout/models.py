@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
-from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 ZERO = Decimal("0.00")
 
 
-def _money(verbose_name: str | Promise) -> models.DecimalField[Decimal, Decimal]:
+def _money(verbose_name: StrOrPromise) -> models.DecimalField[Decimal, Decimal]:
     # The caller marks the name (``_("subtotal")``), so makemessages extracts it.
     return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=ZERO)
 

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 
 from checkout.models import CheckoutAttempt, EmailNotification, Order
@@ -80,25 +81,26 @@ def test_an_order_placed_in_german_gets_a_german_confirmation_email(
             "card": {"number": "4242424242424242", "exp_month": 12, "exp_year": 2034, "cvc": "123"},
         }
     )
-    post = {"content_type": "application/json", "HTTP_ACCEPT": "application/json"}
-    paid = client.post("/checkout/pay/", json.dumps({"payment_method_id": card.id}), **post)
+    body = json.dumps({"payment_method_id": card.id})
+    paid = client.post("/checkout/pay/", body, content_type="application/json")
     assert paid.json()["status"] == "authorized", paid.content
     assert CheckoutAttempt.objects.get().language == "de"
 
     # The confirmation goes out through the outbox and a task, after the commit.
     with django_capture_on_commit_callbacks(execute=True):
-        placed = client.post("/checkout/place/", "{}", **post)
+        placed = client.post("/checkout/place/", "{}", content_type="application/json")
 
     assert placed.json()["status"] == "placed", placed.content
     order = Order.objects.get()
     assert order.language == "de"
     assert EmailNotification.objects.get(order=order).status == EmailNotification.Status.SENT
     [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
     assert message.to == ["shopper@example.com"]
     assert message.subject == f"Bestellung {order.order_number} bestätigt"
     assert "Vielen Dank für Ihre Bestellung" in message.body
     assert "Hallo Ada Lovelace," in message.body
-    assert '<html lang="de">' in message.alternatives[0][0]
+    assert '<html lang="de">' in str(message.alternatives[0][0])
 
 
 def test_the_language_at_payment_wins(shop: Any, localstripe: Any) -> None:

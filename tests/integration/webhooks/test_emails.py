@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
 
 from checkout.models import EmailNotification, Order
@@ -157,8 +158,9 @@ def test_email_is_written_in_the_orders_language(
     email_send(notification_id=notification.pk)
 
     [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
     assert message.subject == subject
-    html = message.alternatives[0][0]
+    html = str(message.alternatives[0][0])
     for body in (message.body, html):
         assert greeting in body
         assert total_label in body
