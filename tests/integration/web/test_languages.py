@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
+from django.utils import translation
 
 from checkout.models import CheckoutAttempt, EmailNotification, Order
 from checkout.testing.stripe_helpers import localstripe_client
@@ -18,6 +20,13 @@ from checkout.testing.stripe_helpers import localstripe_client
 from .conftest import add_to_cart, complete_information, complete_shipping
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
+
+
+@pytest.fixture(autouse=True)
+def _site_language_after() -> Iterator[None]:
+    # LocaleMiddleware leaves the last request's language active in this thread.
+    yield
+    translation.deactivate()
 
 
 def html_lang(response: Any) -> str:
