@@ -17,7 +17,7 @@ that window only). The window is the length of one UPDATE.
 Emails are templates, not code (allauth style): ``checkout/email/<kind>_subject.txt``,
 ``<kind>_message.txt`` and ``<kind>_message.html``, rendered by ``email_render`` in the
 language the shopper checked out in (``Order.language``), whoever renders them: a
-Celery worker has no request to take a language from. The timeline stays in the site's.
+Celery worker has no request to take a language from.
 """
 
 from __future__ import annotations

@@ -74,7 +74,11 @@ def test_the_switcher_sets_the_language_for_the_next_pages(shop: Any) -> None:
 
 
 def test_an_order_placed_in_german_gets_a_german_confirmation_email(
-    shop: Any, localstripe: Any, settings: Any, django_capture_on_commit_callbacks: Any
+    shop: Any,
+    localstripe: Any,
+    settings: Any,
+    django_capture_on_commit_callbacks: Any,
+    admin_client: Client,
 ) -> None:
     settings.CHECKOUT_SEND_TEST_ORDER_EMAILS = True  # the sandbox's orders are test orders
     client = Client(HTTP_ACCEPT_LANGUAGE="de")
@@ -110,6 +114,9 @@ def test_an_order_placed_in_german_gets_a_german_confirmation_email(
     assert "Vielen Dank für Ihre Bestellung" in message.body
     assert "Hallo Ada Lovelace," in message.body
     assert '<html lang="de">' in str(message.alternatives[0][0])
+    # Staff see which language the shopper's emails go out in.
+    page = admin_client.get(f"/admin/checkout/order/{order.pk}/change/").content.decode()
+    assert re.search(r'field-language">.*?<div class="readonly">de</div>', page, re.S)
 
 
 def test_the_language_at_payment_wins(shop: Any, localstripe: Any) -> None:
