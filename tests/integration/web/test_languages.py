@@ -115,8 +115,8 @@ def test_an_order_placed_in_german_gets_a_german_confirmation_email(
     assert "Hallo Ada Lovelace," in message.body
     assert '<html lang="de">' in str(message.alternatives[0][0])
     # Staff see which language the shopper's emails go out in.
-    page = admin_client.get(f"/admin/checkout/order/{order.pk}/change/").content.decode()
-    assert re.search(r'field-language">.*?<div class="readonly">de</div>', page, re.S)
+    staff_page = admin_client.get(f"/admin/checkout/order/{order.pk}/change/").content.decode()
+    assert re.search(r'field-language">.*?<div class="readonly">de</div>', staff_page, re.S)
 
 
 def test_the_language_at_payment_wins(shop: Any, localstripe: Any) -> None:
