@@ -1,4 +1,5 @@
-"""URLs of the demo site: Django admin, the demo catalog at the root, and the checkout.
+"""URLs of the demo site: Django admin, the language switcher, the demo catalog at the
+root, and the checkout.
 
 The checkout's own URLs keep their historical paths here (``/cart/``, ``/checkout/...``);
 a merchant's site mounts them under a prefix instead (docs/install.md).
@@ -9,6 +10,8 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Django's set_language view: the language switcher in templates/base.html posts here.
+    path("i18n/", include("django.conf.urls.i18n")),
     path("", include("checkout.urls_storefront")),
     path("", include("checkout.urls")),
 ]

@@ -34,6 +34,7 @@ from checkout.views.common import (
     json_body,
     json_error,
     provider_message,
+    remember_language,
     step_url,
 )
 
@@ -82,6 +83,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     if isinstance(found, JsonResponse):
         return found
     attempt = found
+    remember_language(attempt)
     try:
         outcome = orders.attempt_pay(
             attempt=attempt,
@@ -111,6 +113,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     attempt = current_attempt(request)
     if attempt is None:
         return _no_checkout()
+    remember_language(attempt)
     try:
         # The attempt was read just now: order_place claims it with a compare-and-set.
         result = orders.order_place(attempt=attempt, reload=False)

@@ -1,6 +1,7 @@
 """What every checkout view shares: step names, JSON errors, the shopper-safe provider
-message, the session's own attempt, the CSRF failure view, and ``checkout_configured``,
-the guard that answers "not set up" instead of failing when the keys are missing.
+message, the session's own attempt and its language, the CSRF failure view, and
+``checkout_configured``, the guard that answers "not set up" instead of failing when the
+keys are missing.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from django.http import (
 )
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
@@ -121,6 +123,11 @@ def current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
         return attempt_in_session(request, public_id)
     except Http404:  # not this session's (a malformed id reads as none)
         return None
+
+
+def remember_language(attempt: CheckoutAttempt) -> None:
+    """Keep the page's language on the attempt: the order's emails are written in it."""
+    orders.attempt_remember_language(attempt=attempt, language=get_language())
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,7 @@ from checkout.views.common import (
     json_error,
     provider_message,
     recent_order,
+    remember_language,
     step_url,
     wants_json,
 )
@@ -247,6 +248,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         form = InformationForm(request.POST)
         if form.is_valid():
             try:
+                remember_language(attempt)
                 orders.attempt_save_information(
                     attempt=attempt,
                     email=form.cleaned_data["email"],

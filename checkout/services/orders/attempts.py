@@ -23,6 +23,7 @@ from checkout.exceptions import (
     SpectraValidationError,
     StripeProviderError,
 )
+from checkout.languages import supported_language
 from checkout.models import CheckoutAttempt, OrderEvent
 from checkout.services.orders.results import State, Step
 from checkout.services.orders.timeline import _event, _flush_calls
@@ -388,6 +389,20 @@ def attempt_save_information(
     attempt.save(
         update_fields=["email", "phone", "shipping_address", "shipping_rate", "updated_at"]
     )
+    return attempt
+
+
+def attempt_remember_language(*, attempt: CheckoutAttempt, language: str) -> CheckoutAttempt:
+    """Keep the shopper's current language on the attempt; the order and its emails use it.
+
+    Called when the shopper submits a step, so the language they pay in wins. Only a
+    language of ``settings.LANGUAGES`` is kept. No write when it is unchanged, and
+    ``updated_at`` stays: the quote is the same in every language.
+    """
+    code = supported_language(language)
+    if code and code != attempt.language:
+        CheckoutAttempt.objects.filter(pk=attempt.pk).update(language=code)
+        attempt.language = code
     return attempt
 
 

@@ -89,8 +89,9 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             )
             if locked_attempt is None:
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+        language = locked_attempt.language if locked_attempt is not None else ""
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
-        order = Order(attempt=locked_attempt, **fields)
+        order = Order(attempt=locked_attempt, language=language, **fields)
         created = insert_unless_conflict(order)
         if not created:
             found = (
@@ -101,7 +102,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             if found is None:
                 # Not recorded yet, so the conflict was the attempt's own link: it already
                 # has another order (a contradiction, flagged below).
-                order = Order(attempt=None, **fields)
+                order = Order(attempt=None, language=language, **fields)
                 created = insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).
@@ -113,8 +114,10 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             and order.attempt_id is None
             and not Order.objects.filter(attempt=locked_attempt).exists()
         ):
+            # Recorded first by the webhook sync, which knows no shopper: it now does.
             order.attempt = locked_attempt
-            order.save(update_fields=["attempt", "updated_at"])
+            order.language = order.language or language
+            order.save(update_fields=["attempt", "language", "updated_at"])
 
         placed = [_placed_entry(order, locked_attempt)]
         if created:
