@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
@@ -218,20 +219,54 @@ def check_shop_settings(
                 id="checkout.E022",
             )
         )
-    if not app_settings.ALLOWED_COUNTRIES:
-        messages.append(
-            Error(
-                "CHECKOUT_ALLOWED_COUNTRIES is empty: no shopper could enter an address.",
-                hint='For example ("US",).',
-                id="checkout.E023",
-            )
-        )
+    messages.extend(_shipping_country_messages())
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(
                 f"CHECKOUT_CURRENCY is {app_settings.CURRENCY}; Spectra prices are in USD.",
                 hint="Leave CHECKOUT_CURRENCY at USD.",
                 id="checkout.W020",
+            )
+        )
+    return messages
+
+
+def _shipping_country_messages() -> list[CheckMessage]:
+    from checkout.addresses import country_is_known
+
+    messages: list[CheckMessage] = []
+    if hasattr(settings, "CHECKOUT_ALLOWED_COUNTRIES"):
+        messages.append(
+            Error(
+                "CHECKOUT_ALLOWED_COUNTRIES was renamed CHECKOUT_SHIPPING_COUNTRIES.",
+                hint="Rename the setting; billing addresses may be in any country.",
+                id="checkout.E027",
+            )
+        )
+    if not apps.is_installed("django_countries"):
+        messages.append(
+            Warning(
+                "django_countries is not in INSTALLED_APPS: country names are in English only.",
+                hint='Add "django_countries" to INSTALLED_APPS.',
+                id="checkout.W021",
+            )
+        )
+    if not app_settings.SHIPPING_COUNTRIES:
+        messages.append(
+            Error(
+                "CHECKOUT_SHIPPING_COUNTRIES is empty: no shopper could enter an address.",
+                hint='For example ("US",).',
+                id="checkout.E023",
+            )
+        )
+    unknown = [c for c in app_settings.SHIPPING_COUNTRIES if not country_is_known(c)]
+    if unknown:
+        messages.append(
+            Error(
+                f"CHECKOUT_SHIPPING_COUNTRIES has codes that name no country: "
+                f"{', '.join(unknown)}.",
+                hint='Use ISO 3166-1 alpha-2 codes, like "US" or "CA".',
+                id="checkout.E026",
             )
         )
     return messages

@@ -48,7 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
     "ADOPT_UNKNOWN_ORDERS": False,
     # Shopper-facing
-    "ALLOWED_COUNTRIES": ("US",),
+    # The sandbox, like the Spectra tenant it stands for, ships to US addresses only.
+    "SHIPPING_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
     # Emails
@@ -186,8 +187,8 @@ class AppSettings:
 
     # --- Shopper-facing ------------------------------------------------------
     @property
-    def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
-        return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
+    def SHIPPING_COUNTRIES(self) -> tuple[str, ...]:
+        return tuple(str(c).upper() for c in self.get("SHIPPING_COUNTRIES"))
 
     @property
     def CURRENCY(self) -> str:

@@ -57,7 +57,10 @@ def test_good_configuration_is_clean() -> None:
         ),
         ({"CHECKOUT_RATE_LIMITS": {"promo": ("10/m session",)}}, "checkout.E021"),
         ({"CHECKOUT_EMAIL_KINDS": ("confirmation", "returned")}, "checkout.E022"),
-        ({"CHECKOUT_ALLOWED_COUNTRIES": ()}, "checkout.E023"),
+        ({"CHECKOUT_SHIPPING_COUNTRIES": ()}, "checkout.E023"),
+        ({"CHECKOUT_SHIPPING_COUNTRIES": ("US", "USA")}, "checkout.E026"),
+        ({"CHECKOUT_SHIPPING_COUNTRIES": ("XX",)}, "checkout.E026"),
+        ({"CHECKOUT_ALLOWED_COUNTRIES": ("US",)}, "checkout.E027"),
         ({"CHECKOUT_CURRENCY": "EUR"}, "checkout.W020"),
         (
             {
