@@ -122,7 +122,8 @@ class AddressForm(CheckoutForm):
             (c for c in (submitted, initial, default) if c in codes), codes[0] if codes else ""
         )
         country.initial = self.country
-        self.fields["shown_country"].initial = self.country
+        # What the page shows is this country's fields, whatever initial data said.
+        self.initial = {**self.initial, "shown_country": self.country}
         self.rules = address_rules(self.country)
         self._layout_fields()
         self.order_fields([*self.leading_fields, *self.rules.fields])
@@ -172,7 +173,7 @@ class AddressForm(CheckoutForm):
 
     def refreshed(self) -> Self:
         """Return an unbound form for the newly chosen country, keeping what was typed."""
-        names = [*self.base_fields, "phone", "email"]
+        names = [n for n in (*self.base_fields, "phone", "email") if n != "shown_country"]
         initial = {
             name: self.data.get(self.add_prefix(name))
             for name in names

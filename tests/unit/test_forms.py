@@ -253,6 +253,7 @@ def test_a_new_country_shows_its_fields_again_with_what_was_typed() -> None:
     html = fresh["address1"].as_field_group()
     assert 'value="Heidestraße 17"' in html
     assert 'name="billing-address1"' in html
+    assert 'name="billing-shown_country" value="DE"' in str(fresh["shown_country"])
     assert not BillingForm(_post(GERMAN, "billing"), prefix="billing").country_changed
 
 
