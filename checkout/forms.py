@@ -28,6 +28,7 @@ from checkout.addresses import (
     address_normalize,
     address_rules,
     billing_countries,
+    country_is_known,
     phone_example,
     phone_normalize,
     shipping_countries,
@@ -47,6 +48,9 @@ ADDRESS_AUTOCOMPLETE = {
 }
 
 FIELD_TEMPLATE_NAME = "checkout/forms/field.html"
+# Django's select markup, its options written in one template rather than one include
+# each: a list of every country renders in a third of the time.
+SELECT_TEMPLATE_NAME = "checkout/forms/select.html"
 
 
 class CheckoutBoundField(BoundField):
@@ -76,7 +80,7 @@ class RegionField(forms.ChoiceField):
 
     def to_python(self, value: Any) -> str:
         text = " ".join(str(super().to_python(value)).split())
-        for key, label in self.choices:
+        for key, label in cast(list[tuple[str, str]], self.choices):
             if text.casefold() in (str(key).casefold(), str(label).casefold()):
                 return str(key)
         return text
@@ -110,27 +114,32 @@ class AddressForm(CheckoutForm):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        choices = self.country_choices()
-        codes = [code for code, _name in choices]
         country = cast(forms.ChoiceField, self.fields["country"])
-        country.choices = choices
+        # A callable: the list is built (from a per-language cache) only when the field
+        # is validated or rendered, not for every form.
+        country.choices = self.country_choices
         country.widget.attrs["data-address-country"] = ""
+        country.widget.template_name = SELECT_TEMPLATE_NAME
         submitted = str(self.data.get(self.add_prefix("country")) or "").upper()
         initial = str(self.initial.get("country") or "").upper()
-        default = app_settings.SHIPPING_COUNTRIES[0] if app_settings.SHIPPING_COUNTRIES else ""
-        self.country = next(
-            (c for c in (submitted, initial, default) if c in codes), codes[0] if codes else ""
+        shipping = app_settings.SHIPPING_COUNTRIES
+        self.country_code = next(
+            (c for c in (submitted, initial, *shipping) if self.country_allowed(c)), ""
         )
-        country.initial = self.country
+        country.initial = self.country_code
         # What the page shows is this country's fields, whatever initial data said.
-        self.initial = {**self.initial, "shown_country": self.country}
-        self.rules = address_rules(self.country)
+        self.initial = {**self.initial, "shown_country": self.country_code}
+        self.rules = address_rules(self.country_code)
         self._layout_fields()
         self.order_fields([*self.leading_fields, *self.rules.fields])
 
     def country_choices(self) -> list[tuple[str, str]]:
-        """Return the countries this address may be in."""
+        """Return the countries this address may be in, named and sorted."""
         return shipping_countries()
+
+    def country_allowed(self, code: str) -> bool:
+        """Return whether this address may be in the country ``code``."""
+        return bool(code) and code in app_settings.SHIPPING_COUNTRIES
 
     def _layout_fields(self) -> None:
         rules = self.rules
@@ -144,6 +153,7 @@ class AddressForm(CheckoutForm):
                 label=rules.label("state"),
                 choices=[("", gettext("Select")), *rules.state_choices],
             )
+            self.fields["state"].widget.template_name = SELECT_TEMPLATE_NAME
         for name in ("name", "address1", "city", "state", "zip"):
             if name in self.fields:
                 self.fields[name].required = name in rules.required
@@ -169,7 +179,7 @@ class AddressForm(CheckoutForm):
     def country_changed(self) -> bool:
         """Return whether a bound form's country is not the one its fields were shown for."""
         shown = str(self.data.get(self.add_prefix("shown_country")) or "").upper()
-        return self.is_bound and bool(shown) and shown != self.country
+        return self.is_bound and bool(shown) and shown != self.country_code
 
     def refreshed(self) -> Self:
         """Return an unbound form for the newly chosen country, keeping what was typed."""
@@ -179,13 +189,13 @@ class AddressForm(CheckoutForm):
             for name in names
             if self.data.get(self.add_prefix(name))
         }
-        initial["country"] = self.country
+        initial["country"] = self.country_code
         return type(self)(prefix=self.prefix, initial=initial)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         try:
-            normalized = address_normalize({**data, "country": self.country})
+            normalized = address_normalize({**data, "country": self.country_code})
         except AddressError as err:
             for name, message in err.errors.items():
                 if name not in self.errors:  # the field's own error says it already
@@ -229,14 +239,14 @@ class InformationForm(AddressForm):
         if not phone:
             return phone
         try:
-            return phone_normalize(phone=phone, region=self.country)
+            return phone_normalize(phone=phone, region=self.country_code)
         except PhoneError:
             raise forms.ValidationError(
                 gettext(
                     "Enter a valid phone number, like %(example)s. Start a number from "
                     "another country with + and its country code."
                 )
-                % {"example": phone_example(region=self.country)}
+                % {"example": phone_example(region=self.country_code)}
             ) from None
 
 
@@ -248,6 +258,9 @@ class BillingForm(AddressForm):
 
     def country_choices(self) -> list[tuple[str, str]]:
         return billing_countries()
+
+    def country_allowed(self, code: str) -> bool:
+        return country_is_known(code)
 
 
 class ShippingMethodForm(CheckoutForm):

@@ -371,7 +371,7 @@ def _address_refresh(request: HttpRequest, form: AddressForm) -> bool:
         messages.info(
             request,
             _("The address now has the fields %(country)s uses. Check them and continue.")
-            % {"country": country_name(form.country)},
+            % {"country": country_name(form.country_code)},
         )
         return True
     return False

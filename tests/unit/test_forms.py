@@ -172,7 +172,7 @@ def test_a_region_typed_as_its_name_is_stored_as_its_code() -> None:
 def test_shipping_countries_come_from_the_setting_and_each_has_its_rules() -> None:
     form = InformationForm()
     assert [code for code, _name in form.fields["country"].choices] == ["CA", "US"]  # type: ignore[attr-defined]
-    assert form.country == "US"
+    assert form.country_code == "US"
     canadian = InformationForm(
         _post({**VALID, "country": "CA", "state": "ON", "zip": "k1a0b1", "shown_country": "CA"})
     )
@@ -248,7 +248,7 @@ def test_a_new_country_shows_its_fields_again_with_what_was_typed() -> None:
     assert form.country_changed
     fresh = form.refreshed()
     assert not fresh.is_bound
-    assert fresh.country == "DE"
+    assert fresh.country_code == "DE"
     assert "state" not in fresh.fields
     html = fresh["address1"].as_field_group()
     assert 'value="Heidestraße 17"' in html
