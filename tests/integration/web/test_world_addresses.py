@@ -122,3 +122,19 @@ def test_a_phone_that_is_not_a_number_of_the_country_is_refused(client: Client, 
     assert response.status_code == 400
     assert "Enter a valid phone number, like (201) 555-0123." in response.content.decode()
     assert CheckoutAttempt.objects.get().phone == ""
+
+
+def test_a_region_the_country_writes_out_is_kept_as_written(client: Client, shop: Any) -> None:
+    add_to_cart(client)
+    complete_information(client)
+    complete_shipping(client)
+    hong_kong = {
+        "billing-country": "HK",
+        "billing-shown_country": "HK",
+        "billing-name": "Chan Tai Man",
+        "billing-address1": "1 Queen's Road Central",
+        "billing-state": "hong kong island",
+    }
+    assert client.post("/checkout/payment/", hong_kong).status_code == 302
+    billing = CheckoutAttempt.objects.get().billing_address
+    assert (billing["state"], billing["zip"], billing["country"]) == ("Hong Kong Island", "", "HK")
