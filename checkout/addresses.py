@@ -32,16 +32,8 @@ from checkout.conf import app_settings
 
 ADDRESS_KEYS = ("name", "address1", "address2", "city", "state", "zip", "country")
 
-# The library's field names, by ours; fields it knows and we do not ask for (company,
-# city area, sorting code) are required by no country, so leaving them out loses nothing.
-LIBRARY_FIELDS = {
-    "name": "name",
-    "address1": "street_address",
-    "address2": "street_address",
-    "city": "city",
-    "state": "country_area",
-    "zip": "postal_code",
-}
+# Our fields by the library's; the ones it knows and we do not ask for (company, city
+# area, sorting code) are required by no country, so leaving them out loses nothing.
 _LIBRARY_TO_OURS = {"country_area": "state", "city": "city", "postal_code": "zip"}
 
 STATE_LABELS: dict[str, Promise] = {
