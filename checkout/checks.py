@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
@@ -199,14 +200,7 @@ def check_shop_settings(
                 id="checkout.E022",
             )
         )
-    if not app_settings.ALLOWED_COUNTRIES:
-        messages.append(
-            Error(
-                "CHECKOUT_ALLOWED_COUNTRIES is empty: no shopper could enter an address.",
-                hint='For example ("US",).',
-                id="checkout.E023",
-            )
-        )
+    messages.extend(_shipping_country_messages())
     if app_settings.CAPTURE_BY not in ("api", "app"):
         messages.append(
             Error(
@@ -275,6 +269,47 @@ def check_required_keys(
                 hint="Set the Stripe publishable key (pk_test_... in development); "
                 "the payment page needs it for Stripe.js.",
                 id="checkout.E005",
+            )
+        )
+    return messages
+
+
+def _shipping_country_messages() -> list[CheckMessage]:
+    from checkout.addresses import country_is_known
+
+    messages: list[CheckMessage] = []
+    if hasattr(settings, "CHECKOUT_ALLOWED_COUNTRIES"):
+        messages.append(
+            Error(
+                "CHECKOUT_ALLOWED_COUNTRIES was renamed CHECKOUT_SHIPPING_COUNTRIES.",
+                hint="Rename the setting; billing addresses may be in any country.",
+                id="checkout.E027",
+            )
+        )
+    if not apps.is_installed("django_countries"):
+        messages.append(
+            Warning(
+                "django_countries is not in INSTALLED_APPS: country names are in English only.",
+                hint='Add "django_countries" to INSTALLED_APPS.',
+                id="checkout.W021",
+            )
+        )
+    if not app_settings.SHIPPING_COUNTRIES:
+        messages.append(
+            Error(
+                "CHECKOUT_SHIPPING_COUNTRIES is empty: no shopper could enter an address.",
+                hint='For example ("US",).',
+                id="checkout.E023",
+            )
+        )
+    unknown = [c for c in app_settings.SHIPPING_COUNTRIES if not country_is_known(c)]
+    if unknown:
+        messages.append(
+            Error(
+                f"CHECKOUT_SHIPPING_COUNTRIES has codes that name no country: "
+                f"{', '.join(unknown)}.",
+                hint='Use ISO 3166-1 alpha-2 codes, like "US" or "CA".',
+                id="checkout.E026",
             )
         )
     return messages

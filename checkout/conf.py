@@ -53,7 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "SHOP_NAME": "",
     # Where "Continue shopping" goes: a path, an absolute URL or a URL name.
     "CONTINUE_SHOPPING_URL": "/",
-    "ALLOWED_COUNTRIES": ("US",),
+    # The sandbox, like the Spectra tenant it stands for, ships to US addresses only.
+    "SHIPPING_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
     # Emails
@@ -229,8 +230,8 @@ class AppSettings:
         return str(self.get("CONTINUE_SHOPPING_URL") or "/")
 
     @property
-    def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
-        return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
+    def SHIPPING_COUNTRIES(self) -> tuple[str, ...]:
+        return tuple(str(c).upper() for c in self.get("SHIPPING_COUNTRIES"))
 
     @property
     def CURRENCY(self) -> str:

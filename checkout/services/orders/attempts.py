@@ -341,7 +341,10 @@ def attempt_next_step(attempt: CheckoutAttempt) -> Step:
 
 def _clean_address(address: dict[str, Any]) -> dict[str, Any]:
     cleaned = {k: str(v).strip() for k, v in api_address(address).items()}
-    cleaned["state"] = cleaned["state"].upper()
+    if len(cleaned["state"]) <= 3:
+        # A region code ("ny"); regions some countries write out ("Hong Kong Island",
+        # "東京都") keep the form's spelling (checkout.addresses).
+        cleaned["state"] = cleaned["state"].upper()
     cleaned["country"] = (cleaned["country"] or "US").upper()
     return cleaned
 
