@@ -278,3 +278,50 @@ def check_deploy_settings(
             )
         )
     return messages
+
+
+@register(Tags.templates)
+def check_payment_page_assets(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the site's templates give the payment page its content, CSS, JS and Stripe.js."""
+    from checkout.assets import payment_page_assets
+
+    found = payment_page_assets()
+    if found.not_ready:
+        # Before migrate or collectstatic the page cannot render yet, through no fault of
+        # the templates; the doctor, run on the working site, tells.
+        return []
+    if found.error:
+        return [
+            Warning(
+                f"The payment page could not be rendered to check its scripts: {found.error}",
+                hint="Render a checkout page to see the error; 'manage.py checkout_doctor' "
+                "repeats this check.",
+                id="checkout.W040",
+            )
+        ]
+    if found.content_missing:
+        return [
+            Error(
+                "The checkout's pages render no content: your base.html has no "
+                "{% block content %} (or an override of checkout/base.html drops "
+                "{% block checkout_content %}).",
+                hint="Give base.html a {% block content %}{% endblock %} where a page's main "
+                "content goes, or override checkout/base.html to put {% block "
+                "checkout_content %} in the block your base.html has.",
+                id="checkout.E040",
+            )
+        ]
+    if found.missing:
+        return [
+            Error(
+                f"The payment page does not load {', '.join(found.missing)}: shoppers would "
+                "get no card field and could not pay.",
+                hint="An override of checkout/base.html must keep {% checkout_assets 'css' %}, "
+                "{% checkout_assets 'js' %} and {% block checkout_scripts %} (see "
+                "docs/install.md, Templates).",
+                id="checkout.E041",
+            )
+        ]
+    return []
