@@ -14,9 +14,11 @@ from django.http import (
     HttpResponseBase,
     JsonResponse,
 )
-from django.urls import reverse
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
+from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import add_never_cache_headers
 from django.utils.translation import gettext as _
-from django.views.csrf import csrf_failure as django_csrf_failure
 
 from checkout.models import CheckoutAttempt, Order
 from checkout.services import cart as cart_service
@@ -108,12 +110,43 @@ def recent_order(request: HttpRequest) -> RecentOrder | None:
     return None
 
 
+# Where the CSRF failure page sends the shopper back to, by the view that refused the post.
+CSRF_RETURN = {
+    "checkout-information": "checkout:checkout-information",
+    "checkout-shipping": "checkout:checkout-shipping",
+    "checkout-payment": "checkout:checkout-payment",
+    "checkout-promo": "checkout:checkout-payment",
+    "checkout-gift-card": "checkout:checkout-payment",
+    "cart-update": "checkout:cart",
+    "cart-remove": "checkout:cart",
+}
+
+
+def _csrf_return_url(request: HttpRequest) -> str:
+    match = request.resolver_match
+    name = CSRF_RETURN.get(match.url_name or "") if match is not None else None
+    if name is None:
+        return request.path  # the page the form was on (a product page, say)
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return request.path
+
+
 def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
-    """``CSRF_FAILURE_VIEW``: JSON for the machine endpoints, Django's page otherwise."""
+    """Answer a refused post to a checkout view: JSON for the machine endpoints, else a page
+    telling the shopper to reload, with a link back to the step (see ``checkout.csrf``)."""
     if wants_json(request):
         return json_error(
             "csrf_failed",
             _("Your session has expired. Reload the page and try again."),
             http_status=403,
         )
-    return django_csrf_failure(request, reason=reason)
+    response = render(
+        request,
+        "checkout/csrf_failure.html",
+        {"return_url": _csrf_return_url(request), "no_cookie": reason == REASON_NO_CSRF_COOKIE},
+        status=403,
+    )
+    add_never_cache_headers(response)
+    return response
