@@ -141,6 +141,7 @@ def check_stripe_settings(
 
 
 RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
+RETENTION_SETTINGS = ("ATTEMPT", "WEBHOOK_BODY", "OUTBOX")
 
 
 def _proxy_messages() -> list[CheckMessage]:
@@ -226,6 +227,19 @@ def check_shop_settings(
                 id="checkout.E023",
             )
         )
+    for name in RETENTION_SETTINGS:
+        value = app_settings.get(f"RETENTION_{name}_DAYS")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            messages.append(
+                Error(
+                    f"CHECKOUT_RETENTION_{name}_DAYS must be a whole number of days (1 or "
+                    "more), or None to keep the data for good.",
+                    hint="For example 30.",
+                    id="checkout.E050",
+                )
+            )
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(

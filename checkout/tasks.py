@@ -42,6 +42,11 @@ CHECKOUT_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 300.0,
         "options": {"expires": 600},
     },
+    "checkout-personal-data-purge": {
+        "task": "checkout.tasks.personal_data_purge",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
 }
 
 
@@ -109,3 +114,13 @@ def orders_reconcile() -> dict[str, Any]:
         "remaining": result.remaining,
         "rate_limited": result.rate_limited,
     }
+
+
+@shared_task(name="checkout.tasks.personal_data_purge", ignore_result=True)
+def personal_data_purge() -> dict[str, int]:
+    """Remove personal data past its retention (beat, daily; ``checkout_purge`` by hand)."""
+    from dataclasses import asdict
+
+    from checkout.services.retention import personal_data_purge as purge
+
+    return asdict(purge())
