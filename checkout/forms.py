@@ -5,7 +5,8 @@ has a visible label and the autocomplete token browsers and password managers ex
 
 Fields render through Django's form renderer with the field template
 ``checkout/forms/field.html`` (see ``CheckoutBoundField``), which a site overrides as any
-form template. Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
+of the checkout's templates, in its own ``templates/`` (``checkout.renderers``).
+Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
 ``aria-describedby`` (naming the help text ``<id>_helptext`` and the errors ``<id>_error``)
 whenever a field renders, so errors a view adds after validation are wired too.
 """
@@ -22,6 +23,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from checkout.conf import app_settings
+from checkout.renderers import CheckoutFormRenderer
 from checkout.services.spectra import Product, ShippingRate, Variant
 
 US_STATES: tuple[tuple[str, str], ...] = (
@@ -87,6 +89,8 @@ class CheckoutForm(forms.Form):
     """Base of the checkout's forms: fields render with the checkout's field template."""
 
     bound_field_class = CheckoutBoundField
+    # Reads the site's templates/ first, so a site's checkout/forms/field.html is used.
+    default_renderer = CheckoutFormRenderer()
 
 
 class AddressForm(CheckoutForm):
