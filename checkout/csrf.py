@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from django.http import HttpRequest, HttpResponseBase
+from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.urls import URLPattern, URLResolver
 from django.utils.decorators import decorator_from_middleware
@@ -26,7 +26,7 @@ logger = logging.getLogger("django.security.csrf")
 class CheckoutCsrfMiddleware(CsrfViewMiddleware):
     """Django's CSRF check, whose failure is the checkout's page rather than the site's."""
 
-    def _reject(self, request: HttpRequest, reason: str) -> HttpResponseBase:
+    def _reject(self, request: HttpRequest, reason: str) -> HttpResponse:
         from checkout.views.common import csrf_failure
 
         response = csrf_failure(request, reason=reason)

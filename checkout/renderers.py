@@ -39,9 +39,10 @@ def _engine(dirs: tuple[str, ...]) -> DjangoTemplatesBackend:
 
 def _site_dirs() -> tuple[str, ...]:
     """The ``DIRS`` of the site's Django template engines (read now, for override_settings)."""
+    engines: list[dict[str, Any]] = settings.TEMPLATES
     return tuple(
         str(directory)
-        for engine in settings.TEMPLATES
+        for engine in engines
         if engine.get("BACKEND") == DJANGO_BACKEND
         for directory in engine.get("DIRS", ())
     )

@@ -40,7 +40,10 @@ def checkout_assets(context: template.Context, kind: str) -> SafeString:
     """Write the checkout's stylesheet (``"css"``) or script (``"js"``), once per page."""
     if kind not in KINDS:
         raise template.TemplateSyntaxError(f"checkout_assets takes one of {KINDS}, not {kind!r}")
-    written: set[str] = context.render_context.setdefault(WRITTEN, set())
+    written = context.render_context.get(WRITTEN)
+    if not isinstance(written, set):
+        written = set()
+        context.render_context[WRITTEN] = written
     if kind in written:
         return mark_safe("")
     written.add(kind)

@@ -11,7 +11,7 @@ from typing import Any
 from django.http import (
     Http404,
     HttpRequest,
-    HttpResponseBase,
+    HttpResponse,
     JsonResponse,
 )
 from django.middleware.csrf import REASON_NO_CSRF_COOKIE
@@ -133,7 +133,7 @@ def _csrf_return_url(request: HttpRequest) -> str:
         return request.path
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
     """Answer a refused post to a checkout view: JSON for the machine endpoints, else a page
     telling the shopper to reload, with a link back to the step (see ``checkout.csrf``)."""
     if wants_json(request):

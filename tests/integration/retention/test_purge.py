@@ -127,10 +127,10 @@ def test_the_purge_removes_what_is_past_retention_and_nothing_else(data: dict[st
 
     # Handled webhooks keep their row (the order's timeline) but not the body.
     for name in ("processed", "ignored"):
-        row = WebhookEvent.objects.get(pk=data[name].pk)
-        assert (row.raw_body, row.headers) == ("", {})
-        assert row.event_type == "order.updated"
-        assert row.outcome == data[name].outcome
+        event = WebhookEvent.objects.get(pk=data[name].pk)
+        assert (event.raw_body, event.headers) == ("", {})
+        assert event.event_type == "order.updated"
+        assert event.outcome == data[name].outcome
     # Failed or unhandled ones may still be replayed; recent ones are within retention.
     for name in ("failed_hook", "received_hook", "recent_hook"):
         assert WebhookEvent.objects.get(pk=data[name].pk).raw_body == BODY
