@@ -3,7 +3,7 @@
 The payment page needs its content, the checkout's stylesheet and script, and Stripe.js.
 ``payment_page_assets`` renders ``checkout/payment.html`` through the site's own
 templates (its ``base.html``, any override of ``checkout/base.html``) with a stand-in
-context and says what is missing. The system check ``checkout.E040``/``E041``/``W040``
+context and says what is missing. The system check ``checkout.E045``/``E046``/``W045``
 and ``checkout_doctor`` both report it, so a base template that would leave the payment
 page without its card field never passes silently.
 """

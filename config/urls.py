@@ -1,9 +1,14 @@
-"""URLs of the demo site: Django admin and the checkout app (storefront at the root)."""
+"""URLs of the demo site: Django admin, the demo catalog at the root, and the checkout.
+
+The checkout's own URLs keep their historical paths here (``/cart/``, ``/checkout/...``);
+a merchant's site mounts them under a prefix instead (docs/install.md).
+"""
 
 from django.contrib import admin
 from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("", include("checkout.urls_storefront")),
     path("", include("checkout.urls")),
 ]

@@ -53,6 +53,7 @@ from checkout.views.common import (
     SESSION_ATTEMPT,
     STEP_URLS,
     STEPS,
+    checkout_configured,
     json_error,
     provider_message,
     recent_order,
@@ -219,6 +220,7 @@ def _step_context(
 
 @never_cache
 @require_GET
+@checkout_configured
 def checkout_start(request: HttpRequest) -> HttpResponse:
     """Send the shopper to the first step they have not completed."""
     guard = _guard(request, "information")
@@ -231,6 +233,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_information(request: HttpRequest) -> HttpResponse:
     """Step 1: email, shipping address, phone."""
     guard = _guard(request, "information")
@@ -276,6 +279,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_shipping(request: HttpRequest) -> HttpResponse:
     """Step 2: a shipping rate from the API for this cart and address."""
     guard = _guard(request, "shipping")
@@ -303,7 +307,7 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 orders.attempt_choose_shipping(
-                    attempt=attempt, service_code=form.cleaned_data["service_code"]
+                    attempt=attempt, service_code=form.cleaned_data["service_code"], rates=rates
                 )
             except ShopperError as err:
                 form.add_error("service_code", err.message)
@@ -415,6 +419,7 @@ def _render_payment(
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_payment(request: HttpRequest) -> HttpResponse:
     """Step 3: billing address, promo code, gift card, summary and the card.
 
@@ -598,6 +603,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("promo", form_view=True, exempt=_removing)
+@checkout_configured
 def checkout_promo(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a promo code."""
     return _code_view(
@@ -616,6 +622,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("gift_card", form_view=True, exempt=_removing)
+@checkout_configured
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a gift card."""
     return _code_view(

@@ -72,7 +72,7 @@ def test_a_base_template_with_other_block_names_still_loads_everything(
     content = page.split('<div class="container">', 1)[1]
     assert "checkout/checkout.css" in content
     assert payment_page_assets().ok
-    assert not {"checkout.E040", "checkout.E041", "checkout.W040"} & checkout_ids()
+    assert not {"checkout.E045", "checkout.E046", "checkout.W045"} & checkout_ids()
     assert check_payment_page().status == OK
 
 
@@ -91,7 +91,7 @@ def test_a_base_template_without_a_content_block_fails_the_check(site_templates:
     (site_templates / "base.html").write_text(NO_CONTENT_BLOCK)
     found = payment_page_assets()
     assert found.content_missing
-    assert "checkout.E040" in checkout_ids()
+    assert "checkout.E045" in checkout_ids()
     result = check_payment_page()
     assert result.status == FAIL
     assert "block content" in result.detail
@@ -103,7 +103,7 @@ def test_an_override_that_drops_the_assets_fails_the_check(site_templates: Path)
     (site_templates / "checkout" / "base.html").write_text(BARE_CHECKOUT_BASE)
     assert payment_page_assets().missing == ("checkout.css", "checkout.js", "Stripe.js")
     messages = [
-        m for m in checks.run_checks(tags=[checks.Tags.templates]) if m.id == "checkout.E041"
+        m for m in checks.run_checks(tags=[checks.Tags.templates]) if m.id == "checkout.E046"
     ]
     assert len(messages) == 1
     assert "Stripe.js" in messages[0].msg
@@ -118,7 +118,7 @@ def test_a_base_template_that_cannot_render_is_a_warning_naming_the_error(
         DJANGO_STANDARD.replace("<main>", "<main>{% url 'no-such-page' %}")
     )
     messages = [
-        m for m in checks.run_checks(tags=[checks.Tags.templates]) if m.id == "checkout.W040"
+        m for m in checks.run_checks(tags=[checks.Tags.templates]) if m.id == "checkout.W045"
     ]
     assert len(messages) == 1
     assert "NoReverseMatch" in messages[0].msg
@@ -145,7 +145,7 @@ def test_before_collectstatic_the_check_stays_quiet_and_the_doctor_says_why(
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
     }
     assert payment_page_assets().not_ready
-    assert not {"checkout.W040", "checkout.E041"} & checkout_ids()
+    assert not {"checkout.W045", "checkout.E046"} & checkout_ids()
     result = check_payment_page()
     assert result.status == FAIL
     assert "manifest" in result.detail

@@ -89,3 +89,17 @@ def test_the_sites_own_views_keep_the_sites_csrf_failure_handling(
 def test_a_post_with_its_token_still_goes_through(stale: Client) -> None:
     response = stale.post("/checkout/information/", {**ADDRESS, "csrfmiddlewaretoken": SECRET})
     assert response.status_code != 403
+
+
+def test_a_refused_add_to_cart_links_back_to_the_merchants_page(stale: Client) -> None:
+    response = stale.post(
+        "/cart/add/", {"sku": "X", "quantity": "1"}, HTTP_REFERER="http://testserver/phones/13/"
+    )
+    assert response.status_code == 403
+    assert (
+        'href="http://testserver/phones/13/" data-testid="csrf-return"' in response.content.decode()
+    )
+    elsewhere = stale.post(
+        "/cart/add/", {"sku": "X"}, HTTP_REFERER="https://evil.example/phishing/"
+    ).content.decode()
+    assert 'href="/cart/" data-testid="csrf-return"' in elsewhere
