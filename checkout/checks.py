@@ -123,6 +123,7 @@ def check_stripe_settings(
 
 
 RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
+RETENTION_SETTINGS = ("ATTEMPT", "WEBHOOK_BODY", "OUTBOX")
 
 
 def _proxy_messages() -> list[CheckMessage]:
@@ -221,6 +222,19 @@ def check_shop_settings(
                 id="checkout.E041",
             )
         )
+    for name in RETENTION_SETTINGS:
+        value = app_settings.get(f"RETENTION_{name}_DAYS")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            messages.append(
+                Error(
+                    f"CHECKOUT_RETENTION_{name}_DAYS must be a whole number of days (1 or "
+                    "more), or None to keep the data for good.",
+                    hint="For example 30.",
+                    id="checkout.E050",
+                )
+            )
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(
@@ -356,3 +370,50 @@ def check_deploy_settings(
             )
         )
     return messages
+
+
+@register(Tags.templates)
+def check_payment_page_assets(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the site's templates give the payment page its content, CSS, JS and Stripe.js."""
+    from checkout.assets import payment_page_assets
+
+    found = payment_page_assets()
+    if found.not_ready:
+        # Before migrate or collectstatic the page cannot render yet, through no fault of
+        # the templates; the doctor, run on the working site, tells.
+        return []
+    if found.error:
+        return [
+            Warning(
+                f"The payment page could not be rendered to check its scripts: {found.error}",
+                hint="Render a checkout page to see the error; 'manage.py checkout_doctor' "
+                "repeats this check.",
+                id="checkout.W045",
+            )
+        ]
+    if found.content_missing:
+        return [
+            Error(
+                "The checkout's pages render no content: your base.html has no "
+                "{% block content %} (or an override of checkout/base.html drops "
+                "{% block checkout_content %}).",
+                hint="Give base.html a {% block content %}{% endblock %} where a page's main "
+                "content goes, or override checkout/base.html to put {% block "
+                "checkout_content %} in the block your base.html has.",
+                id="checkout.E045",
+            )
+        ]
+    if found.missing:
+        return [
+            Error(
+                f"The payment page does not load {', '.join(found.missing)}: shoppers would "
+                "get no card field and could not pay.",
+                hint="An override of checkout/base.html must keep {% checkout_assets 'css' %}, "
+                "{% checkout_assets 'js' %} and {% block checkout_scripts %} (see "
+                "docs/install.md, Templates).",
+                id="checkout.E046",
+            )
+        ]
+    return []

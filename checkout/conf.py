@@ -129,6 +129,13 @@ DEFAULTS: dict[str, Any] = {
     # Extra img-src origins for the Content-Security-Policy (checkout/csp.py); the
     # Spectra API's own origin (product images) is always allowed.
     "CSP_IMG_SOURCES": (),
+    # Personal data (checkout/services/retention.py, ``checkout_purge``): days after which
+    # an abandoned attempt (no order) is deleted, or stripped of the shopper's details when
+    # a payment was tried on it; a handled webhook's raw body and headers are blanked; a
+    # published outbox row is deleted. None keeps them for good.
+    "RETENTION_ATTEMPT_DAYS": 30,
+    "RETENTION_WEBHOOK_BODY_DAYS": 30,
+    "RETENTION_OUTBOX_DAYS": 7,
 }
 
 
@@ -342,6 +349,12 @@ class AppSettings:
     def CSP_IMG_SOURCES(self) -> tuple[str, ...]:
         value = self.get("CSP_IMG_SOURCES") or ()
         return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+    # --- Personal data ------------------------------------------------------------------
+    def retention_days(self, name: str) -> int | None:
+        """Return ``RETENTION_<name>_DAYS`` (None: keep for good); checked by checkout.E050."""
+        value = self.get(f"RETENTION_{name}_DAYS")
+        return None if value is None else int(value)
 
 
 def money(value: Any) -> Decimal:

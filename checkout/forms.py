@@ -5,7 +5,8 @@ has a visible label and the autocomplete token browsers and password managers ex
 
 Fields render through Django's form renderer with the field template
 ``checkout/forms/field.html`` (see ``CheckoutBoundField``), which a site overrides as any
-form template. Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
+of the checkout's templates, in its own ``templates/`` (``checkout.renderers``).
+Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
 ``aria-describedby`` (naming the help text ``<id>_helptext`` and the errors ``<id>_error``)
 whenever a field renders, so errors a view adds after validation are wired too.
 """
@@ -34,6 +35,7 @@ from checkout.addresses import (
     shipping_countries,
 )
 from checkout.conf import app_settings
+from checkout.renderers import CheckoutFormRenderer
 from checkout.services.spectra import Product, ShippingRate, Variant
 
 # The autocomplete token of each address field, after its section ("shipping", "billing").
@@ -72,6 +74,8 @@ class CheckoutForm(forms.Form):
     """Base of the checkout's forms: fields render with the checkout's field template."""
 
     bound_field_class = CheckoutBoundField
+    # Reads the site's templates/ first, so a site's checkout/forms/field.html is used.
+    default_renderer = CheckoutFormRenderer()
 
 
 class RegionField(forms.ChoiceField):

@@ -153,8 +153,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# CSRF failures on the JSON endpoints answer JSON; pages get Django's usual 403 page.
-CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
+# No CSRF_FAILURE_VIEW: the checkout's views answer a CSRF failure with their own page
+# (checkout/csrf.py), and the site's other views with Django's.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"
