@@ -38,4 +38,4 @@ def test_a_field_template_in_the_sites_templates_directory_is_used(
     html = response.content.decode()
     assert 'data-merchant="zip"' in html
     assert 'aria-describedby="id_zip_error"' in html
-    assert "Enter a 5-digit ZIP code, like 10001." in html
+    assert "Enter a valid ZIP code, like 95014." in html
