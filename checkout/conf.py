@@ -49,7 +49,6 @@ DEFAULTS: dict[str, Any] = {
     "ADOPT_UNKNOWN_ORDERS": False,
     # Shopper-facing
     "ALLOWED_COUNTRIES": ("US",),
-    "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
     # Emails
     "EMAIL_KINDS": DEFAULT_EMAIL_KINDS,
@@ -218,10 +217,6 @@ class AppSettings:
     @property
     def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
         return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
-
-    @property
-    def CURRENCY(self) -> str:
-        return str(self.get("CURRENCY")).upper()
 
     @property
     def STATUS_TOKEN_MAX_AGE(self) -> int:

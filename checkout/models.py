@@ -20,6 +20,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from checkout.services.spectra.results import API_CURRENCY
+
 ZERO = Decimal("0.00")
 
 
@@ -65,7 +67,7 @@ class CheckoutAttempt(models.Model):
     promo_code = models.CharField(_("promo code"), max_length=64, blank=True)
     gift_card_code = models.CharField(_("gift card code"), max_length=32, blank=True)
 
-    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    currency = models.CharField(_("currency"), max_length=3, default=API_CURRENCY)
     subtotal = _money("subtotal")
     shipping_total = _money("shipping")
     discount_total = _money("discount")
@@ -150,7 +152,7 @@ class Order(models.Model):
     payment_status = models.CharField(_("payment status"), max_length=32, blank=True)
     is_test = models.BooleanField(_("test order"), default=False)
 
-    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    currency = models.CharField(_("currency"), max_length=3, default=API_CURRENCY)
     subtotal = _money("subtotal")
     shipping_total = _money("shipping")
     discount_total = _money("discount")

@@ -45,7 +45,13 @@ from django.utils.translation import gettext as _
 from checkout.conf import money
 from checkout.exceptions import InvalidGiftCard, InvalidPromoCode, SpectraValidationError
 from checkout.models import CheckoutAttempt
-from checkout.services.spectra import Cart, CartItem, ShippingRate, get_spectra_client
+from checkout.services.spectra import (
+    API_CURRENCY,
+    Cart,
+    CartItem,
+    ShippingRate,
+    get_spectra_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +76,7 @@ class Quote:
     promo_message: str
     gift_card_balance: Decimal | None
     shipping_rate: dict[str, Any] | None
+    currency: str = API_CURRENCY  # the cart's: every figure above is in it
 
     @property
     def shipping_is_free(self) -> bool:
@@ -291,8 +298,10 @@ def attempt_quote(
         promo_message=promo_message,
         gift_card_balance=gift_card_balance,
         shipping_rate=shipping_rate,
+        currency=cart.currency,
     )
     figures = {
+        "currency": cart.currency,
         "subtotal": subtotal,
         "shipping_total": shipping_total,
         "discount_total": discount,
