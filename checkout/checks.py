@@ -188,7 +188,7 @@ def check_rate_limits(
 def check_shop_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
 ) -> list[CheckMessage]:
-    """Check email kinds, countries and currency name things the app knows."""
+    """Check email kinds, countries and senders name things the app knows."""
     from checkout.models import EmailNotification
 
     messages: list[CheckMessage] = []
@@ -235,11 +235,13 @@ def check_shop_settings(
                     id="checkout.E050",
                 )
             )
-    if app_settings.CURRENCY != "USD":
+    if hasattr(settings, "CHECKOUT_CURRENCY"):
+        # The setting was removed: amounts are in the currency Spectra's answers name.
         messages.append(
             Warning(
-                f"CHECKOUT_CURRENCY is {app_settings.CURRENCY}; Spectra prices are in USD.",
-                hint="Leave CHECKOUT_CURRENCY at USD.",
+                "CHECKOUT_CURRENCY is no longer read: amounts are shown and charged in the "
+                "currency of Spectra's carts and orders (USD).",
+                hint="Remove CHECKOUT_CURRENCY from your settings.",
                 id="checkout.W020",
             )
         )

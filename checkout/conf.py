@@ -55,7 +55,6 @@ DEFAULTS: dict[str, Any] = {
     "CONTINUE_SHOPPING_URL": "/",
     # The sandbox, like the Spectra tenant it stands for, ships to US addresses only.
     "SHIPPING_COUNTRIES": ("US",),
-    "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
     # Emails
     "EMAIL_KINDS": DEFAULT_EMAIL_KINDS,
@@ -239,10 +238,6 @@ class AppSettings:
     @property
     def SHIPPING_COUNTRIES(self) -> tuple[str, ...]:
         return tuple(str(c).upper() for c in self.get("SHIPPING_COUNTRIES"))
-
-    @property
-    def CURRENCY(self) -> str:
-        return str(self.get("CURRENCY")).upper()
 
     @property
     def STATUS_TOKEN_MAX_AGE(self) -> int:

@@ -22,6 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
+from checkout.services.spectra.results import API_CURRENCY
 
 ZERO = Decimal("0.00")
 
@@ -76,7 +77,7 @@ class CheckoutAttempt(models.Model):
     promo_code = models.CharField(_("promo code"), max_length=64, blank=True)
     gift_card_code = models.CharField(_("gift card code"), max_length=32, blank=True)
 
-    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    currency = models.CharField(_("currency"), max_length=3, default=API_CURRENCY)
     subtotal = _money(_("subtotal"))
     shipping_total = _money(_("shipping"))
     discount_total = _money(_("discount"))
@@ -163,7 +164,7 @@ class Order(models.Model):
     payment_status = models.CharField(_("payment status"), max_length=32, blank=True)
     is_test = models.BooleanField(_("test order"), default=False)
 
-    currency = models.CharField(_("currency"), max_length=3, default="USD")
+    currency = models.CharField(_("currency"), max_length=3, default=API_CURRENCY)
     subtotal = _money(_("subtotal"))
     shipping_total = _money(_("shipping"))
     discount_total = _money(_("discount"))

@@ -7,7 +7,7 @@ unknown value (the API may send new ones) gets the neutral tone and its raw text
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.utils.html import format_html, format_html_join
@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from checkout.addresses import address_lines, phone_display
 from checkout.models import CheckoutAttempt, EmailNotification, Order, WebhookEvent
+from checkout.money import format_money
 
 ORDER_STATUS_TONES = {
     "pending": "warning",
@@ -105,12 +106,14 @@ def test_badge(is_test: bool) -> SafeString:
     return badge(_("test"), "warning") if is_test else badge(_("live"), "success")
 
 
-def money_text(value: Decimal | None, currency: str = "USD") -> str:
-    """Return ``value`` as ``$1,234.56`` (USD) or ``1,234.56 EUR``."""
+def money_text(value: Decimal | str | None, currency: str) -> str:
+    """Return ``value`` in ``currency`` as the staff member's language writes it."""
     if value is None:
         return "-"
-    amount = f"{Decimal(value):,.2f}"
-    return f"${amount}" if currency.upper() == "USD" else f"{amount} {currency.upper()}"
+    try:
+        return format_money(Decimal(str(value)), currency=currency)
+    except (InvalidOperation, ValueError):
+        return str(value)
 
 
 def gift_card_text(code: str) -> str:

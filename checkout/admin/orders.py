@@ -556,9 +556,8 @@ class OrderAdmin(StaffActionsAdmin):
 
 
 def _minus(value: Decimal | None, currency: str) -> str:
-    """Return a deduction as ``-$5.00`` (and nothing deducted as ``$0.00``)."""
-    text = display.money_text(value, currency)
-    return f"-{text}" if value else text
+    """Return a deduction with a minus sign (and nothing deducted as ``$0.00``)."""
+    return display.money_text(-value if value else value, currency)
 
 
 TIMELINE_ADMIN_URLS = {

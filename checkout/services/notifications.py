@@ -273,7 +273,7 @@ def email_context(*, order: Order, kind: str) -> dict[str, Any]:
     return {
         "order": order,
         "kind": kind,
-        "currency": order.currency or app_settings.CURRENCY,
+        "currency": order.currency,
         "order_number": order.order_number,
         "customer_name": order.customer_name or (order.shipping or {}).get("name", ""),
         "items": items,

@@ -1,7 +1,8 @@
-"""Stripe: SetupIntents and PaymentIntents through one ``StripeClient``, amounts in cents.
+"""Stripe: SetupIntents and PaymentIntents through one ``StripeClient``, amounts in minor units.
 
-This module is the only place that talks to Stripe and the only place that converts
-between ``Decimal`` dollars and integer cents (``to_cents`` / ``from_cents``). The client
+This module is the only place that talks to Stripe; amounts cross it as ``Decimal`` and
+become Stripe's integer minor units through ``checkout.money`` (cents for USD, whole yen
+for JPY, fils for KWD), in the currency of the intent or refund at hand. The client
 is built from settings (``CHECKOUT_STRIPE_*``) and cached per configuration; pointing
 ``CHECKOUT_STRIPE_API_BASE`` at localstripe is all it takes to run offline.
 
@@ -24,7 +25,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 import stripe
@@ -33,29 +34,13 @@ from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings
 from checkout.exceptions import PaymentDeclined, StripeProviderError
+from checkout.money import from_minor_units, to_minor_units
 from checkout.services.http import service_session
 
 logger = logging.getLogger(__name__)
 
-CENT = Decimal("0.01")
-
 # Seconds before a Stripe call is given up (the SDK default is 80).
 STRIPE_TIMEOUT = 30.0
-
-
-# --- Money ---------------------------------------------------------------------------
-
-
-def to_cents(amount: Decimal) -> int:
-    """Return a dollar amount as integer cents (half-up rounding to the cent)."""
-    if not isinstance(amount, Decimal):
-        raise TypeError("amounts are Decimal, never float")
-    return int((amount.quantize(CENT, rounding=ROUND_HALF_UP) * 100).to_integral_value())
-
-
-def from_cents(cents: int | str) -> Decimal:
-    """Return integer cents (localstripe may send a string) as a two-place Decimal."""
-    return (Decimal(int(cents)) / 100).quantize(CENT)
 
 
 # --- Client ----------------------------------------------------------------------------
@@ -149,11 +134,12 @@ class PaymentIntentInfo:
         data = intent.to_dict() if hasattr(intent, "to_dict") else dict(intent)
         error = data.get("last_payment_error") or {}
         metadata = data.get("metadata") or {}
+        currency = str(data.get("currency") or "usd")
         return cls(
             id=str(data["id"]),
             status=str(data.get("status") or ""),
-            amount=from_cents(data.get("amount") or 0),
-            currency=str(data.get("currency") or "").lower(),
+            amount=from_minor_units(data.get("amount") or 0, currency=currency),
+            currency=currency.lower(),
             client_secret=data.get("client_secret"),
             capture_method=str(data.get("capture_method") or ""),
             metadata={str(k): str(v) for k, v in dict(metadata).items()},
@@ -163,7 +149,9 @@ class PaymentIntentInfo:
                 else ""
             ),
             amount_received=(
-                None if data.get("amount_received") is None else from_cents(data["amount_received"])
+                None
+                if data.get("amount_received") is None
+                else from_minor_units(data["amount_received"], currency=currency)
             ),
         )
 
@@ -269,7 +257,7 @@ def payment_intent_create(
     if amount <= 0:
         raise ValueError("a PaymentIntent needs a positive amount")
     params: dict[str, Any] = {
-        "amount": to_cents(amount),
+        "amount": to_minor_units(amount, currency=currency),
         "currency": currency.lower(),
         "payment_method": payment_method_id,
         "payment_method_types": ["card"],
@@ -344,7 +332,7 @@ def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntentInfo:
 
 
 def payment_intent_capture(
-    *, payment_intent_id: str, amount: Decimal, idempotency_key: str
+    *, payment_intent_id: str, amount: Decimal, currency: str, idempotency_key: str
 ) -> PaymentIntentInfo:
     """Capture ``amount`` of an authorized PaymentIntent; capturing twice is not an error.
 
@@ -355,7 +343,7 @@ def payment_intent_capture(
     try:
         intent = client.v1.payment_intents.capture(
             payment_intent_id,
-            params={"amount_to_capture": to_cents(amount)},
+            params={"amount_to_capture": to_minor_units(amount, currency=currency)},
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as err:
@@ -387,20 +375,26 @@ def payment_intent_refunded(*, payment_intent_id: str) -> Decimal:
             continue  # a fake that ignores the filter must not count others' refunds
         if str(data.get("status") or "succeeded") in {"failed", "canceled"}:
             continue
-        total += from_cents(data.get("amount") or 0)
+        total += from_minor_units(
+            data.get("amount") or 0, currency=str(data.get("currency") or "usd")
+        )
     return total
 
 
 def payment_intent_refund(
-    *, payment_intent_id: str, amount: Decimal, idempotency_key: str
+    *, payment_intent_id: str, amount: Decimal, currency: str, idempotency_key: str
 ) -> Decimal:
     """Refund ``amount`` of a captured PaymentIntent and return the amount refunded."""
     try:
         refund = get_stripe_client().v1.refunds.create(
-            params={"payment_intent": payment_intent_id, "amount": to_cents(amount)},
+            params={
+                "payment_intent": payment_intent_id,
+                "amount": to_minor_units(amount, currency=currency),
+            },
             options={"idempotency_key": idempotency_key},
         )
     except stripe.StripeError as err:
         raise _provider_error(err, "Refund") from err
     logger.info("PaymentIntent %s refunded %s key=%s", payment_intent_id, amount, idempotency_key)
-    return from_cents(refund.to_dict().get("amount") or 0)
+    data = refund.to_dict()
+    return from_minor_units(data.get("amount") or 0, currency=str(data.get("currency") or currency))

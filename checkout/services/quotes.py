@@ -49,6 +49,7 @@ from checkout.exceptions import InvalidGiftCard, InvalidPromoCode, SpectraValida
 from checkout.models import CheckoutAttempt
 from checkout.services.rounds import Round, api_round
 from checkout.services.spectra import (
+    API_CURRENCY,
     Cart,
     CartItem,
     GiftCardBalance,
@@ -81,6 +82,7 @@ class Quote:
     promo_message: str
     gift_card_balance: Decimal | None
     shipping_rate: dict[str, Any] | None
+    currency: str = API_CURRENCY  # the cart's: every figure above is in it
 
     @property
     def shipping_is_free(self) -> bool:
@@ -358,8 +360,10 @@ def attempt_quote(
         promo_message=promo_message,
         gift_card_balance=gift_card_balance,
         shipping_rate=shipping_rate,
+        currency=cart.currency,
     )
     figures = {
+        "currency": cart.currency,
         "subtotal": subtotal,
         "shipping_total": shipping_total,
         "discount_total": discount,

@@ -26,6 +26,7 @@ from django.utils.translation import gettext as _
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
+from checkout.money import format_money
 from checkout.services import inbox, notifications, orders, payments, sync
 from checkout.services.environments import spectra_environment_is_test
 from checkout.services.orders.capture import order_payment_intent_id
@@ -329,13 +330,18 @@ def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
             refunded = payments.payment_intent_refunded(payment_intent_id=pi_id)
             owed = intent.received - refunded
             if owed <= 0:
-                message = _("Refund verified: Spectra refunded %(amount)s.") % {"amount": refunded}
+                message = _("Refund verified: Spectra refunded %(amount)s.") % {
+                    "amount": format_money(refunded, currency=intent.currency)
+                }
             else:
                 payments.payment_intent_refund(
-                    payment_intent_id=pi_id, amount=owed, idempotency_key=key
+                    payment_intent_id=pi_id,
+                    amount=owed,
+                    currency=intent.currency,
+                    idempotency_key=key,
                 )
                 message = _("Spectra did not refund; the app refunded %(amount)s.") % {
-                    "amount": owed
+                    "amount": format_money(owed, currency=intent.currency)
                 }
         else:
             message = _("Verified: nothing was captured (Stripe says %(status)s).") % {

@@ -13,7 +13,6 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
 from django.http import HttpRequest
@@ -25,30 +24,36 @@ from django.utils.translation import gettext
 from checkout.addresses import address_lines as format_address_lines
 from checkout.addresses import country_name as format_country_name
 from checkout.conf import app_settings
-from checkout.conf import money as to_money
 from checkout.forms import attr_display_name
+from checkout.money import format_money, intl_locale
 from checkout.services.cart import cart_count_from_session
+from checkout.services.spectra import API_CURRENCY
 
 register = template.Library()
 logger = logging.getLogger(__name__)
 
-CURRENCY_SYMBOLS = {"USD": "$", "CAD": "CA$", "EUR": "€", "GBP": "£"}
-
 
 @register.filter
 def money(value: Any, currency: str | None = None) -> str:
-    """Format an amount as ``$1,234.56`` (negative with a minus sign); blank for None."""
+    """Format an amount in the active language (``$1,234.56``, ``1.234,56 $``); blank for None.
+
+    ``currency`` is the quote's or order's; without one, the API's (catalog and cart
+    prices carry no other).
+    """
     if value is None or value == "":
         return ""
     try:
-        amount = to_money(value)
+        # Not ``conf.money``: its cents would cut a three-decimal currency short.
+        amount = value if isinstance(value, Decimal) else Decimal(str(value))
+        return format_money(amount, currency=currency or API_CURRENCY)
     except (InvalidOperation, TypeError, ValueError):
         return ""
-    code = (currency or app_settings.CURRENCY).upper()
-    symbol = CURRENCY_SYMBOLS.get(code, code + " ")
-    sign = "\u2212" if amount < 0 else ""
-    whole, _, cents = f"{abs(amount):.2f}".partition(".")
-    return f"{sign}{symbol}{intcomma(int(whole), use_l10n=False)}.{cents}"
+
+
+@register.simple_tag
+def money_locale() -> str:
+    """Return the active language as ``Intl.NumberFormat`` takes it ("de", "en-US")."""
+    return intl_locale()
 
 
 @register.simple_tag(takes_context=True)
@@ -148,7 +153,7 @@ def address_lines(address: Any) -> list[str]:
 @register.filter
 def negate(value: Any) -> Decimal:
     """Return ``-value`` as a Decimal (for discounts shown as deductions)."""
-    return -to_money(value or 0)
+    return -(value if isinstance(value, Decimal) else Decimal(str(value or 0)))
 
 
 class CheckoutCacheNode(template.Node):

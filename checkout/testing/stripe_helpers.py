@@ -7,6 +7,8 @@ from typing import Any
 
 import stripe
 
+from checkout.money import to_minor_units
+
 TEST_CARD = "4242424242424242"
 
 
@@ -21,13 +23,6 @@ def localstripe_client(
         max_network_retries=0,
         http_client=stripe.RequestsClient(timeout=10),
     )
-
-
-def to_cents(amount: Decimal | int | float | str) -> int:
-    """Dollars (Decimal/str/float) to integer cents; ints are taken as cents already."""
-    if isinstance(amount, int):
-        return amount
-    return int((Decimal(str(amount)) * 100).to_integral_value())
 
 
 def create_authorized_payment_intent(
@@ -49,7 +44,12 @@ def create_authorized_payment_intent(
         }
     )
     params: dict[str, Any] = {
-        "amount": to_cents(amount),
+        # An int is in minor units already; anything else is an amount in ``currency``.
+        "amount": (
+            amount
+            if isinstance(amount, int)
+            else to_minor_units(Decimal(str(amount)), currency=currency)
+        ),
         "currency": currency,
         "payment_method": method.id,
         "payment_method_types": ["card"],

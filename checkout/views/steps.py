@@ -358,9 +358,13 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
 def _summary_figures(quote: orders.Quote) -> dict[str, str]:
     """The summary's lines that change with the rate, as the page shows them."""
     return {
-        "shipping": _("Free") if quote.shipping_is_free else money(quote.shipping_total),
-        "gift_card": money(-quote.gift_card_amount) if quote.gift_card_amount else "",
-        "total": money(quote.amount_due),
+        "shipping": (
+            _("Free") if quote.shipping_is_free else money(quote.shipping_total, quote.currency)
+        ),
+        "gift_card": (
+            money(-quote.gift_card_amount, quote.currency) if quote.gift_card_amount else ""
+        ),
+        "total": money(quote.amount_due, quote.currency),
         "note": quote.shipping_note,
     }
 

@@ -29,7 +29,7 @@ from checkout.exceptions import (
 )
 from checkout.forms import AddToCartForm, variant_attribute_names
 from checkout.services import cart as cart_service
-from checkout.services.spectra import Product, Variant, get_spectra_client
+from checkout.services.spectra import API_CURRENCY, Product, Variant, get_spectra_client
 from checkout.views.common import checkout_configured, provider_message
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
             "selected": selected,
             "attribute_names": variant_attribute_names(product.variants),
             "image_url": image_url,
+            "currency": API_CURRENCY,  # catalog prices are the API's
             "variant_labels": {
                 "in_stock": _("In stock"),
                 "low_stock": _("Only %(n)s left"),

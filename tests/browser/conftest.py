@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from django.core.cache import cache
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, BrowserContext, Page
 
 from checkout.services.payments import clear_stripe_clients
 from checkout.services.spectra import clear_spectra_clients
@@ -49,10 +49,41 @@ def shop_url(
     clear_stripe_clients()
 
 
-@pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
+# Every browser test runs on a phone and on a desktop window. The phone is the width the
+# checkout is designed for first (the order summary folds below 900 px).
+VIEWPORTS: dict[str, dict[str, Any]] = {
+    "desktop": {"viewport": {"width": 1280, "height": 800}},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "device_scale_factor": 2,
+        "is_mobile": True,
+        "has_touch": True,
+    },
+}
+
+
+def is_phone(page: Page) -> bool:
+    """Return whether ``page`` runs in the phone-sized window."""
+    size = page.viewport_size
+    return bool(size and size["width"] < 900)
+
+
+def open_context(browser: Browser, device: str, **options: Any) -> BrowserContext:
+    """Return a new browser context with the window of ``device`` ("desktop", "phone")."""
+    context = browser.new_context(**VIEWPORTS[device], **options)
     context.set_default_timeout(15_000)
+    return context
+
+
+@pytest.fixture(params=sorted(VIEWPORTS))
+def device(request: pytest.FixtureRequest) -> str:
+    """The window a browser test runs in: each test runs once per entry of VIEWPORTS."""
+    return str(request.param)
+
+
+@pytest.fixture
+def page(browser: Browser, device: str) -> Iterator[Page]:
+    context = open_context(browser, device)
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda err: errors.append(str(err)))
@@ -62,6 +93,11 @@ def page(browser: Browser) -> Iterator[Page]:
 
 
 def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
-    """Save ``<SCREENSHOTS>/<name>.png``: the look of each step (docs/screenshots/)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=full_page)
+    """Save ``<SCREENSHOTS>/<name>.png`` (desktop) or ``<SCREENSHOTS>/phone/<name>.png``:
+    the look of each step at both sizes (docs/screenshots/)."""
+    folder = SCREENSHOTS / "phone" if is_phone(page) else SCREENSHOTS
+    folder.mkdir(parents=True, exist_ok=True)
+    if full_page:
+        # The whole page as it reads from the top (the sticky summary where it starts).
+        page.evaluate("window.scrollTo(0, 0)")
+    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from playwright.sync_api import Page, expect
 
+from .conftest import is_phone
+
 ADDRESS = {
     "email": "shopper@example.com",
     "name": "Ada Lovelace",
@@ -101,8 +103,21 @@ def read_amount(text: str) -> Decimal:
     return -value if match.group(1) else value
 
 
+def open_summary(page: Page) -> None:
+    """Open the order summary as a shopper on a phone does (it is always open on a desktop)."""
+    if not is_phone(page):
+        return
+    toggle = page.locator("[data-summary-toggle]")
+    expect(toggle).to_be_visible()
+    if toggle.get_attribute("aria-expanded") != "true":
+        toggle.click()
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(page.get_by_test_id("summary-totals")).to_be_visible()
+
+
 def summary_lines(page: Page) -> list[tuple[str, Decimal]]:
     """Return the order summary's (label, amount) rows as shown, in page order."""
+    open_summary(page)
     rows = page.get_by_test_id("summary-totals").locator(":scope > div")
     lines = []
     for index in range(rows.count()):

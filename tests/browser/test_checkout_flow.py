@@ -23,6 +23,7 @@ from .shopper import (
     expect_confirmation,
     fill_information,
     go_to_payment,
+    open_summary,
     pay,
     type_card,
 )
@@ -182,6 +183,8 @@ def test_promo_code(page: Page, shop_url: str) -> None:
     expect(page.get_by_role("textbox", name="Promo code")).to_have_value("NOSUCHCODE")
     page.get_by_role("textbox", name="Promo code").fill("SAVE10")
     page.get_by_role("button", name="Apply").first.click()
+    expect(page.get_by_role("textbox", name="Promo code")).to_have_count(0)
+    open_summary(page)
     expect(page.get_by_test_id("summary-discount")).to_be_visible()
     assert page.get_by_test_id("summary-total").text_content() != total_before
     screenshot(page, "06e-promo-code")

@@ -13,7 +13,7 @@ import stripe
 from playwright.sync_api import Page, expect
 
 from checkout.models import Order
-from checkout.services.payments import to_cents
+from checkout.money import to_minor_units
 
 from .shopper import (
     GOOD_CARD,
@@ -21,6 +21,7 @@ from .shopper import (
     expect_confirmation,
     expect_summary_adds_up,
     fill_information,
+    open_summary,
     pay,
     read_amount,
     type_card,
@@ -83,10 +84,13 @@ def test_summary_adds_up_at_every_step_to_the_amount_authorized(
     if gift_card:
         page.get_by_role("textbox", name="Gift card number").fill(gift_card)
         page.get_by_role("button", name="Apply").nth(1).click()
+        expect(page.get_by_role("textbox", name="Gift card number")).to_have_count(0)
+        open_summary(page)
         expect(page.get_by_test_id("summary-gift-card")).to_be_visible()
     if promo == "FREESHIP":
         # Free shipping covers ground services: the express rate is charged and says so.
         expect(page.get_by_test_id("summary-shipping")).to_have_text(f"${price:,.2f}")
+        open_summary(page)
         expect(page.get_by_test_id("summary-shipping-note")).to_be_visible()
     total = expect_summary_adds_up(page)
     expect(page.locator("[data-pay-label]")).to_have_text(f"Pay ${total:,.2f}")
@@ -96,6 +100,6 @@ def test_summary_adds_up_at_every_step_to_the_amount_authorized(
     expect_confirmation(page)
     order = Order.objects.get()
     intent = localstripe_stripe_client.v1.payment_intents.retrieve(order.payment_intent_id)
-    assert int(intent.amount) == to_cents(total)
+    assert int(intent.amount) == to_minor_units(total, currency="USD")
     assert order.amount_charged == total
     expect(page.get_by_test_id("order-amount-charged")).to_have_text(f"${total:,.2f}")

@@ -16,8 +16,8 @@ from django.test import Client
 from checkout.conf import app_settings
 from checkout.links import STATUS_LINK_SALT, order_status_token
 from checkout.models import CheckoutAttempt, Order, WebhookEvent
+from checkout.money import to_minor_units
 from checkout.services import orders
-from checkout.services.payments import to_cents
 from checkout.testing.signing import sign_webhook_body
 from tests.integration.checkout.support import Live
 from tests.integration.web.conftest import add_to_cart, complete_information
@@ -71,7 +71,7 @@ def test_amounts_from_the_browser_are_ignored(live: Live, client: Client, figure
     assert order.amount_charged == quote.amount_due == order.grand_total > Decimal("1.00")
     intent = live.intent(order.payment_intent_id)
     assert intent["status"] == "succeeded"
-    assert intent["amount"] == to_cents(order.amount_charged)
+    assert intent["amount"] == to_minor_units(order.amount_charged, currency="USD")
     assert order.shipping_total == Decimal(attempt.shipping_rate["price"])
     figures.record(
         "tamper-amounts",

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from django.utils import translation
+
 from checkout.admin import display
 from checkout.models import Order
 
@@ -27,8 +29,10 @@ def test_payment_badges() -> None:
 
 
 def test_money_and_addresses() -> None:
-    assert display.money_text(Decimal("1234.5")) == "$1,234.50"
-    assert display.money_text(Decimal("3"), "eur") == "3.00 EUR"
+    assert display.money_text(Decimal("1234.5"), "USD") == "$1,234.50"
+    assert display.money_text(Decimal("3"), "eur") == "€3.00"
+    with translation.override("de"):
+        assert display.money_text(Decimal("1234.5"), "USD") == "1.234,50\xa0$"
     html = display.address_html(
         {
             "name": "Ann <x>",

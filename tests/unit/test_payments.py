@@ -1,4 +1,4 @@
-"""Stripe payments without a network: cents conversion, decline messages, error mapping.
+"""Stripe payments without a network: amounts per currency, decline messages, error mapping.
 
 Stripe's HTTP is mocked with ``responses`` (the SDK uses ``requests`` underneath).
 """
@@ -17,11 +17,9 @@ from checkout.exceptions import PaymentDeclined, StripeProviderError
 from checkout.services import payments
 from checkout.services.payments import (
     decline_message,
-    from_cents,
     payment_intent_cancel,
     payment_intent_create,
     payment_intent_retrieve,
-    to_cents,
 )
 
 API = "http://stripe.test"
@@ -47,30 +45,6 @@ def _intent(**overrides: object) -> dict[str, object]:
     }
     data.update(overrides)
     return data
-
-
-@pytest.mark.parametrize(
-    ("amount", "cents"),
-    [
-        (Decimal("12.34"), 1234),
-        (Decimal("0.01"), 1),
-        (Decimal("10"), 1000),
-        (Decimal("19.995"), 2000),
-        (Decimal("1234567.89"), 123456789),
-    ],
-)
-def test_to_cents_and_back(amount: Decimal, cents: int) -> None:
-    assert to_cents(amount) == cents
-    assert from_cents(cents) == amount.quantize(Decimal("0.01"), rounding="ROUND_HALF_UP")
-
-
-def test_to_cents_refuses_float() -> None:
-    with pytest.raises(TypeError):
-        to_cents(12.34)  # type: ignore[arg-type]
-
-
-def test_from_cents_takes_localstripe_string_amounts() -> None:
-    assert from_cents("1234") == Decimal("12.34")
 
 
 @pytest.mark.parametrize(
@@ -124,6 +98,54 @@ def test_create_sends_manual_capture_with_idempotency_key_and_metadata() -> None
     # localstripe refuses these; real Stripe does not need them.
     for refused in ("description", "receipt_email", "automatic_payment_methods", "return_url"):
         assert refused not in body
+
+
+@responses.activate
+@pytest.mark.parametrize(
+    ("currency", "amount", "sent"),
+    [
+        ("JPY", Decimal("1234"), 1234),
+        ("KWD", Decimal("12.345"), 12345),
+        ("EUR", Decimal("12.34"), 1234),
+    ],
+)
+def test_amounts_go_to_stripe_in_the_currency_minor_units(
+    currency: str, amount: Decimal, sent: int
+) -> None:
+    responses.post(
+        f"{API}/v1/payment_intents", json=_intent(amount=sent, currency=currency.lower())
+    )
+    intent = payment_intent_create(
+        amount=amount,
+        currency=currency,
+        payment_method_id="pm_1",
+        idempotency_key="checkout-a-1-pi-1",
+        metadata={},
+    )
+    assert f"amount={sent}&" in str(responses.calls[0].request.body)
+    assert intent.amount == amount
+    assert intent.currency == currency.lower()
+
+
+@responses.activate
+def test_capture_and_refund_use_the_intent_currency() -> None:
+    responses.post(
+        f"{API}/v1/payment_intents/pi_123/capture",
+        json=_intent(status="succeeded", amount=5000, currency="jpy"),
+    )
+    responses.post(
+        f"{API}/v1/refunds",
+        json={"id": "re_1", "object": "refund", "amount": 5000, "currency": "jpy"},
+    )
+    captured = payments.payment_intent_capture(
+        payment_intent_id="pi_123", amount=Decimal("5000"), currency="jpy", idempotency_key="k1"
+    )
+    refunded = payments.payment_intent_refund(
+        payment_intent_id="pi_123", amount=Decimal("5000"), currency="jpy", idempotency_key="k2"
+    )
+    assert "amount_to_capture=5000" in str(responses.calls[0].request.body)
+    assert "amount=5000" in str(responses.calls[1].request.body)
+    assert captured.received == refunded == Decimal("5000")
 
 
 @responses.activate

@@ -9,6 +9,7 @@ from decimal import Decimal
 import pytest
 
 from checkout.services.spectra import (
+    API_CURRENCY,
     FINAL_ORDER_STATUSES,
     ORDER_STATUSES,
     Address,
@@ -243,3 +244,11 @@ def test_cart_fills_in_what_it_can() -> None:
 
 def test_a_cart_with_an_order_is_locked() -> None:
     assert Cart.from_api({**CART, "order_id": 5}).locked
+
+
+def test_carts_and_orders_name_their_currency_or_the_apis() -> None:
+    assert Cart.from_api({**CART, "currency": "eur"}).currency == "EUR"
+    assert Cart.from_api({k: v for k, v in CART.items() if k != "currency"}).currency == "USD"
+    assert Order.from_api(order(currency="jpy")).currency == "JPY"
+    assert Order.from_api(order()).currency == API_CURRENCY == "USD"
+    assert Order.from_api(order(currency="??")).currency == "USD"

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings
 from checkout.exceptions import StripeProviderError
 from checkout.models import Order, OrderEvent
+from checkout.money import format_money
 from checkout.services.payments import (
     PaymentIntentInfo,
     payment_intent_capture,
@@ -137,7 +138,7 @@ def _settle(order: Order, intent: PaymentIntentInfo) -> str:
         return _save(
             order,
             Capture.CAPTURED,
-            message % {"amount": intent.received},
+            message % {"amount": format_money(intent.received, currency=intent.currency)},
             captured=intent.received,
             payment_intent=intent.id,
         )
@@ -182,6 +183,7 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
         captured = payment_intent_capture(
             payment_intent_id=intent.id,
             amount=amount,
+            currency=intent.currency,
             idempotency_key=f"checkout-order-{order.pk}-capture",
         )
     except StripeProviderError as err:
@@ -199,7 +201,8 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
     return _save(
         order,
         Capture.CAPTURED,
-        _("Payment captured: %(amount)s.") % {"amount": amount},
+        _("Payment captured: %(amount)s.")
+        % {"amount": format_money(amount, currency=intent.currency)},
         captured=amount,
         payment_intent=intent.id,
     )

@@ -46,6 +46,7 @@ def order_fields_from_remote(remote: spectra.Order) -> dict[str, Any]:
         "status": remote.status,
         "payment_status": remote.payment_status,
         "is_test": remote.is_test,
+        "currency": remote.currency,
         "subtotal": amount(remote.subtotal),
         "shipping_total": amount(remote.shipping_total),
         "discount_total": amount(remote.discount_total),

@@ -15,6 +15,7 @@ from .client import (
     parse_retry_after,
 )
 from .results import (
+    API_CURRENCY,
     FINAL_ORDER_STATUSES,
     ORDER_STATUSES,
     PAYMENT_STATUSES,
@@ -40,6 +41,7 @@ from .results import (
 from .shared import clear_spectra_clients, get_spectra_client
 
 __all__ = [
+    "API_CURRENCY",
     "FINAL_ORDER_STATUSES",
     "MAX_PER_PAGE",
     "MAX_RETRY_AFTER",

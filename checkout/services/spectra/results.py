@@ -61,6 +61,16 @@ PAYMENT_STATUSES: tuple[str, ...] = tuple(s.value for s in PaymentStatus)
 # final from the shopper's side).
 FINAL_ORDER_STATUSES: tuple[str, ...] = (OrderStatus.CANCELLED.value, OrderStatus.REFUNDED.value)
 
+# The currency of the API's amounts when an answer does not name one. The docs state
+# amounts in dollars and cents; "USD only" is our reading (spectra-api.md, [ours]). Carts,
+# quotes, attempts and orders take their currency from here or from the answer itself.
+API_CURRENCY = "USD"
+
+
+def _currency(data: Mapping[str, Any]) -> str:
+    value = str(data.get("currency") or "").strip().upper()
+    return value if len(value) == 3 and value.isalpha() else API_CURRENCY
+
 
 # --- Field readers ----------------------------------------------------------------------
 
@@ -359,6 +369,7 @@ class Cart:
     item_count: int
     locked: bool = False
     order_id: int | None = None
+    currency: str = API_CURRENCY
     raw: Mapping[str, Any] = _raw()
 
     @property
@@ -383,6 +394,7 @@ class Cart:
             item_count=sum(i.quantity for i in items) if item_count is None else item_count,
             locked=_bool(data, "locked", default=order_id is not None),
             order_id=order_id,
+            currency=_currency(data),
             raw=data,
         )
 
@@ -609,6 +621,7 @@ class Order:
     payment_intent_id: str = ""
     created_at: dt.datetime | None = None
     updated_at: dt.datetime | None = None
+    currency: str = API_CURRENCY
     raw: Mapping[str, Any] = _raw()
 
     @property
@@ -650,6 +663,7 @@ class Order:
             payment_intent_id=_payment_intent_id(data),
             created_at=parse_datetime(data.get("created_at")),
             updated_at=parse_datetime(data.get("updated_at")),
+            currency=_currency(data),
             raw=data,
         )
 

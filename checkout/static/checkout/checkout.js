@@ -1,6 +1,8 @@
 /*
- * The checkout's progressive enhancements: focus the error summary, reveal the billing
- * form, address fields that follow the chosen country, the variant picker, and the card payment flow (localstripe.md, "The browser
+ * The checkout's progressive enhancements: focus the error summary, fold the order
+ * summary on a phone, reveal the billing form, address fields that follow the chosen
+ * country, the variant picker (prices through Intl.NumberFormat), and the card
+ * payment flow (localstripe.md, "The browser
  * flow that works on both"):
  *   1. POST the billing form (JSON answer: billing details + a fresh SetupIntent secret),
  *   2. stripe.confirmCardSetup(secret, {payment_method: {card, billing_details}}),
@@ -21,6 +23,20 @@
     var node = document.getElementById(id);
     if (!node) return {};
     try { return JSON.parse(node.textContent); } catch (e) { return {}; }
+  }
+
+  // Amounts as the server writes them: the page names its language and currency
+  // (data-money-locale, data-money-currency) and Intl reads the same CLDR data as babel.
+  function moneyFormatter(node) {
+    var locale = node.dataset.moneyLocale || document.documentElement.lang || undefined;
+    var currency = node.dataset.moneyCurrency || "USD";
+    var format;
+    try {
+      format = new Intl.NumberFormat(locale, { style: "currency", currency: currency });
+    } catch (e) {  // an unknown locale tag: the browser's own language
+      format = new Intl.NumberFormat(undefined, { style: "currency", currency: currency });
+    }
+    return function (value) { return format.format(Number(value)); };
   }
 
   // --- Error summary takes focus -------------------------------------------------------
@@ -98,6 +114,27 @@
     });
   }
 
+  // --- Order summary folds on a phone --------------------------------------------------
+  // Below the width where the summary sits beside the form (checkout.css), it shows as
+  // one line: the total and a button that opens it. Without this script it stays open.
+  function initSummaryToggle() {
+    var summary = document.querySelector("[data-summary]");
+    var toggle = summary && summary.querySelector("[data-summary-toggle]");
+    if (!toggle) return;
+    var label = toggle.querySelector("[data-summary-toggle-label]");
+    var set = function (open) {
+      summary.classList.toggle("summary--open", open);
+      toggle.setAttribute("aria-expanded", String(open));
+      label.textContent = open ? label.dataset.hide : label.dataset.show;
+    };
+    summary.classList.add("summary--foldable");
+    toggle.hidden = false;
+    set(false);
+    toggle.addEventListener("click", function () {
+      set(toggle.getAttribute("aria-expanded") !== "true");
+    });
+  }
+
   // --- Variant picker ------------------------------------------------------------------
   function initVariantPicker() {
     var form = document.querySelector("[data-variant-form]");
@@ -110,10 +147,7 @@
     var image = document.querySelector("[data-variant-image]");
     var button = form.querySelector("[data-add-button]");
     var buttonLabel = form.querySelector("[data-add-label]");
-    var money = function (value) {
-      var n = Number(value);
-      return "$" + n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 });
-    };
+    var money = moneyFormatter(form);
     var chosen = function () {
       var result = {};
       form.querySelectorAll("input[type=radio]:checked").forEach(function (input) {
@@ -186,6 +220,7 @@
       show("summary-shipping", figures.shipping);
       show("summary-gift-card", figures.gift_card);
       show("summary-total", figures.total);
+      show("summary-toggle-total", figures.total);
       show("summary-shipping-note", figures.note);
     });
   }
@@ -360,6 +395,7 @@
 
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
+    initSummaryToggle();
     initBillingToggle();
     initAddressCountry();
     initVariantPicker();

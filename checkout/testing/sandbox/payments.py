@@ -12,14 +12,11 @@ import threading
 from decimal import Decimal
 from typing import Any
 
+from checkout.money import to_minor_units
 from checkout.testing.sandbox.config import SandboxConfig
 from checkout.testing.sandbox.records import ApiError
 
 logger = logging.getLogger(__name__)
-
-
-def to_cents(amount: Decimal) -> int:
-    return int((amount * 100).to_integral_value())
 
 
 class PaymentGateway:
@@ -65,7 +62,7 @@ class PaymentGateway:
             return
         import stripe
 
-        cents = to_cents(amount)
+        cents = to_minor_units(amount, currency="USD")
         client = self.client()
         try:
             intent = client.v1.payment_intents.retrieve(gateway_id)
@@ -103,6 +100,6 @@ class PaymentGateway:
         if not self.config.stripe_enabled or not gateway_id.startswith("pi_"):
             return
         self.client().v1.refunds.create(
-            params={"payment_intent": gateway_id, "amount": to_cents(amount)}
+            params={"payment_intent": gateway_id, "amount": to_minor_units(amount, currency="USD")}
         )
         self._count("refunds")

@@ -22,8 +22,8 @@ import responses
 from django.utils import timezone
 
 from checkout.models import CheckoutAttempt, Order, OrderEvent
+from checkout.money import to_minor_units
 from checkout.services import orders, reconcile, spectra, sync
-from checkout.services.payments import to_cents
 
 from .support import Live
 
@@ -140,7 +140,9 @@ def test_default_sandbox_capture_is_verified_not_repeated(
     order = Order.objects.get(pk=result.order.pk)
     assert order.capture_state == Order.Capture.CAPTURED
     assert live.state()["captures"] == 1
-    assert int(live.intent(attempt.payment_intent_id)["amount"]) == to_cents(attempt.amount_due)
+    assert int(live.intent(attempt.payment_intent_id)["amount"]) == to_minor_units(
+        attempt.amount_due, currency="USD"
+    )
     assert order.events.filter(message__startswith="Payment verified: Spectra captured").exists()
 
 

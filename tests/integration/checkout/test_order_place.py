@@ -16,9 +16,9 @@ import pytest
 
 from checkout.exceptions import PaymentDeclined
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent
+from checkout.money import to_minor_units
 from checkout.services import orders
 from checkout.services.orders import placement
-from checkout.services.payments import to_cents
 
 from .support import ADDRESS, Live
 
@@ -42,7 +42,7 @@ def test_placed_order_is_stored_charged_once_and_confirmed(
     pi_id = _pay(live, attempt)
     intent = live.intent(pi_id)
     assert intent["status"] == "requires_capture"
-    assert int(intent["amount"]) == to_cents(quote.amount_due)
+    assert int(intent["amount"]) == to_minor_units(quote.amount_due, currency="USD")
     assert intent["metadata"] == {
         "checkout_attempt": str(attempt.public_id),
         "cart_id": attempt.cart_id,
@@ -253,7 +253,7 @@ def test_rejected_409_when_the_cart_was_ordered_with_another_payment(
     pi_id = _pay(live, attempt)
     # The same cart is ordered elsewhere (another channel) with another card.
     params: dict[str, Any] = {
-        "amount": to_cents(attempt.amount_due),
+        "amount": to_minor_units(attempt.amount_due, currency="USD"),
         "currency": "usd",
         "payment_method": live.payment_method(),
         "payment_method_types": ["card"],
@@ -481,7 +481,7 @@ def test_gift_card_partial_cover_charges_the_rest_to_the_card(
     assert quote.amount_due == quote.grand_total - Decimal("25.00")
 
     pi_id = _pay(live, attempt)
-    assert int(live.intent(pi_id)["amount"]) == to_cents(quote.amount_due)
+    assert int(live.intent(pi_id)["amount"]) == to_minor_units(quote.amount_due, currency="USD")
     result = orders.order_place(attempt=attempt)
 
     assert result.status == "placed", result

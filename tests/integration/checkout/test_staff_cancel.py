@@ -58,7 +58,7 @@ def test_cancel_verifies_the_refund_spectra_made(
 
     order.refresh_from_db()
     assert order.status == "cancelled"
-    assert f"Refund verified: Spectra refunded {order.amount_charged}." in _staff_messages(order)
+    assert f"Refund verified: Spectra refunded ${order.amount_charged:,}." in _staff_messages(order)
     refunded = payments.payment_intent_refunded(payment_intent_id=order.payment_intent_id)
     assert refunded == order.amount_charged  # once, not twice
 
@@ -80,8 +80,9 @@ def test_cancel_refunds_when_spectra_did_not(
     assert order.status == "cancelled"
     refunded = payments.payment_intent_refunded(payment_intent_id=order.payment_intent_id)
     assert refunded == order.amount_charged
-    assert f"Spectra did not refund; the app refunded {order.amount_charged}." in _staff_messages(
-        order
+    assert (
+        f"Spectra did not refund; the app refunded ${order.amount_charged:,}."
+        in _staff_messages(order)
     )
     # Cancelling again does not refund twice.
     staff._cancelled_payment_settle(order=order, actor=clerk)
