@@ -10,7 +10,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CSS = (ROOT / "checkout" / "static" / "checkout" / "checkout.css").read_text()
 INSTALL = (ROOT / "docs" / "install.md").read_text()
 THEME = re.compile(r":where\(:root\)\s*\{(?P<body>[^}]*)\}")
-COLOUR = re.compile(r"#[0-9a-fA-F]{3,8}\b|\b(?:rgb|rgba|hsl|hsla)\(|\b(?:white|black|gray|grey)\b")
+# A named colour is a whole word: "white-space" is a property, not a colour.
+COLOUR = re.compile(
+    r"#[0-9a-fA-F]{3,8}\b|\b(?:rgb|rgba|hsl|hsla)\(|(?<![\w-])(?:white|black|gray|grey)(?![\w-])"
+)
 # Shapes, not theme: a pill and a circle stay round whatever the theme's radius.
 SHAPES = {"999px", "50%"}
 
