@@ -93,7 +93,8 @@ def test_the_doctor_says_which_payment_form_is_active() -> None:
     with override_settings(**STRIPE):
         result = check_payment_ui()
     assert result.status == OK
-    assert "Payment Element" in result.detail and "link" in result.detail
+    assert "Payment Element" in result.detail
+    assert "link" in result.detail
     with override_settings(
         **{
             **STRIPE,
@@ -103,7 +104,8 @@ def test_the_doctor_says_which_payment_form_is_active() -> None:
     ):
         result = check_payment_ui()
     assert result.status == OK
-    assert "Card Element" in result.detail and "localstripe" in result.detail
+    assert "Card Element" in result.detail
+    assert "localstripe" in result.detail
     with override_settings(**{**STRIPE, "CHECKOUT_PAYMENT_UI": "card_element"}):
         assert check_payment_ui().status == WARN  # Stripe itself, without wallets or Link
     with override_settings(**{**STRIPE, "CHECKOUT_STRIPE_API_BASE": "http://127.0.0.1:8420"}):
@@ -155,7 +157,8 @@ def test_an_authorized_token_confirms_a_manual_capture_intent_for_the_server_amo
 def test_three_d_secure_answers_with_the_client_secret(stripe_answers: StripeAnswers) -> None:
     intent = _confirm(THREE_D_SECURE_TOKEN)
     assert intent.requires_action
-    assert intent.client_secret and intent.client_secret.startswith(intent.id)
+    assert intent.client_secret
+    assert intent.client_secret.startswith(intent.id)
 
 
 def test_a_decline_gives_the_shopper_a_message(stripe_answers: StripeAnswers) -> None:
