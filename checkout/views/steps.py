@@ -181,6 +181,7 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
         *orders.attempt_fingerprint(guard.attempt),
         snapshot.token,
         get_language(),
+        app_settings.PAYMENT_UI,  # a switched payment form never shows a cached old one
         csrf[:32],
     )
     return {"seconds": seconds, "key": ":".join(map(str, parts))}

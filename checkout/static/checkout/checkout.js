@@ -189,6 +189,12 @@
       }
       stripe = window.Stripe(form.dataset.stripeKey);
       if (usesPaymentElement) {
+        if (!document.getElementById("payment-element-options")) {
+          // No amount could be computed (the page says why): nothing to pay yet.
+          cardErrors.textContent = labels.generic;
+          button.disabled = true;
+          return;
+        }
         // Deferred intent: amount and currency for display (and wallets' sheets) only;
         // the server decides the amount when it creates the PaymentIntent.
         elements = stripe.elements(readJSON("payment-element-options"));
