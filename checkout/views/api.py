@@ -84,11 +84,11 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     payment_method_id = body.get("payment_method_id", "")
     token = body.get("confirmation_token_id", "")
     if payment_element_active():
-        if payment_method_id or not (token == "" or is_confirmation_token_id(token)):
+        if payment_method_id != "" or not (token == "" or is_confirmation_token_id(token)):
             return json_error(
                 "invalid_confirmation_token", _("The payment details were not received.")
             )
-    elif token or not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
+    elif token != "" or not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
         return json_error("invalid_payment_method", _("The card details were not received."))
     found = _payable_attempt(request)
     if isinstance(found, JsonResponse):
@@ -97,8 +97,8 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     try:
         outcome = orders.attempt_pay(
             attempt=attempt,
-            payment_method_id=str(payment_method_id),
-            confirmation_token_id=str(token),
+            payment_method_id=payment_method_id,
+            confirmation_token_id=token,
             reload=False,
         )
     except PaymentDeclined as err:

@@ -182,12 +182,15 @@ def test_the_pay_endpoint_takes_only_the_active_forms_kind_of_card(
         {"payment_method_id": "pm_card_visa"},
         {"confirmation_token_id": "pi_123_secret_abc"},
         {"confirmation_token_id": ["ctoken_x"]},
+        {"payment_method_id": 0},
+        {"confirmation_token_id": 0},
     ):
         response = _post_json(client, "/checkout/pay/", body)
         assert response.status_code == 400, body
         assert response.json()["reason"] == "invalid_confirmation_token"
     settings.CHECKOUT_PAYMENT_UI = "card_element"
-    response = _post_json(client, "/checkout/pay/", {"confirmation_token_id": AUTHORIZED_TOKEN})
-    assert response.status_code == 400
-    assert response.json()["reason"] == "invalid_payment_method"
+    for body in ({"confirmation_token_id": AUTHORIZED_TOKEN}, {"confirmation_token_id": 0}):
+        response = _post_json(client, "/checkout/pay/", body)
+        assert response.status_code == 400, body
+        assert response.json()["reason"] == "invalid_payment_method"
     assert stripe.created == []
