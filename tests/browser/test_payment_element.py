@@ -17,7 +17,6 @@ from checkout.models import Order
 from checkout.services.payments import clear_stripe_clients, to_cents
 from checkout.testing.payment_element import StripeAnswers, serve_payment_element_double
 
-from .conftest import screenshot
 from .shopper import (
     GOOD_CARD,
     THREE_DS_CARD,
@@ -91,7 +90,6 @@ def test_the_payment_element_pays_with_three_d_secure_asked_once(
         "elements.create",
         "paymentElement.mount",
     ]
-    screenshot(page, "payment-element")
 
     # Nothing entered: the Payment Element's own message, and no request to the shop.
     pay(page)
