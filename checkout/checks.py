@@ -122,6 +122,45 @@ def check_stripe_settings(
     return messages
 
 
+PAYMENT_UIS = ("payment_element", "card_element")
+STRIPE_API_ORIGIN = "https://api.stripe.com"
+
+
+@register(Tags.compatibility)
+def check_payment_ui(app_configs: Sequence[Any] | None = None, **kwargs: Any) -> list[CheckMessage]:
+    """Check the payment step's form can run against the configured Stripe."""
+    ui = app_settings.PAYMENT_UI
+    if ui not in PAYMENT_UIS:
+        return [
+            Error(
+                f"CHECKOUT_PAYMENT_UI is {ui!r}.",
+                hint="Use 'payment_element' (Stripe) or 'card_element' (localstripe).",
+                id="checkout.E060",
+            )
+        ]
+    messages: list[CheckMessage] = []
+    base = app_settings.STRIPE_API_BASE
+    if ui == "payment_element" and base and base != STRIPE_API_ORIGIN:
+        messages.append(
+            Error(
+                "CHECKOUT_PAYMENT_UI is 'payment_element' but CHECKOUT_STRIPE_API_BASE points "
+                "at another Stripe (localstripe?), which cannot run the Payment Element.",
+                hint="Set CHECKOUT_PAYMENT_UI = 'card_element' with localstripe, or unset "
+                "CHECKOUT_STRIPE_API_BASE to use Stripe.",
+                id="checkout.E061",
+            )
+        )
+    if ui == "payment_element" and not app_settings.PAYMENT_METHOD_TYPES:
+        messages.append(
+            Error(
+                "CHECKOUT_PAYMENT_METHOD_TYPES is empty.",
+                hint="List the Payment Element's types, e.g. ('card', 'link').",
+                id="checkout.E062",
+            )
+        )
+    return messages
+
+
 RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
 RETENTION_SETTINGS = ("ATTEMPT", "WEBHOOK_BODY", "OUTBOX")
 

@@ -43,6 +43,14 @@ DEFAULTS: dict[str, Any] = {
     "STRIPE_API_BASE": None,
     "STRIPE_JS_URL": "https://js.stripe.com/v3/",
     "STRIPE_WEBHOOK_SECRET": "",
+    # The payment step's form: "payment_element" (Stripe's Payment Element: cards, Link,
+    # Apple Pay and Google Pay, confirmed on the server with a ConfirmationToken) or
+    # "card_element" (the legacy Card Element, the only one localstripe can run: the
+    # offline demo and tests).
+    "PAYMENT_UI": "payment_element",
+    # The Payment Element's payment method types, asked for in the browser and on the
+    # server alike (Apple Pay and Google Pay come with "card").
+    "PAYMENT_METHOD_TYPES": ("card", "link"),
     # Webhooks from Spectra
     "WEBHOOK_SECRET": "",
     "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
@@ -212,6 +220,15 @@ class AppSettings:
     @property
     def STRIPE_WEBHOOK_SECRET(self) -> str:
         return str(self.get("STRIPE_WEBHOOK_SECRET") or "")
+
+    @property
+    def PAYMENT_UI(self) -> str:
+        return str(self.get("PAYMENT_UI") or "").strip().lower()
+
+    @property
+    def PAYMENT_METHOD_TYPES(self) -> tuple[str, ...]:
+        value = self.get("PAYMENT_METHOD_TYPES") or ()
+        return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
 
     # --- Webhooks --------------------------------------------------------------
     @property

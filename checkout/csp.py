@@ -46,6 +46,9 @@ STRIPE_JS_ORIGIN = "https://js.stripe.com"
 # What Stripe.js talks to and frames besides its own origin (Stripe's CSP guide).
 STRIPE_CONNECT = ("https://api.stripe.com",)
 STRIPE_FRAMES = ("https://hooks.stripe.com",)
+# The Payment Element's frames and scripts (Link, wallets) also come from Stripe.js's
+# subdomains (Stripe's CSP guide).
+STRIPE_JS_SUBDOMAINS = "https://*.js.stripe.com"
 
 # The directives a browser applies when one is absent (CSP Level 3), for those the
 # checkout adds sources to.
@@ -103,14 +106,18 @@ def _unique(*sources: str) -> list[str]:
 def checkout_sources() -> dict[str, list[str]]:
     """Return the origins the checkout's pages need, per directive (settings read now)."""
     stripe = origin(app_settings.STRIPE_JS_URL)
+    scripts: tuple[str, ...] = ()
     if stripe == STRIPE_JS_ORIGIN:
         connect: tuple[str, ...] = STRIPE_CONNECT
         frames: tuple[str, ...] = STRIPE_FRAMES
+        if app_settings.PAYMENT_UI == "payment_element":
+            scripts = (STRIPE_JS_SUBDOMAINS,)
+            frames = (STRIPE_JS_SUBDOMAINS, *frames)
     else:  # another Stripe.js (localstripe) talks to the API it was configured with
         connect = (origin(app_settings.STRIPE_API_BASE),)
         frames = ()
     return {
-        "script-src": _unique(stripe),
+        "script-src": _unique(stripe, *scripts),
         "frame-src": _unique(stripe, *frames),
         "connect-src": _unique(stripe, *connect),
         "img-src": _unique(origin(app_settings.SPECTRA_API_BASE), *app_settings.CSP_IMG_SOURCES),

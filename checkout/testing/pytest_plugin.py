@@ -172,6 +172,7 @@ def checkout_live_settings(
     settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
     settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
     settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
+    settings.CHECKOUT_PAYMENT_UI = "card_element"  # all localstripe can run
     settings.CHECKOUT_CATALOG_CACHE_TTL = 0
     return sandbox_reset
 

@@ -28,6 +28,7 @@ from checkout.ratelimit import (
 )
 from checkout.services import cart as cart_service
 from checkout.services import orders
+from checkout.services.payment_element import is_confirmation_token_id, payment_element_active
 from checkout.views.common import (
     checkout_configured,
     current_attempt,
@@ -72,12 +73,23 @@ def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
 @rate_limited("pay")
 @checkout_configured
 def checkout_pay(request: HttpRequest) -> JsonResponse:
-    """Authorize the card: ``{"payment_method_id"}`` -> ``{"status", "client_secret"}``."""
+    """Authorize the card -> ``{"status", "client_secret"}``.
+
+    The body names the card the way the page's form made it: ``{"payment_method_id"}``
+    from the Card Element, ``{"confirmation_token_id"}`` from the Payment Element
+    (``CHECKOUT_PAYMENT_UI``); the other is refused. Both empty: a gift card covers it.
+    """
     body = json_body(request)
     if body is None:
         return json_error("invalid_json", _("The request was not valid JSON."))
     payment_method_id = body.get("payment_method_id", "")
-    if not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
+    token = body.get("confirmation_token_id", "")
+    if payment_element_active():
+        if payment_method_id != "" or not (token == "" or is_confirmation_token_id(token)):
+            return json_error(
+                "invalid_confirmation_token", _("The payment details were not received.")
+            )
+    elif token != "" or not isinstance(payment_method_id, str) or len(payment_method_id) > 255:
         return json_error("invalid_payment_method", _("The card details were not received."))
     found = _payable_attempt(request)
     if isinstance(found, JsonResponse):
@@ -88,6 +100,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
         outcome = orders.attempt_pay(
             attempt=attempt,
             payment_method_id=payment_method_id,
+            confirmation_token_id=token,
             reload=False,
         )
     except PaymentDeclined as err:

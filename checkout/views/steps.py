@@ -50,6 +50,7 @@ from checkout.ratelimit import (
 )
 from checkout.services import cart as cart_service
 from checkout.services import orders
+from checkout.services.payment_element import payment_element_active, payment_element_options
 from checkout.templatetags.checkout_tags import money
 from checkout.views.common import (
     SESSION_ATTEMPT,
@@ -183,6 +184,7 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
         *orders.attempt_fingerprint(guard.attempt),
         snapshot.token,
         get_language(),
+        app_settings.PAYMENT_UI,  # a switched payment form never shows a cached old one
         csrf[:32],
     )
     return {"seconds": seconds, "key": ":".join(map(str, parts))}
@@ -422,6 +424,12 @@ def _render_payment(
             "stripe_js_url": app_settings.STRIPE_JS_URL,
             "stripe_publishable_key": app_settings.STRIPE_PUBLISHABLE_KEY,
             "payment_needed": quote is None or quote.amount_due > 0,
+            "payment_element": payment_element_active(),
+            "payment_element_options": payment_element_options(
+                amount=quote.amount_due, currency=attempt.currency
+            )
+            if quote is not None and quote.amount_due > 0 and payment_element_active()
+            else None,
             "payment_labels": {
                 "processing": _("Processing your payment…"),
                 "authenticating": _("Waiting for your bank to confirm…"),
@@ -455,8 +463,9 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
     A POST saves the billing address. checkout.js posts it with ``Accept:
     application/json`` before collecting the card, and gets the billing details and a
     SetupIntent secret back: the attempt's own while no card was confirmed on it, else a
-    new one, counted against the pay limits (none when a gift card covers the amount);
-    without JavaScript (or on invalid input) the page re-renders with errors.
+    new one, counted against the pay limits (none when a gift card covers the amount, and
+    none with the Payment Element, which needs no SetupIntent); without JavaScript (or on
+    invalid input) the page re-renders with errors.
     """
     guard = _guard(request, "payment")
     if guard.response is not None:
@@ -506,8 +515,12 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
             same_as_shipping=same,
             billing_address=None if same else billing_form.address(),
         )
+        # The Payment Element needs no SetupIntent: its ConfirmationToken goes straight
+        # to the PaymentIntent (so 3-D Secure is asked once, on the payment).
         secret = (
-            orders.attempt_setup_intent_reusable(attempt=attempt) if wants_json(request) else ""
+            orders.attempt_setup_intent_reusable(attempt=attempt)
+            if wants_json(request) and not payment_element_active()
+            else ""
         )
         if secret is None:
             # A new SetupIntent lets the browser check a card with Stripe: it counts

@@ -206,6 +206,11 @@ CHECKOUT_STRIPE_PUBLISHABLE_KEY = env("CHECKOUT_STRIPE_PUBLISHABLE_KEY", default
 CHECKOUT_STRIPE_API_BASE = env("CHECKOUT_STRIPE_API_BASE", default="") or None
 CHECKOUT_STRIPE_JS_URL = env("CHECKOUT_STRIPE_JS_URL", default="https://js.stripe.com/v3/")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
+# Stripe's Payment Element against Stripe; the Card Element against localstripe (the
+# only one it can run), so the offline demo works with no setting of its own.
+CHECKOUT_PAYMENT_UI = env("CHECKOUT_PAYMENT_UI", default="") or (
+    "card_element" if CHECKOUT_STRIPE_API_BASE else "payment_element"
+)
 CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")
 # Absolute base of links in emails (the order-status link), e.g. https://shop.example.com
 CHECKOUT_SITE_URL = env("CHECKOUT_SITE_URL", default="")

@@ -28,4 +28,6 @@ CHECKOUT_STRIPE_PUBLISHABLE_KEY = env(
 CHECKOUT_STRIPE_JS_URL = env(
     "CHECKOUT_STRIPE_JS_URL", default="http://127.0.0.1:8420/js.stripe.com/v3/"
 )
+# localstripe runs only the Card Element (docs/install.md, "Payment methods").
+CHECKOUT_PAYMENT_UI = env("CHECKOUT_PAYMENT_UI", default="") or "card_element"
 CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")

@@ -54,6 +54,7 @@ CHECKOUT_STRIPE_SECRET_KEY = env("CHECKOUT_STRIPE_SECRET_KEY")
 CHECKOUT_STRIPE_PUBLISHABLE_KEY = env("CHECKOUT_STRIPE_PUBLISHABLE_KEY")
 CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET")
 CHECKOUT_STRIPE_WEBHOOK_SECRET = env("CHECKOUT_STRIPE_WEBHOOK_SECRET", default="")
+CHECKOUT_PAYMENT_UI = env("CHECKOUT_PAYMENT_UI", default="") or "payment_element"
 
 # Sessions read from the cache (Redis) and written through to the database, so a page
 # view reads no session row from PostgreSQL and an eviction loses nothing.

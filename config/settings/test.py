@@ -23,6 +23,7 @@ CHECKOUT_SPECTRA_API_KEY = "spk_test_unit"
 CHECKOUT_STRIPE_SECRET_KEY = "sk_test_unit"
 CHECKOUT_STRIPE_PUBLISHABLE_KEY = "pk_test_unit"
 CHECKOUT_STRIPE_API_BASE = "http://stripe.test"
+CHECKOUT_PAYMENT_UI = "card_element"
 CHECKOUT_WEBHOOK_SECRET = "whsec_unit_test_secret"
 CHECKOUT_STRIPE_WEBHOOK_SECRET = "whsec_stripe_unit_test_secret"
 CHECKOUT_SPECTRA_BACKOFF_BASE = 0.0

@@ -41,6 +41,7 @@ def shop_url(
     settings.CHECKOUT_STRIPE_SECRET_KEY = localstripe.secret_key
     settings.CHECKOUT_STRIPE_PUBLISHABLE_KEY = localstripe.publishable_key
     settings.CHECKOUT_STRIPE_JS_URL = localstripe.js_url
+    settings.CHECKOUT_PAYMENT_UI = "card_element"  # all localstripe can run
     cache.clear()
     clear_spectra_clients()
     clear_stripe_clients()

@@ -111,6 +111,20 @@ def test_without_a_site_policy_the_checkout_allows_stripe_and_nothing_else(setti
     assert "*" not in everything
 
 
+def test_the_payment_element_may_load_stripe_js_subdomains(settings: Any) -> None:
+    settings.MIDDLEWARE = NO_HOST_MIDDLEWARE
+    settings.CHECKOUT_PAYMENT_UI = "payment_element"
+    response = checkout_page(RequestFactory().get("/checkout/payment/"))
+    policy = directives(response[HEADER])
+    assert policy["script-src"] == ["'self'", "https://js.stripe.com", "https://*.js.stripe.com"]
+    assert policy["frame-src"] == [
+        "https://js.stripe.com",
+        "https://*.js.stripe.com",
+        "https://hooks.stripe.com",
+    ]
+    assert policy["connect-src"] == ["'self'", "https://js.stripe.com", "https://api.stripe.com"]
+
+
 def test_with_localstripe_its_origin_takes_stripes_places(settings: Any) -> None:
     settings.CHECKOUT_STRIPE_JS_URL = "http://127.0.0.1:8420/js.stripe.com/v3/"
     settings.CHECKOUT_STRIPE_API_BASE = "http://127.0.0.1:8420"

@@ -245,6 +245,50 @@ def check_stripe() -> Result:
     return Result(name, OK, _("answers at %(base)s (%(mode)s)") % {"base": where, "mode": mode})
 
 
+def check_payment_ui() -> Result:
+    """Say which payment form the payment step shows, and whether it can run here."""
+    from checkout.checks import PAYMENT_UIS, STRIPE_API_ORIGIN
+
+    name = _("Payment form")
+    ui = app_settings.PAYMENT_UI
+    base = app_settings.STRIPE_API_BASE
+    other_stripe = bool(base) and base != STRIPE_API_ORIGIN
+    if ui not in PAYMENT_UIS:
+        return Result(
+            name,
+            FAIL,
+            _("CHECKOUT_PAYMENT_UI is %(value)r; use 'payment_element' or 'card_element'.")
+            % {"value": ui},
+        )
+    if ui == "payment_element":
+        if other_stripe:
+            return Result(
+                name,
+                FAIL,
+                _(
+                    "the Payment Element cannot run against %(base)s (localstripe?): set "
+                    "CHECKOUT_PAYMENT_UI = 'card_element' there."
+                )
+                % {"base": base},
+            )
+        return Result(
+            name,
+            OK,
+            _("the Payment Element (%(types)s; Apple Pay and Google Pay with cards)")
+            % {"types": ", ".join(app_settings.PAYMENT_METHOD_TYPES)},
+        )
+    if other_stripe:
+        return Result(name, OK, _("the Card Element (localstripe at %(base)s)") % {"base": base})
+    return Result(
+        name,
+        WARN,
+        _(
+            "the Card Element: no Link, Apple Pay or Google Pay. It is for localstripe; "
+            "set CHECKOUT_PAYMENT_UI = 'payment_element' with Stripe."
+        ),
+    )
+
+
 def _celery_conf() -> tuple[str, bool]:
     url = str(getattr(settings, "CELERY_BROKER_URL", "") or "")
     eager = bool(getattr(settings, "CELERY_TASK_ALWAYS_EAGER", False))
@@ -494,6 +538,7 @@ def run_checks(options: DoctorOptions) -> list[Result]:
         client.close()
     results.append(check_stripe())
     results.append(check_payment_page())
+    results.append(check_payment_ui())
     results.append(check_broker(timeout=options.broker_timeout))
     results.append(check_email(smtp=options.smtp))
     results.append(check_customer_emails())

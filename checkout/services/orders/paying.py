@@ -27,6 +27,7 @@ from checkout.services.orders.attempts import (
 )
 from checkout.services.orders.results import PaymentOutcome, State
 from checkout.services.orders.timeline import _entry, _event, _recorded_calls
+from checkout.services.payment_element import payment_intent_confirm_token
 from checkout.services.payments import (
     decline_message,
     payment_intent_cancel,
@@ -85,8 +86,13 @@ def attempt_pay(
     attempt: CheckoutAttempt,
     payment_method_id: str,
     reload: bool = True,
+    confirmation_token_id: str = "",
 ) -> PaymentOutcome:
     """Authorize the amount due on the card: one new PaymentIntent per try.
+
+    The card comes as a PaymentMethod (the Card Element flow) or, from the Payment
+    Element, as a ConfirmationToken (``confirmation_token_id``); either way the
+    PaymentIntent is created and confirmed here, for the amount decided here.
 
     Returns ``authorized`` (then call ``order_place``), ``requires_action`` (the page
     completes 3-D Secure with ``client_secret``, then calls ``order_place``) or
@@ -125,10 +131,15 @@ def attempt_pay(
         quote = quote_shown(attempt=attempt) or attempt_quote(attempt=attempt)
         # Still inside the block: the quote's API calls are written with the next
         # timeline entry (the authorization's, in its transaction), not on their own.
-        return _pay_quoted(attempt, quote, payment_method_id)
+        return _pay_quoted(attempt, quote, payment_method_id, confirmation_token_id)
 
 
-def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) -> PaymentOutcome:
+def _pay_quoted(
+    attempt: CheckoutAttempt,
+    quote: Quote,
+    payment_method_id: str,
+    confirmation_token_id: str = "",
+) -> PaymentOutcome:
     """The rest of ``attempt_pay`` once the amount due is known."""
     if not quote.items:
         raise CheckoutStateError(_("Your cart is empty."), code="cart_empty")
@@ -142,19 +153,28 @@ def _pay_quoted(attempt: CheckoutAttempt, quote: Quote, payment_method_id: str) 
         )
         return _authorized_outcome(_fresh(attempt))
 
-    if not payment_method_id:
+    if not payment_method_id and not confirmation_token_id:
         raise PaymentDeclined(_("Enter your card details."), code="payment_method_required")
     # A try number of its own names this try's idempotency key.
     tries = _claim_payment_try(attempt)
     key = f"checkout-{attempt.public_id}-pi-{tries}"
     try:
-        intent = payment_intent_create(
-            amount=quote.amount_due,
-            currency=attempt.currency,
-            payment_method_id=payment_method_id,
-            idempotency_key=key,
-            metadata=_metadata(attempt),
-        )
+        if confirmation_token_id:
+            intent = payment_intent_confirm_token(
+                amount=quote.amount_due,
+                currency=attempt.currency,
+                confirmation_token_id=confirmation_token_id,
+                idempotency_key=key,
+                metadata=_metadata(attempt),
+            )
+        else:
+            intent = payment_intent_create(
+                amount=quote.amount_due,
+                currency=attempt.currency,
+                payment_method_id=payment_method_id,
+                idempotency_key=key,
+                metadata=_metadata(attempt),
+            )
     except PaymentDeclined as err:
         _payment_failed(
             attempt, code=err.decline_code or err.code, message=err.message, tries=tries

@@ -1,14 +1,23 @@
 /*
  * The checkout's progressive enhancements: focus the error summary, fold the order
  * summary on a phone, reveal the billing form, address fields that follow the chosen
- * country, the variant picker (prices through Intl.NumberFormat), and the card
- * payment flow (localstripe.md, "The browser
- * flow that works on both"):
+ * country, the variant picker (prices through Intl.NumberFormat), and the payment
+ * flow. The form's data-payment-ui says which:
+ *
+ * Payment Element (Stripe: cards, Link, Apple Pay, Google Pay; server-side confirmation):
+ *   1. elements.submit() (first, while the click still counts as the shopper's gesture),
+ *   2. POST the billing form (JSON answer: billing details),
+ *   3. stripe.createConfirmationToken({elements, params: {payment_method_data}}),
+ *   4. POST {confirmation_token_id}: the server creates and confirms the PaymentIntent,
+ *   5. on requires_action, stripe.handleNextAction({clientSecret}) (3-D Secure, once),
+ *   6. POST the place endpoint -> {redirect} (confirmation or "we are confirming").
+ *
+ * Card Element (localstripe, offline; localstripe.md, "The Card Element flow"):
  *   1. POST the billing form (JSON answer: billing details + a fresh SetupIntent secret),
  *   2. stripe.confirmCardSetup(secret, {payment_method: {card, billing_details}}),
  *   3. POST {payment_method_id} to the pay endpoint -> authorized | requires_action | not_required,
  *   4. on requires_action, stripe.confirmCardPayment(client_secret) (3-D Secure),
- *   5. POST the place endpoint -> {redirect} (confirmation or "we are confirming").
+ *   5. POST the place endpoint, as above.
  * The pay button stays disabled while a payment is in flight. No build step, no CDN.
  */
 (function () {
@@ -240,9 +249,16 @@
     var status = form.querySelector("[data-pay-status]");
     var cardErrors = form.querySelector("[data-card-errors]");
     var paymentNeeded = form.dataset.paymentNeeded === "true";
+    var usesPaymentElement = form.dataset.paymentUi === "payment_element";
     var inFlight = false;
     var stripe = null;
     var card = null;
+    var elements = null;
+
+    var onChange = function (event) {
+      if (event && event.error) { cardErrors.textContent = event.error.message; }
+      else if (!inFlight) { cardErrors.textContent = ""; }
+    };
 
     if (paymentNeeded) {
       if (typeof window.Stripe !== "function") {
@@ -251,13 +267,27 @@
         return;
       }
       stripe = window.Stripe(form.dataset.stripeKey);
-      card = stripe.elements().create("card", { hidePostalCode: false });
-      card.mount("#card-element");
-      labelFakeCardInputs();
-      if (card.on) card.on("change", function (event) {
-        if (event && event.error) { cardErrors.textContent = event.error.message; }
-        else if (!inFlight) { cardErrors.textContent = ""; }
-      });
+      if (usesPaymentElement) {
+        if (!document.getElementById("payment-element-options")) {
+          // No amount could be computed (the page says why): nothing to pay yet.
+          cardErrors.textContent = labels.generic;
+          button.disabled = true;
+          return;
+        }
+        // Deferred intent: amount and currency for display (and wallets' sheets) only;
+        // the server decides the amount when it creates the PaymentIntent.
+        elements = stripe.elements(readJSON("payment-element-options"));
+        card = elements.create("payment", {
+          // Our own billing form collects these; they go with the ConfirmationToken.
+          fields: { billingDetails: { name: "never", email: "never", phone: "never", address: "never" } },
+        });
+        card.mount("#payment-element");
+      } else {
+        card = stripe.elements().create("card", { hidePostalCode: false });
+        card.mount("#card-element");
+        labelFakeCardInputs();
+      }
+      if (card.on) card.on("change", onChange);
     }
 
     // The offline Stripe.js (localstripe) mounts bare inputs in our page; give them labels.
@@ -290,6 +320,7 @@
       cardErrors.textContent = message || labels.generic;
       var field = document.getElementById("card-field");
       if (field) field.classList.add("field--invalid");
+      if (usesPaymentElement && card && card.focus) { card.focus(); return; }
       var first = document.querySelector("#card-element input") || button;
       first.focus();
     }
@@ -340,8 +371,14 @@
       return /authenticat/i.test(text) ? labels.authentication_failed : labels.generic;
     }
 
-    function pay(paymentMethodId) {
-      return post(form.dataset.payUrl, { payment_method_id: paymentMethodId }).then(function (res) {
+    // Ask the bank's 3-D Secure on the PaymentIntent the server created (the only time).
+    function authenticate(clientSecret) {
+      if (usesPaymentElement) return stripe.handleNextAction({ clientSecret: clientSecret });
+      return stripe.confirmCardPayment(clientSecret);
+    }
+
+    function pay(body) {
+      return post(form.dataset.payUrl, body).then(function (res) {
         if (!res.ok) {
           if (res.data.reason === "step_unreachable" && follow(res.data)) return;
           showError(res.data.message);
@@ -349,12 +386,56 @@
         }
         if (res.data.status === "requires_action") {
           setBusy(true, labels.authenticating);
-          return stripe.confirmCardPayment(res.data.client_secret).then(function (result) {
+          return authenticate(res.data.client_secret).then(function (result) {
             if (result.error) { showError(stripeMessage(result.error)); return; }
             return place();
           });
         }
         return place();
+      });
+    }
+
+    // Save the billing address; resolves with its JSON answer, or null when handled.
+    function saveBilling() {
+      return post(form.action, new FormData(form), true).then(function (res) {
+        if (res.ok) return res;
+        if (res.data.reason === "invalid_billing") {
+          // Let the server render the billing errors with the error summary.
+          HTMLFormElement.prototype.submit.call(form);
+          return null;
+        }
+        if (res.data.reason === "step_unreachable" && follow(res.data)) return null;
+        showError(res.data.message);
+        return null;
+      });
+    }
+
+    function payWithPaymentElement() {
+      return elements.submit().then(function (submitted) {
+        if (submitted && submitted.error) { showError(stripeMessage(submitted.error)); return; }
+        return saveBilling().then(function (res) {
+          if (!res) return;
+          return stripe.createConfirmationToken({
+            elements: elements,
+            params: { payment_method_data: { billing_details: res.data.billing_details } },
+          }).then(function (result) {
+            if (result.error) { showError(stripeMessage(result.error)); return; }
+            return pay({ confirmation_token_id: result.confirmationToken.id });
+          });
+        });
+      });
+    }
+
+    function payWithCardElement() {
+      return saveBilling().then(function (res) {
+        if (!res) return;
+        if (!paymentNeeded) return pay({ payment_method_id: "" });
+        return stripe.confirmCardSetup(res.data.setup_intent_secret, {
+          payment_method: { card: card, billing_details: res.data.billing_details },
+        }).then(function (result) {
+          if (result.error) { showError(stripeMessage(result.error)); return; }
+          return pay({ payment_method_id: result.setupIntent.payment_method });
+        });
       });
     }
 
@@ -369,25 +450,8 @@
         return;
       }
       setBusy(true);
-      post(form.action, new FormData(form), true).then(function (res) {
-        if (!res.ok) {
-          if (res.data.reason === "invalid_billing") {
-            // Let the server render the billing errors with the error summary.
-            HTMLFormElement.prototype.submit.call(form);
-            return;
-          }
-          if (res.data.reason === "step_unreachable" && follow(res.data)) return;
-          showError(res.data.message);
-          return;
-        }
-        if (!paymentNeeded) return pay("");
-        return stripe.confirmCardSetup(res.data.setup_intent_secret, {
-          payment_method: { card: card, billing_details: res.data.billing_details },
-        }).then(function (result) {
-          if (result.error) { showError(stripeMessage(result.error)); return; }
-          return pay(result.setupIntent.payment_method);
-        });
-      }).catch(function () {
+      var flow = paymentNeeded && usesPaymentElement ? payWithPaymentElement : payWithCardElement;
+      flow().catch(function () {
         showError(labels.network);
       });
     });

@@ -72,8 +72,10 @@ def test_a_good_configuration_passes(configured: SandboxProcess) -> None:
         "Stripe",
         "Celery broker",
         "Email",
+        "Payment form",
     ):
         assert line(output, name).startswith("[OK"), output
+    assert "Card Element (localstripe" in line(output, "Payment form")
     assert WEBHOOK_URL in output
     assert "All checks passed." in output
     assert "spk_test_sandbox" not in output  # never a secret
