@@ -63,7 +63,7 @@ def _confirm(token: str) -> payments.PaymentIntentInfo:
 def _check_ids(**overrides: object) -> set[str]:
     with override_settings(**{**STRIPE, **overrides}):
         found = checks.run_checks()
-    return {m.id for m in found if m.id and m.id.startswith("checkout.E05")}
+    return {m.id for m in found if m.id and m.id.startswith("checkout.E06")}
 
 
 def test_the_payment_element_against_stripe_passes_the_checks() -> None:
