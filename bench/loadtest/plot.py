@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.loadtest.report import P95_LIMIT_MS, STEPS, Sample, Stage, percentile
 
-BUCKET_S = 5.0
+BUCKET_S = 10.0
 
 
 def _buckets(samples: Sequence[Sample], start: float) -> dict[int, list[Sample]]:
@@ -18,7 +18,7 @@ def _buckets(samples: Sequence[Sample], start: float) -> dict[int, list[Sample]]
 
 
 def plot(stages: Sequence[Stage], path: Path) -> None:
-    """Draw requests/s per step (top) and p95 per step (bottom) in 5 s buckets."""
+    """Draw requests/s (all, and per step) on top and p95 per step below, in 10 s buckets."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,6 +32,15 @@ def plot(stages: Sequence[Stage], path: Path) -> None:
     names += sorted({s.step for s in samples} - set(names))
     fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 7.5), sharex=True)
     colors = plt.get_cmap("tab20")
+    every = _buckets(samples, start)
+    xs = sorted(every)
+    top.plot(
+        [x * BUCKET_S + BUCKET_S / 2 for x in xs],
+        [len(every[x]) / BUCKET_S for x in xs],
+        color="black",
+        linewidth=2,
+        label="all requests",
+    )
     for i, name in enumerate(names):
         buckets = _buckets([s for s in samples if s.step == name], start)
         xs = sorted(buckets)
@@ -45,12 +54,17 @@ def plot(stages: Sequence[Stage], path: Path) -> None:
             for ax in (top, bottom):
                 ax.axvline(at, color="grey", linestyle=":", linewidth=0.8)
             top.annotate(
-                f"{stage.users} shoppers", (at, 1), xycoords=("data", "axes fraction"),
-                xytext=(3, -12), textcoords="offset points", fontsize=8, color="grey",
+                f"{stage.users} shoppers",
+                (at, 1),
+                xycoords=("data", "axes fraction"),
+                xytext=(3, -12),
+                textcoords="offset points",
+                fontsize=8,
+                color="grey",
             )
     bottom.axhline(P95_LIMIT_MS, color="red", linestyle="--", linewidth=1, label="2 s")
-    top.set_ylabel("requests/s (5 s buckets)")
-    bottom.set_ylabel("p95 (ms, 5 s buckets)")
+    top.set_ylabel("requests/s (10 s buckets)")
+    bottom.set_ylabel("p95 (ms, 10 s buckets)")
     bottom.set_xlabel("seconds since the rush began")
     bottom.set_yscale("log")
     top.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=8)

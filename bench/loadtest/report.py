@@ -88,7 +88,7 @@ class Stage:
 def percentile(values: Sequence[float], q: float) -> float:
     """The nearest-rank ``q``-th percentile (0 < q <= 100): a value that was measured.
 
-    With 20 samples the p95 is the 19th smallest, so one slow request in 20 shows.
+    With 20 samples the p95 is the 19th smallest: two slow requests in 20 show in it.
     """
     if not values:
         return 0.0
@@ -123,6 +123,27 @@ def largest_holding(stages: Sequence[Stage]) -> Stage | None:
     """The stage with the most shoppers that held (p95 <= 2 s everywhere, no error)."""
     held = [s for s in stages if s.holds]
     return max(held, key=lambda s: s.users) if held else None
+
+
+def next_users(stages: Sequence[Stage], ramp: Sequence[int]) -> int | None:
+    """How many shoppers the next stage has, or None to stop the search.
+
+    Up the ramp while every stage holds; after the first that does not, one stage halfway
+    between it and the last that held (when they are at least 4 shoppers apart), then stop.
+    """
+    if not stages:
+        return ramp[0] if ramp else None
+    last = stages[-1]
+    if all(s.holds for s in stages):
+        bigger = [u for u in ramp if u > last.users]
+        return bigger[0] if bigger else None
+    if any(not s.holds for s in stages[:-1]):  # the halfway stage has run
+        return None
+    held = [s.users for s in stages if s.holds]
+    if not held:
+        return None
+    low, high = max(held), last.users
+    return (low + high) // 2 if high - low >= 4 else None
 
 
 @dataclass(frozen=True)

@@ -97,7 +97,9 @@ class Shopper(HttpUser):
     def on_start(self) -> None:
         self.number = next(_shopper_numbers)
         # One address per shopper for the rate limiter (the stack trusts one proxy hop).
-        self.client.headers["X-Forwarded-For"] = f"10.{self.number // 250 % 250}.{self.number % 250}.7"
+        self.client.headers["X-Forwarded-For"] = (
+            f"10.{self.number // 250 % 250}.{self.number % 250}.7"
+        )
 
     def pause(self) -> None:
         gevent.sleep(self.wait_time())
@@ -143,9 +145,7 @@ class Shopper(HttpUser):
         self._cookies_over_http()
         headers = {"X-CSRFToken": self.csrf(), "Accept": "application/json"}
         kwargs: dict[str, Any] = {"data": body} if form else {"json": body}
-        with self.client.post(
-            path, name=step, headers=headers, catch_response=True, **kwargs
-        ) as r:
+        with self.client.post(path, name=step, headers=headers, catch_response=True, **kwargs) as r:
             self._check(r, ok)
             try:
                 data = r.json()
@@ -297,8 +297,13 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     ) -> None:
         at = kw.get("start_time") or time.time() - response_time / 1000
         samples.append(
-            {"at": at, "step": name, "ms": response_time, "ok": exception is None,
-             "error": str(exception)[:300] if exception else ""}
+            {
+                "at": at,
+                "step": name,
+                "ms": response_time,
+                "ok": exception is None,
+                "error": str(exception)[:300] if exception else "",
+            }
         )
 
     env.events.request.add_listener(record)

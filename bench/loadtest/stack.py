@@ -29,6 +29,7 @@ from checkout.testing.servers import (
 
 LATENCY_MS = 150.0
 LATENCY_JITTER_MS = 30.0
+STOCK = 100_000
 # Redis dbs of the rush's own (the bench's 14 and 15 may be in use by a bench run).
 BROKER_DB = int(os.environ.get("LOADTEST_REDIS_BROKER_DB", "10"))
 CACHE_DB = int(os.environ.get("LOADTEST_REDIS_CACHE_DB", "11"))
@@ -75,6 +76,11 @@ class RushStack:
                 "WARNING",
             ],
         )
+        # The seeded catalog holds a few dozen of most variants: a rush would sell it out
+        # and measure sold-out answers instead of the checkout.
+        requests.post(
+            f"{self.sandbox.control_base}/stock", json={"quantity_available": STOCK}, timeout=10
+        ).raise_for_status()
         self.stack.prepare()
         self.web_port = free_port()
         env = self.stack.env
@@ -97,7 +103,8 @@ class RushStack:
 
     def _register_webhooks(self) -> None:
         """Subscribe the site to Spectra's and Stripe's webhooks (secrets into the env)."""
-        assert self.sandbox and self.localstripe
+        assert self.sandbox
+        assert self.localstripe
         answer = requests.post(
             f"{self.sandbox.api_base}/webhooks",
             json={"url": f"{self.site_url}/webhooks/spectra/", "events": ["*"]},
@@ -134,14 +141,13 @@ class RushStack:
 
     def ledger(self, *, placed_by_shoppers: int, settle_s: float = 30.0) -> Ledger:
         """Count every side once the worker has sent what it owes (at most ``settle_s``)."""
-        assert self.sandbox and self.localstripe
+        assert self.sandbox
+        assert self.localstripe
         deadline = time.monotonic() + settle_s
         while True:
             orders, paid_by = self.orders()
             emails = self.emails()
-            confirmations = sum(
-                1 for e in emails if CONFIRMATION_WORD in str(e.get("subject", ""))
-            )
+            confirmations = sum(1 for e in emails if CONFIRMATION_WORD in str(e.get("subject", "")))
             if confirmations >= orders or time.monotonic() > deadline:
                 break
             time.sleep(1)
