@@ -8,7 +8,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install browser wrk gettext messages screenshots demo test test-unit test-integration test-browser test-matrix lint format typecheck bench bench-smoke clean
+.PHONY: install browser wrk gettext messages screenshots demo test test-unit test-integration test-browser test-matrix lint format typecheck bench bench-smoke loadtest clean
 
 install: $(STAMP)
 
@@ -94,6 +94,12 @@ bench: install wrk
 
 bench-smoke: install wrk
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m bench.run --smoke
+
+# A sale-day rush with Locust on the production server, the sandbox at 150 ms (bench/loadtest,
+# docs/performance.md "A sale-day rush"); ~7 minutes, or LOADTEST_ARGS=--smoke for ~1.
+LOADTEST_ARGS ?=
+loadtest: install
+	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m bench.loadtest $(LOADTEST_ARGS)
 
 clean:
 	rm -rf build dist *.egg-info .mypy_cache .ruff_cache .pytest_cache var

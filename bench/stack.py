@@ -67,6 +67,8 @@ class Stack:
     web_port: int = 0
     stub_port: int = 0
     env: dict[str, str] = field(default_factory=dict)
+    broker_db: int = REDIS_BROKER_DB
+    cache_db: int = REDIS_CACHE_DB
     _db_created: bool = False
 
     # --- set-up --------------------------------------------------------------------
@@ -80,8 +82,8 @@ class Stack:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}"')
             conn.execute(f'CREATE DATABASE "{self.db_name}"')
         self._db_created = True
-        broker = _with_redis_db(self.redis_url, REDIS_BROKER_DB)
-        cache = _with_redis_db(self.redis_url, REDIS_CACHE_DB)
+        broker = _with_redis_db(self.redis_url, self.broker_db)
+        cache = _with_redis_db(self.redis_url, self.cache_db)
         self.flush_redis()
         stub = f"http://{HOST}:{self.stub_port}"
         self.env = {
@@ -110,7 +112,7 @@ class Stack:
             )
 
     def flush_redis(self) -> None:
-        for db in (REDIS_BROKER_DB, REDIS_CACHE_DB):
+        for db in (self.broker_db, self.cache_db):
             redis.Redis.from_url(_with_redis_db(self.redis_url, db)).flushdb()
 
     def manage(self, *args: str) -> None:
@@ -155,13 +157,14 @@ class Stack:
         )
         self._wait_http(f"http://{HOST}:{self.web_port}/bench/hello/", "gunicorn")
 
-    def start_production_web(self) -> int:
+    def start_production_web(self, port: int = 0) -> int:
         """Start gunicorn as production runs it (``config/gunicorn.conf.py``); return its port.
 
         Same workers, settings, database and caches as the sync stack; the worker class
         (gthread, ``PRODUCTION_THREADS`` threads) and the connection pool are production's.
+        ``port``: a port chosen beforehand (e.g. already given to webhook senders).
         """
-        port = free_port()
+        port = port or free_port()
         env = {
             **self.env,
             "DATABASE_POOL": "true",

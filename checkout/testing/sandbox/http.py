@@ -154,6 +154,7 @@ class SandboxApp:
         a("POST", f"{CONTROL}/gift-cards", self.gift_card_add, "control")
         a("POST", f"{CONTROL}/clock", self.clock_set, "control")
         a("POST", f"{CONTROL}/latency", self.latency_set, "control")
+        a("POST", f"{CONTROL}/stock", self.stock_set, "control")
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         path_known = False
@@ -512,6 +513,23 @@ class SandboxApp:
             raise ApiError(422, "validation_error", "Latencies must be within 0-60000 ms.")
         self.config.latency_ms, self.config.latency_jitter_ms = latency, jitter
         return 200, {"latency_ms": latency, "latency_jitter_ms": jitter}, None
+
+    def stock_set(self, req: Request) -> Result:
+        """Give every variant in stock ``quantity_available`` units; sold-out ones stay so.
+
+        A load test's shoppers buy far more than the seeded stock of a few dozen.
+        """
+        try:
+            quantity = int(req.json().get("quantity_available", 0))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(422, "validation_error", "quantity_available is a number.") from exc
+        if not 1 <= quantity <= 1_000_000:
+            raise ApiError(422, "validation_error", "quantity_available must be 1-1000000.")
+        with self.store.lock:
+            restocked = [v for v in self.store.variants.values() if v.quantity_available > 0]
+            for variant in restocked:
+                variant.quantity_available = quantity
+        return 200, {"variants": len(restocked), "quantity_available": quantity}, None
 
 
 @dataclass
