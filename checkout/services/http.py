@@ -7,6 +7,11 @@ pay request's CPU (docs/performance.md). The environment of a server process doe
 change while it runs, so ``service_session`` reads it once, when the client is built,
 and turns the per-call lookup off. Proxies and CA bundles from the environment keep
 working exactly as before.
+
+Each session also keeps up to ``POOL_MAXSIZE`` connections per host. A worker's threads
+(gunicorn's request threads, and the pool that makes a round of calls at once) share the
+client; with urllib3's default of 10, a busy worker opened and then discarded a connection
+for most calls ("Connection pool is full" in the load test, docs/performance.md).
 """
 
 from __future__ import annotations
@@ -15,9 +20,13 @@ import os
 from collections.abc import Iterable
 
 import requests
+from requests.adapters import HTTPAdapter
 from requests.utils import get_environ_proxies
 
-__all__ = ["environment_proxies", "service_session"]
+__all__ = ["POOL_MAXSIZE", "environment_proxies", "service_session"]
+
+# Connections kept per host: gunicorn's 32 threads per worker plus the round pool's calls.
+POOL_MAXSIZE = 64
 
 
 def environment_proxies(base_urls: Iterable[str]) -> dict[str, str] | None:
@@ -36,6 +45,9 @@ def environment_proxies(base_urls: Iterable[str]) -> dict[str, str] | None:
 def service_session(base_urls: Iterable[str]) -> requests.Session:
     """Return a ``requests.Session`` with the environment's proxy and CA settings read once."""
     session = requests.Session()
+    adapter = HTTPAdapter(pool_maxsize=POOL_MAXSIZE)
+    session.mount("https://", adapter)
+    session.mount("http://", adapter)
     proxies = environment_proxies(base_urls)
     if proxies is None:
         return session  # mixed NO_PROXY: leave requests to decide per call

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import requests
 import responses
 
-from checkout.services.http import environment_proxies, service_session
+from checkout.services.http import POOL_MAXSIZE, environment_proxies, service_session
 
 
 def test_proxies_and_ca_bundle_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -46,3 +47,14 @@ def test_the_environment_is_not_read_per_call(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr("requests.sessions.get_environ_proxies", fail)
     monkeypatch.setattr("requests.sessions.get_netrc_auth", fail)
     assert session.get("https://api.spectra.example/ping", timeout=1).json() == {"ok": True}
+
+
+def test_a_busy_worker_keeps_its_connections() -> None:
+    """32 request threads and a round's calls share one session: each host keeps enough
+    connections for all of them, not urllib3's default 10 (which it discarded under load)."""
+    session = service_session(["https://api.spectradiag.com/api/v1"])
+    for url in ("https://api.spectradiag.com/api/v1/orders", "http://127.0.0.1:8765/"):
+        pool = session.get_adapter(url).get_connection_with_tls_context(
+            requests.Request("GET", url).prepare(), verify=True
+        )
+        assert pool.pool.maxsize == POOL_MAXSIZE >= 32
