@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import requests
 import responses
+from requests.adapters import HTTPAdapter
 
 from checkout.services.http import POOL_MAXSIZE, environment_proxies, service_session
 
@@ -54,7 +55,10 @@ def test_a_busy_worker_keeps_its_connections() -> None:
     connections for all of them, not urllib3's default 10 (which it discarded under load)."""
     session = service_session(["https://api.spectradiag.com/api/v1"])
     for url in ("https://api.spectradiag.com/api/v1/orders", "http://127.0.0.1:8765/"):
-        pool = session.get_adapter(url).get_connection_with_tls_context(
+        adapter = session.get_adapter(url)
+        assert isinstance(adapter, HTTPAdapter)
+        pool = adapter.get_connection_with_tls_context(
             requests.Request("GET", url).prepare(), verify=True
         )
+        assert pool.pool is not None
         assert pool.pool.maxsize == POOL_MAXSIZE >= 32
