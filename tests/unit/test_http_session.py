@@ -6,6 +6,7 @@ import pytest
 import requests
 import responses
 from requests.adapters import HTTPAdapter
+from urllib3 import HTTPConnectionPool
 
 from checkout.services.http import POOL_MAXSIZE, environment_proxies, service_session
 
@@ -60,5 +61,6 @@ def test_a_busy_worker_keeps_its_connections() -> None:
         pool = adapter.get_connection_with_tls_context(
             requests.Request("GET", url).prepare(), verify=True
         )
+        assert isinstance(pool, HTTPConnectionPool)
         assert pool.pool is not None
         assert pool.pool.maxsize == POOL_MAXSIZE >= 32
