@@ -1,7 +1,8 @@
 """Render the figures of the last reliability run into docs/reliability.md.
 
 ``python -m tests.reliability.render`` reads ``var/reliability/figures.json`` (written by
-the suite) and replaces the table between the ``figures`` markers in the document.
+the suite, on each sandbox contract) and replaces the table between the ``figures``
+markers in the document: one row per scenario, a column per contract.
 """
 
 from __future__ import annotations
@@ -21,25 +22,38 @@ def _cell(text: object) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+CONTRACTS = ("default", "documented")
+
+
 def table(figures: dict[str, dict[str, object]]) -> str:
+    """One row per scenario, an "observed" and a "time" column per sandbox contract.
+
+    Rows are keyed ``name`` (the default contract) and ``name@documented``; the two runs
+    share the scenario, what was done (the same seeds, the same fault mix) and the
+    expectation.
+    """
+
     def rank(key: str) -> tuple[int, str]:
         prefix = next((i for i, p in enumerate(ORDER) if key.startswith(p)), len(ORDER))
         return prefix, key
 
+    scenarios: dict[str, dict[str, dict[str, object]]] = {}
+    for key, row in figures.items():
+        name, _, contract = key.partition("@")
+        scenarios.setdefault(name, {})[contract or "default"] = row
     lines = [
-        "| scenario | what was done | expected | observed | time (s) | recorded |",
-        "|---|---|---|---|---|---|",
+        "| scenario | what was done | expected | observed: default contract "
+        "| observed: documented contract | time (s) default / documented | recorded |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for key in sorted(figures, key=rank):
-        row = figures[key]
-        lines.append(
-            "| "
-            + " | ".join(
-                _cell(row[name])
-                for name in ("scenario", "done", "expected", "observed", "seconds", "recorded_at")
-            )
-            + " |"
-        )
+    for name in sorted(scenarios, key=rank):
+        runs = scenarios[name]
+        first = runs.get("default") or runs["documented"]
+        observed = [str(runs[c]["observed"]) if c in runs else "not run" for c in CONTRACTS]
+        seconds = " / ".join(str(runs[c]["seconds"]) if c in runs else "-" for c in CONTRACTS)
+        recorded = max(str(r["recorded_at"]) for r in runs.values())
+        cells = [first["scenario"], first["done"], first["expected"], *observed, seconds, recorded]
+        lines.append("| " + " | ".join(_cell(c) for c in cells) + " |")
     return "\n".join(lines)
 
 

@@ -112,6 +112,8 @@ def _fields_from_attempt(
             else {}
         ),
         "promo_code": attempt.promo_code,
+        # The order was placed with it as ``gateway_id``; the answer need not echo it.
+        "payment_intent_id": attempt.payment_intent_id,
     }
     completed = {**fields, **{k: v for k, v in known.items() if not fields.get(k) and v}}
     # Totals the answer does not give come from the quote the shopper paid; the charge

@@ -184,7 +184,7 @@ def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> No
     time.sleep(1)  # anything the servers would still print after the banner
     assert demo.output.rstrip().endswith(READY), demo.output[-2000:]  # the banner is last
     assert "imported automatically" not in demo.output  # no chatter from `shell -c`
-    control = re.search(r"\(control: (http://\S+)\)", demo.output)
+    control = re.search(r"\(control: (http://[^\s;)]+)", demo.output)
     assert control, demo.output
     assert requests.get(control.group(1), timeout=5).status_code == 200
     assert f"Celery worker + beat on {BROKER_URL}" in demo.output

@@ -141,7 +141,11 @@ def test_the_documented_steps_give_a_working_shop(
     # Step 9: the doctor passes.
     doctor = run([*manage, "checkout_doctor"], cwd=site, env=env)
     assert "All checks passed." in doctor
-    assert webhook_url in doctor
+    if sandbox_reset.documented:
+        # No GET /webhooks to list subscriptions: the doctor waits for a signed delivery.
+        assert "no signed delivery has arrived yet" in doctor
+    else:
+        assert webhook_url in doctor
 
     product = requests.get(
         f"{sandbox_reset.api_base}/products",
