@@ -226,20 +226,16 @@ def _recorded(order: Order, attempt: CheckoutAttempt | None) -> None:
     )
 
 
-def _settlement(
-    attempt: CheckoutAttempt, remote: spectra.Order, *, linked: bool
-) -> tuple[str, str]:
+def _settlement(attempt: CheckoutAttempt, charged: Decimal, *, linked: bool) -> tuple[str, str]:
     """The state an attempt settles in once its order is recorded, and the problem if any.
 
-    ``linked``: the order is this attempt's (not linked to another one).
+    ``linked``: the order is this attempt's (not linked to another one). ``charged``: the
+    order's ``amount_charged`` as recorded (the API's, or its total less the gift card when
+    the answer does not say, as on the documented contract, which never checks the hold).
     """
     if not linked:
         return State.NEEDS_REVIEW, "order_linked_elsewhere"
-    if (
-        attempt.payment_intent_id
-        and remote.amount_charged is not None
-        and (remote.amount_charged > attempt.amount_due)
-    ):
+    if attempt.payment_intent_id and charged > attempt.amount_due:
         # The API says it charged more than the card authorization: staff must look.
         return State.NEEDS_REVIEW, "amount_charged_exceeds_authorization"
     return State.PLACED, ""
@@ -257,7 +253,9 @@ def _settled(state: str, problem: str, now: dt.datetime) -> dict[str, Any]:
 
 def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Order) -> None:
     """Mark the attempt placed (inside order_record's transaction); flag contradictions."""
-    state, problem = _settlement(attempt, remote, linked=order.attempt_id == attempt.pk)
+    state, problem = _settlement(
+        attempt, order.amount_charged, linked=order.attempt_id == attempt.pk
+    )
     if attempt.state == state:
         return
     changes = _settled(state, problem, timezone.now())

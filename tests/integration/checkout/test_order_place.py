@@ -211,6 +211,31 @@ def test_rejected_402_when_the_total_grew_after_authorization(
     assert placed.order.items[0]["quantity"] == 2
 
 
+@pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
+def test_documented_api_order_above_the_hold_goes_to_staff_not_silently_underpaid(
+    live: Live, ready_attempt: MakeAttempt
+) -> None:
+    # The documented API records the PaymentIntent without checking it, so a cart that
+    # grew after the card was authorized becomes an order for more than the hold.
+    variant = live.variant()
+    cart_id = live.cart((variant, 1))
+    attempt = ready_attempt(cart_id)
+    _pay(live, attempt)
+    live.spectra.add_cart_item(cart_id, variant_id=variant.id, quantity=1)
+
+    result = orders.order_place(attempt=attempt)
+
+    assert result.status != "placed", result
+    attempt.refresh_from_db()
+    assert attempt.state == State.NEEDS_REVIEW
+    assert attempt.failure_code == "amount_charged_exceeds_authorization"
+    order = Order.objects.get()
+    assert order.amount_charged > attempt.amount_due
+    assert OrderEvent.objects.filter(
+        order=order, message__contains="amount_charged_exceeds_authorization"
+    ).exists()
+
+
 def test_rejected_422_out_of_stock_releases_the_hold(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
