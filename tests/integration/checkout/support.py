@@ -70,7 +70,9 @@ class Live:
         """PaymentIntents captured on localstripe, whoever captured them: Spectra (the
         default contract) or the app (the documented one, where Spectra only records the
         ``gateway_id``). The sandbox's own ``captures`` count is the first kind only."""
-        return sum(1 for i in self.intents() if i["status"] == "succeeded")
+        intents = self.intents()
+        assert len(intents) < 100, "more PaymentIntents than one page: count them another way"
+        return sum(1 for i in intents if i["status"] == "succeeded")
 
     def authenticate(self, payment_intent_id: str, client_secret: str, *, success: bool) -> None:
         """Complete (or fail) 3-D Secure as the page would with Stripe.js."""
