@@ -29,9 +29,10 @@ from tests.integration.web.conftest import add_to_cart, complete_information, co
 
 from .conftest import Figures
 
-pytestmark = [pytest.mark.integration]
-
 EXAMPLES = int(os.environ.get("RELIABILITY_FUZZ_EXAMPLES") or 60)
+# The suite's 300 s per test is for the default count; a full run gets time in proportion.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(max(300, 2 * EXAMPLES))]
+
 FUZZ = hsettings(
     max_examples=EXAMPLES,
     deadline=None,
