@@ -278,10 +278,14 @@ def test_test_orders_send_no_customer_email(webhook_env: WebhookEnv, settings: A
     env.webhook_faults({"drop": {"percent": 100}})
     order = env.place_order(key=TEST_KEY)
     assert order.is_test
-    env.advance(order, "shipped")
-    body, headers = signed_event(
-        env, "order.shipped", remote_data(env, order, TEST_KEY), settings.CHECKOUT_WEBHOOK_SECRET
-    )
+    env.advance(order, "shipped", tracking_number="1Z999AA10123456784", carrier="UPS")
+    # order.shipped carries the tracking in the docs' shape too, whatever the order read has.
+    data = {
+        **remote_data(env, order, TEST_KEY),
+        "tracking_number": "1Z999AA10123456784",
+        "shipping_carrier": "UPS",
+    }
+    body, headers = signed_event(env, "order.shipped", data, settings.CHECKOUT_WEBHOOK_SECRET)
     assert requests.post(env.webhook_url, data=body, headers=headers, timeout=10).status_code == 202
 
     wait_for(lambda: Order.objects.get(pk=order.pk).status == "shipped", what="shipped")
