@@ -12,6 +12,7 @@ The timeline staff read on an order's page is in ``checkout.services.staff_timel
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -251,6 +252,12 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
                 )
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
+    if not remote.tracking_number:
+        # The answer need not carry tracking (the guide's order sample has none); the API
+        # took the tracking we set, so the order (and its shipped email) carries it.
+        remote = dataclasses.replace(
+            remote, tracking_number=tracking_number, shipping_carrier=carrier
+        )
     order = _apply(remote=remote, actor=actor)
     _record_staff(
         message=_("Marked shipped: %(carrier)s %(number)s (Spectra status: %(status)s).")

@@ -7,6 +7,10 @@ The sandbox has two contracts (``default`` and ``documented``, see ``docs/sandbo
 ``--sandbox-contract documented`` (or ``SANDBOX_CONTRACT=documented``) runs a whole session
 on one; a test runs on both with
 ``@pytest.mark.parametrize("sandbox_contract", SANDBOX_CONTRACTS, indirect=True)``.
+A test of one of the default contract's generosities (a 409 ``cart_already_ordered``, the
+``cart_id`` filter, full orders...) says so with
+``@pytest.mark.default_contract("what it relies on")``: a ``--sandbox-contract documented``
+session skips it with that reason, since the documented contract does not promise it.
 ``checkout_live_settings`` points the app's settings at both (needs pytest-django), and
 ``spectra_client`` hands a test the app's own configured client.
 """
@@ -46,6 +50,32 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="the Spectra sandbox's contract for tests that do not choose one "
         "(default: $SANDBOX_CONTRACT or 'default')",
     )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "default_contract(reason): tests a generosity of the sandbox's default contract "
+        "(docs/sandbox.md); skipped when the session runs on the documented contract",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a documented-contract session, skip the tests of the default contract's extras
+    (those that do not choose their contract themselves)."""
+    if config.getoption("sandbox_contract") != "documented":
+        return
+    for item in items:
+        marker = item.get_closest_marker("default_contract")
+        if marker is None:
+            continue
+        callspec = getattr(item, "callspec", None)
+        if callspec is not None and "sandbox_contract" in callspec.params:
+            continue  # it picked its contract; the parameter decides
+        what = marker.kwargs.get("reason") or (marker.args[0] if marker.args else "")
+        item.add_marker(
+            pytest.mark.skip(reason=f"the default contract's extra, not documented: {what}")
+        )
 
 
 class SandboxPool:

@@ -1,5 +1,10 @@
 """Recording a Spectra order locally: the order row, its timeline, the confirmation email
 and the attempt settled, in one transaction.
+
+An order answer may carry only the guide's response sample (``id``, ``order_number``,
+``status``, ``payment_status``, ``grand_total``, ``is_test``, ``items``): what the checkout
+sent in ``POST /orders`` (email, addresses, shipping method, totals from the API's own
+quote) fills in what the answer leaves out.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
 from checkout.services.constraints import insert_unless_conflict
 from checkout.services.notifications import email_schedule
+from checkout.services.orders.attempts import _clean_address
 from checkout.services.orders.results import ZERO, State
 from checkout.services.orders.timeline import _flush_calls, _jsonable
 
@@ -73,6 +79,63 @@ def order_fields_from_remote(remote: spectra.Order) -> dict[str, Any]:
     }
 
 
+def _fields_from_attempt(
+    fields: dict[str, Any], remote: spectra.Order, attempt: CheckoutAttempt
+) -> dict[str, Any]:
+    """Fill what the API's answer left out with what the attempt sent in ``POST /orders``.
+
+    Only for the attempt's own order (no other cart named), and only where the answer is
+    silent: what the API says always wins.
+    """
+    if remote.cart_id and remote.cart_id != attempt.cart_id:
+        return fields
+    shipping = _clean_address(attempt.shipping_address) if attempt.shipping_address else {}
+    billing = (
+        shipping
+        if attempt.billing_same_as_shipping
+        else (_clean_address(attempt.billing_address) if attempt.billing_address else {})
+    )
+    rate = attempt.shipping_rate or {}
+    known: dict[str, Any] = {
+        "cart_id": attempt.cart_id,
+        "email": attempt.email,
+        "customer_name": str(billing.get("name") or shipping.get("name") or ""),
+        "billing": {**billing, "email": attempt.email, "phone": attempt.phone} if billing else {},
+        "shipping": shipping,
+        "shipping_method": (
+            {
+                "method": str(rate.get("method") or "ground"),
+                "carrier": str(rate.get("carrier") or ""),
+                "service": str(rate.get("service") or ""),
+                "cost": str(money(attempt.shipping_total)),
+            }
+            if rate
+            else {}
+        ),
+        "promo_code": attempt.promo_code,
+        # The order was placed with it as ``gateway_id``; the answer need not echo it.
+        "payment_intent_id": attempt.payment_intent_id,
+    }
+    completed = {**fields, **{k: v for k, v in known.items() if not fields.get(k) and v}}
+    # Totals the answer does not give come from the quote the shopper paid; the charge
+    # is what is left after a gift card (never the whole total when a card paid part).
+    for name, value in (
+        ("subtotal", attempt.subtotal),
+        ("shipping_total", attempt.shipping_total),
+        ("discount_total", attempt.discount_total),
+        ("tax_total", attempt.tax_estimate),
+    ):
+        if getattr(remote, name) is None:
+            completed[name] = money(value)
+    if remote.gift_card_total is None:
+        completed["gift_card_total"] = money(attempt.gift_card_amount)
+        if remote.amount_charged is None:
+            completed["amount_charged"] = money(remote.grand_total) - money(
+                attempt.gift_card_amount
+            )
+    return completed
+
+
 def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> tuple[Order, bool]:
     """Get or create the local order for an API order; return it and whether it is new.
 
@@ -82,6 +145,8 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     order) and its timeline moves to the order.
     """
     fields = order_fields_from_remote(remote)
+    if attempt is not None:
+        fields = _fields_from_attempt(fields, remote, attempt)
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
@@ -165,20 +230,16 @@ def _recorded(order: Order, attempt: CheckoutAttempt | None) -> None:
     )
 
 
-def _settlement(
-    attempt: CheckoutAttempt, remote: spectra.Order, *, linked: bool
-) -> tuple[str, str]:
+def _settlement(attempt: CheckoutAttempt, charged: Decimal, *, linked: bool) -> tuple[str, str]:
     """The state an attempt settles in once its order is recorded, and the problem if any.
 
-    ``linked``: the order is this attempt's (not linked to another one).
+    ``linked``: the order is this attempt's (not linked to another one). ``charged``: the
+    order's ``amount_charged`` as recorded (the API's, or its total less the gift card when
+    the answer does not say, as on the documented contract, which never checks the hold).
     """
     if not linked:
         return State.NEEDS_REVIEW, "order_linked_elsewhere"
-    if (
-        attempt.payment_intent_id
-        and remote.amount_charged is not None
-        and (remote.amount_charged > attempt.amount_due)
-    ):
+    if attempt.payment_intent_id and charged > attempt.amount_due:
         # The API says it charged more than the card authorization: staff must look.
         return State.NEEDS_REVIEW, "amount_charged_exceeds_authorization"
     return State.PLACED, ""
@@ -196,7 +257,9 @@ def _settled(state: str, problem: str, now: dt.datetime) -> dict[str, Any]:
 
 def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Order) -> None:
     """Mark the attempt placed (inside order_record's transaction); flag contradictions."""
-    state, problem = _settlement(attempt, remote, linked=order.attempt_id == attempt.pk)
+    state, problem = _settlement(
+        attempt, order.amount_charged, linked=order.attempt_id == attempt.pk
+    )
     if attempt.state == state:
         return
     changes = _settled(state, problem, timezone.now())

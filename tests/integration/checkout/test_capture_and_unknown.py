@@ -129,6 +129,7 @@ def test_capture_by_app_captures_amount_charged_after_the_order_exists(
     assert not order.events.filter(message__startswith="Spectra did not capture").exists()
 
 
+@pytest.mark.default_contract("the sandbox captures the PaymentIntent itself")
 def test_default_sandbox_capture_is_verified_not_repeated(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:

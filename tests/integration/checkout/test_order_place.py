@@ -82,7 +82,7 @@ def test_placed_order_is_stored_charged_once_and_confirmed(
     ).payment_intent_id == (pi_id)
     state = live.state()
     assert state["orders"] == 1
-    assert state["captures"] == 1
+    assert live.captures() == 1
     assert Order.objects.count() == 1
     assert [i["id"] for i in live.intents()] == [pi_id]
     # The cart now leads to the placed attempt, never to a new checkout.
@@ -114,7 +114,7 @@ def test_declined_card_then_another_card_with_a_new_payment_intent(
     assert result.status == "placed", result
     assert result.order is not None
     assert result.order.payment_intent_id == pi_id
-    assert live.state()["captures"] == 1
+    assert live.captures() == 1
 
 
 def test_unknown_payment_method_asks_for_the_card_again(
@@ -179,6 +179,7 @@ def test_three_d_secure_failed_then_another_card(live: Live, ready_attempt: Make
 # --- Rejections -------------------------------------------------------------------------
 
 
+@pytest.mark.default_contract("the API checks the PaymentIntent's amount and refuses with 402")
 def test_rejected_402_when_the_total_grew_after_authorization(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
@@ -208,6 +209,31 @@ def test_rejected_402_when_the_total_grew_after_authorization(
     assert placed.status == "placed"
     assert placed.order is not None
     assert placed.order.items[0]["quantity"] == 2
+
+
+@pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
+def test_documented_api_order_above_the_hold_goes_to_staff_not_silently_underpaid(
+    live: Live, ready_attempt: MakeAttempt
+) -> None:
+    # The documented API records the PaymentIntent without checking it, so a cart that
+    # grew after the card was authorized becomes an order for more than the hold.
+    variant = live.variant()
+    cart_id = live.cart((variant, 1))
+    attempt = ready_attempt(cart_id)
+    _pay(live, attempt)
+    live.spectra.add_cart_item(cart_id, variant_id=variant.id, quantity=1)
+
+    result = orders.order_place(attempt=attempt)
+
+    assert result.status != "placed", result
+    attempt.refresh_from_db()
+    assert attempt.state == State.NEEDS_REVIEW
+    assert attempt.failure_code == "amount_charged_exceeds_authorization"
+    order = Order.objects.get()
+    assert order.amount_charged > attempt.amount_due
+    assert OrderEvent.objects.filter(
+        order=order, message__contains="amount_charged_exceeds_authorization"
+    ).exists()
 
 
 def test_rejected_422_out_of_stock_releases_the_hold(
@@ -246,6 +272,7 @@ def test_rejected_422_out_of_stock_releases_the_hold(
     assert Order.objects.count() == 0
 
 
+@pytest.mark.default_contract("a second POST /orders for an ordered cart is a 409")
 def test_rejected_409_when_the_cart_was_ordered_with_another_payment(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
@@ -280,7 +307,7 @@ def test_rejected_409_when_the_cart_was_ordered_with_another_payment(
     attempt.refresh_from_db()
     assert attempt.state == State.FAILED
     assert Order.objects.count() == 0
-    assert live.state()["captures"] == 1
+    assert live.captures() == 1
 
 
 # --- Unknown outcomes ----------------------------------------------------------------
@@ -300,7 +327,7 @@ def test_unknown_outcome_is_resolved_by_lookup_and_adopted(
     assert result.order.payment_intent_id == pi_id
     state = live.state()
     assert state["orders"] == 1
-    assert state["captures"] == 1
+    assert live.captures() == 1
     posts = OrderEvent.objects.filter(
         attempt=attempt, data__method="POST", data__path="/api/v1/orders"
     )
@@ -373,9 +400,10 @@ def test_sweep_adopts_an_order_that_was_created_while_we_did_not_know(
     assert recovered is not None
     assert recovered.status == "placed"
     assert live.state()["orders"] == 1
-    assert live.state()["captures"] == 1
+    assert live.captures() == 1
 
 
+@pytest.mark.default_contract("the API checks the PaymentIntent and refuses a lapsed hold with 402")
 def test_rejected_when_the_hold_lapsed_between_pay_and_place(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
@@ -398,7 +426,7 @@ def test_rejected_when_the_hold_lapsed_between_pay_and_place(
     assert attempt.payment_intent_id == ""
     assert Order.objects.count() == 0
     assert live.state()["orders"] == 0
-    assert live.state()["captures"] == 0
+    assert live.captures() == 0
     # The shopper pays again with a new authorization and the order is placed.
     assert _pay(live, attempt) != pi_id
     assert orders.order_place(attempt=attempt).status == "placed"
@@ -508,7 +536,7 @@ def test_gift_card_full_cover_needs_no_payment_intent(
     assert result.order.amount_charged == Decimal("0.00")
     assert result.order.gift_card_total == quote.grand_total
     assert live.intents() == []
-    assert live.state()["captures"] == 0
+    assert live.captures() == 0
 
 
 def test_invalid_gift_card_is_refused(live: Live, ready_attempt: MakeAttempt) -> None:

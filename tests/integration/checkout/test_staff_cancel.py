@@ -49,6 +49,7 @@ def thin_cancel(live: Live) -> Iterator[responses.RequestsMock]:
         yield mock
 
 
+@pytest.mark.default_contract("Spectra refunds what it captured on cancel")
 def test_cancel_verifies_the_refund_spectra_made(
     live: Live, ready_attempt: MakeAttempt, clerk: object
 ) -> None:

@@ -213,6 +213,7 @@ def test_order_post_hang_then_close_is_unknown_and_no_order(contract: Contract) 
     assert contract.state()["orders"] == 0
 
 
+@pytest.mark.default_contract("find_order_by_cart through the cart_id filter")
 def test_order_post_hang_then_answer_is_unknown_but_placed(contract: Contract) -> None:
     client = contract.client(order_timeout=0.2)
     cart = contract.cart(client)
@@ -247,6 +248,7 @@ def test_write_hang_is_not_retried(contract: Contract) -> None:
 # --- Created, then the answer dropped ----------------------------------------------------
 
 
+@pytest.mark.default_contract("find_order_by_cart and the sandbox capturing")
 def test_create_then_drop_leaves_an_order_that_lookup_finds(contract: Contract) -> None:
     client = contract.client()
     cart = contract.cart(client, (CABLE, 3))

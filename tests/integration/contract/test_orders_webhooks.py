@@ -25,6 +25,7 @@ from .conftest import CABLE, Contract, wait_until
 pytestmark = [pytest.mark.integration]
 
 
+@pytest.mark.default_contract("full order answers (cart_id, totals, addresses)")
 def test_create_order_answers_a_typed_order(contract: Contract) -> None:
     client = contract.client()
     cart = contract.cart(client, (CABLE, 2))
@@ -71,6 +72,7 @@ def test_create_order_answers_a_typed_order(contract: Contract) -> None:
     assert captured.status == "succeeded"
 
 
+@pytest.mark.default_contract("full order answers (amount_charged)")
 def test_gift_card_order_needs_no_payment_intent(contract: Contract) -> None:
     order = contract.gift_card_order(contract.client())
 
@@ -79,6 +81,7 @@ def test_gift_card_order_needs_no_payment_intent(contract: Contract) -> None:
     assert order.payment_status == "captured"
 
 
+@pytest.mark.default_contract("GET /orders filters by cart_id")
 def test_get_order_list_orders_and_find_by_cart(contract: Contract) -> None:
     client = contract.client()
     placed = [contract.gift_card_order(client) for _ in range(5)]
@@ -124,6 +127,7 @@ def test_live_key_does_not_list_test_orders(contract: Contract) -> None:
     assert list(live.iter_orders()) == []
 
 
+@pytest.mark.default_contract("full order answers and the cart_id filter")
 def test_list_orders_filters(contract: Contract) -> None:
     client = contract.client()
     first, second, third = (contract.gift_card_order(client) for _ in range(3))
@@ -151,6 +155,7 @@ def test_list_orders_filters(contract: Contract) -> None:
         client.list_orders(updated_since=dt.datetime(2026, 1, 1))
 
 
+@pytest.mark.default_contract("full order answers (tracking) to writes and reads")
 def test_tracking_then_shipped_then_delivered(contract: Contract) -> None:
     client = contract.client()
     order = contract.gift_card_order(client)
@@ -181,6 +186,7 @@ def test_tracking_then_shipped_then_delivered(contract: Contract) -> None:
     assert client.get_order(order.id).payment_status == "refunded"
 
 
+@pytest.mark.default_contract("GET /webhooks and DELETE /webhooks/{id}")
 def test_webhook_register_list_deliveries_delete(
     contract: Contract, webhook_receiver: WebhookReceiver
 ) -> None:

@@ -105,6 +105,7 @@ def test_403_missing_scope(contract: Contract) -> None:
     assert contract.state()["orders"] == 0
 
 
+@pytest.mark.default_contract("webhook_not_found from GET /webhooks/{id}")
 def test_404_each_resource(contract: Contract) -> None:
     client = contract.client()
     order = contract.gift_card_order(client)
@@ -137,6 +138,7 @@ def test_404_each_resource(contract: Contract) -> None:
     assert contract.recorder.sleeps == []  # a 404 is never retried
 
 
+@pytest.mark.default_contract("the API checks the PaymentIntent and refuses with 402")
 def test_402_payment_refused(contract: Contract) -> None:
     client = contract.client()
     cart = contract.cart(client, (CABLE, 1))
@@ -165,6 +167,7 @@ def test_402_payment_refused(contract: Contract) -> None:
     )
 
 
+@pytest.mark.default_contract("409 cart_already_ordered and cart_locked")
 def test_409_conflicts(contract: Contract) -> None:
     client = contract.client()
     order = contract.gift_card_order(client)

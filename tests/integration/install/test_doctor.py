@@ -17,6 +17,10 @@ from tests.integration.install.smtp_stub import smtp_stub
 pytestmark = [pytest.mark.integration]
 
 WEBHOOK_URL = "https://shop.example.com/webhooks/spectra/"
+WEBHOOK_LIST = (
+    "the doctor finds the webhook through GET /webhooks (without it: "
+    "test_the_doctor_needs_no_webhook_list)"
+)
 
 
 @pytest.fixture
@@ -59,6 +63,7 @@ def line(output: str, name: str) -> str:
     return next(row for row in output.splitlines() if name in row)
 
 
+@pytest.mark.default_contract(WEBHOOK_LIST)
 def test_a_good_configuration_passes(configured: SandboxProcess) -> None:
     output, error = doctor()
     assert error is None, output
@@ -106,6 +111,7 @@ def test_a_missing_scope_is_named(configured: SandboxProcess, settings: Any) -> 
     assert "orders:write" in str(error)
 
 
+@pytest.mark.default_contract(WEBHOOK_LIST)
 def test_an_unreachable_broker_fails(configured: SandboxProcess, settings: Any) -> None:
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:1/0"
     output, error = doctor("--broker-timeout", "1")
@@ -114,12 +120,14 @@ def test_an_unreachable_broker_fails(configured: SandboxProcess, settings: Any) 
     assert "Celery broker" in str(error)
 
 
+@pytest.mark.default_contract(WEBHOOK_LIST)
 def test_an_unregistered_webhook_url_fails(configured: SandboxProcess) -> None:
     output, error = doctor("--webhook-url", "https://elsewhere.example.com/webhooks/spectra/")
     assert error is not None
     assert "checkout_register_webhook" in line(output, "Spectra webhook")
 
 
+@pytest.mark.default_contract(WEBHOOK_LIST)
 def test_an_unreachable_stripe_fails(configured: SandboxProcess, settings: Any) -> None:
     settings.CHECKOUT_STRIPE_API_BASE = "http://127.0.0.1:1"
     output, error = doctor()

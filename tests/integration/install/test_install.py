@@ -249,7 +249,11 @@ def _the_documented_steps(
     # Step 9: the doctor passes, the mail server included.
     doctor = run([*manage, "checkout_doctor"], cwd=site, env=env)
     assert "All checks passed." in doctor
-    assert webhook_url in doctor
+    if sandbox_reset.documented:
+        # No GET /webhooks to list subscriptions: the doctor waits for a signed delivery.
+        assert "no signed delivery has arrived yet" in doctor
+    else:
+        assert webhook_url in doctor
     assert "connection not tried" not in doctor
 
     first = requests.get(

@@ -14,7 +14,12 @@ from checkout.testing.servers import SandboxProcess
 
 from .helpers import CABLE, IPHONE_14_PRO, SCREEN_PROTECTOR, Client, authorize, dec, guide_body
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.default_contract(
+        "the sandbox's own tests of its default profile (test_contracts.py runs both)"
+    ),
+]
 
 C = "/commerce-api/v1"
 

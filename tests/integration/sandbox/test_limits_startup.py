@@ -13,7 +13,12 @@ from checkout.testing.servers import SandboxProcess, free_port, start_sandbox
 
 from .helpers import Client
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.default_contract(
+        "the sandbox's own tests of its default profile (test_contracts.py runs both)"
+    ),
+]
 
 
 def test_rate_limit_429_with_headers(sandbox: SandboxProcess) -> None:

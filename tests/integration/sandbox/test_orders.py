@@ -11,7 +11,12 @@ import stripe
 
 from .helpers import CABLE, IPHONE_14_PRO, Client, authorize, dec, guide_body
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.default_contract(
+        "the sandbox's own tests of its default profile (test_contracts.py runs both)"
+    ),
+]
 
 
 def test_guide_body_places_a_captured_test_order(

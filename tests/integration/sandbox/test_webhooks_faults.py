@@ -25,7 +25,12 @@ def paid_by_gift_card(cart_id: str) -> dict[str, Any]:
     return guide_body(cart_id, None, gift_card_code=BIG_CARD)
 
 
-pytestmark = pytest.mark.integration
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.default_contract(
+        "the sandbox's own tests of its default profile (test_contracts.py runs both)"
+    ),
+]
 
 
 def subscribe(api: Client, url: str, events: list[str] | None = None) -> dict[str, Any]:

@@ -144,6 +144,7 @@ def shown_then_grown(client: Client) -> tuple[Decimal, CheckoutAttempt]:
     return shown, attempt
 
 
+@pytest.mark.default_contract("the API refuses a hold below its total with 402")
 def test_pay_authorizes_the_total_the_payment_page_showed(
     client: Client, shop: Any, localstripe: Any
 ) -> None:

@@ -125,6 +125,7 @@ class WebhookEnv:
     queue: str
     worker_settings: dict[str, Any]
     workers: list[CeleryWorker] = field(default_factory=list)
+    api_key: str = LIVE_KEY  # the app's key, and the harness's unless it names another
 
     @property
     def worker(self) -> CeleryWorker:
@@ -141,9 +142,11 @@ class WebhookEnv:
         self.workers.append(worker)
         return worker
 
-    def client(self, key: str = LIVE_KEY) -> spectra.SpectraClient:
+    def client(self, key: str | None = None) -> spectra.SpectraClient:
         return spectra.SpectraClient(
-            api_base=self.sandbox.api_base, commerce_base=self.sandbox.commerce_base, api_key=key
+            api_base=self.sandbox.api_base,
+            commerce_base=self.sandbox.commerce_base,
+            api_key=key or self.api_key,
         )
 
     def place_order(self, *, key: str = LIVE_KEY, email: str = "ada@example.com") -> Order:
@@ -240,11 +243,16 @@ def _webhook_env(
     plain_sandbox: SandboxProcess,
     tmp_path: Path,
     broker: str,
+    *,
+    api_key: str = LIVE_KEY,
+    worker_settings: dict[str, Any] | None = None,
 ) -> Iterator[WebhookEnv]:
     plain_sandbox.reset()
     settings.CHECKOUT_SPECTRA_API_BASE = plain_sandbox.api_base
     settings.CHECKOUT_SPECTRA_COMMERCE_BASE = plain_sandbox.commerce_base
-    settings.CHECKOUT_SPECTRA_API_KEY = LIVE_KEY
+    settings.CHECKOUT_SPECTRA_API_KEY = api_key
+    for name, value in (worker_settings or {}).items():
+        setattr(settings, name, value)
     settings.CHECKOUT_SITE_URL = live_server.url
     clear_spectra_clients()
     webhook_url = live_server.url + reverse("checkout:webhook-spectra")
@@ -262,11 +270,13 @@ def _webhook_env(
         worker_settings={
             "CHECKOUT_SPECTRA_API_BASE": plain_sandbox.api_base,
             "CHECKOUT_SPECTRA_COMMERCE_BASE": plain_sandbox.commerce_base,
-            "CHECKOUT_SPECTRA_API_KEY": LIVE_KEY,
+            "CHECKOUT_SPECTRA_API_KEY": api_key,
             "CHECKOUT_SITE_URL": live_server.url,
             "EMAIL_BACKEND": "checkout.testing.celery_worker.RecordingEmailBackend",
             "CHECKOUT_TEST_EMAIL_DIR": str(email_dir),
+            **(worker_settings or {}),
         },
+        api_key=api_key,
     )
     old = use_broker(broker_url=broker, queue=queue)
     try:

@@ -80,9 +80,13 @@ def test_fifty_identical_deliveries_make_one_change_and_one_email(
     env.webhook_faults({"drop": {"percent": 100}})
     order = env.place_order()
     env.advance(order, "shipped", tracking_number="1Z999AA10123456784", carrier="UPS")
-    body, headers = signed_event(
-        env, "order.shipped", remote_data(env, order), settings.CHECKOUT_WEBHOOK_SECRET
-    )
+    # order.shipped carries the tracking in the docs' shape too, whatever the order read has.
+    data = {
+        **remote_data(env, order),
+        "tracking_number": "1Z999AA10123456784",
+        "shipping_carrier": "UPS",
+    }
+    body, headers = signed_event(env, "order.shipped", data, settings.CHECKOUT_WEBHOOK_SECRET)
 
     def post(_: int) -> int:
         return requests.post(env.webhook_url, data=body, headers=headers, timeout=10).status_code
@@ -135,7 +139,13 @@ def test_events_in_reverse_order_end_delivered_without_a_late_shipped_email(
     order.refresh_from_db()
     assert order.status == "delivered"
     ignored = order.events.filter(kind=OrderEvent.Kind.IGNORED)
-    assert [e.data["reason"] for e in ignored] == ["stale"]
+    reasons = [e.data["reason"] for e in ignored]
+    if env.sandbox.documented:
+        # The documented order read has no updated_at: the late shipped event cannot be
+        # told stale from a repeat, and is ignored either way.
+        assert reasons in (["stale"], ["duplicate"]), reasons
+    else:
+        assert reasons == ["stale"]
 
 
 def test_reconciliation_reads_one_batch_and_resumes_with_the_rest(
@@ -268,10 +278,14 @@ def test_test_orders_send_no_customer_email(webhook_env: WebhookEnv, settings: A
     env.webhook_faults({"drop": {"percent": 100}})
     order = env.place_order(key=TEST_KEY)
     assert order.is_test
-    env.advance(order, "shipped")
-    body, headers = signed_event(
-        env, "order.shipped", remote_data(env, order, TEST_KEY), settings.CHECKOUT_WEBHOOK_SECRET
-    )
+    env.advance(order, "shipped", tracking_number="1Z999AA10123456784", carrier="UPS")
+    # order.shipped carries the tracking in the docs' shape too, whatever the order read has.
+    data = {
+        **remote_data(env, order, TEST_KEY),
+        "tracking_number": "1Z999AA10123456784",
+        "shipping_carrier": "UPS",
+    }
+    body, headers = signed_event(env, "order.shipped", data, settings.CHECKOUT_WEBHOOK_SECRET)
     assert requests.post(env.webhook_url, data=body, headers=headers, timeout=10).status_code == 202
 
     wait_for(lambda: Order.objects.get(pk=order.pk).status == "shipped", what="shipped")
