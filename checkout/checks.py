@@ -140,7 +140,7 @@ def check_stripe_settings(
     return messages
 
 
-RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
+RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place", "order_lookup")
 
 
 def _proxy_messages() -> list[CheckMessage]:

@@ -51,6 +51,9 @@ DEFAULTS: dict[str, Any] = {
     "ALLOWED_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
+    # Customer accounts: link a guest's order to the account whose email is the order's
+    # (as the site keeps it on the user; only safe if the site confirms addresses).
+    "LINK_GUEST_ORDERS_BY_EMAIL": False,
     # Emails
     "EMAIL_KINDS": DEFAULT_EMAIL_KINDS,
     "EMAIL_FROM": None,
@@ -77,6 +80,8 @@ DEFAULTS: dict[str, Any] = {
         "gift_card": ("10/10m session", "30/10m ip"),
         "pay": ("8/10m session", "30/h ip"),
         "place": ("30/10m session", "120/10m ip"),
+        # The guest order lookup, which may send an email: a few tries per visitor.
+        "order_lookup": ("5/10m session", "20/h ip"),
     },
     # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
     # REMOTE_ADDR only, never the header).
@@ -196,6 +201,10 @@ class AppSettings:
     @property
     def STATUS_TOKEN_MAX_AGE(self) -> int:
         return int(self.get("STATUS_TOKEN_MAX_AGE"))
+
+    @property
+    def LINK_GUEST_ORDERS_BY_EMAIL(self) -> bool:
+        return bool(self.get("LINK_GUEST_ORDERS_BY_EMAIL"))
 
     # --- Emails ----------------------------------------------------------------
     @property

@@ -1,5 +1,5 @@
 """The checkout app's URLs: storefront, cart, the three checkout steps, payment endpoints,
-confirmation and the signed order-status page.
+confirmation, the signed order-status page, a customer's orders and the guest order lookup.
 
 Include it at the site root: ``path("", include("checkout.urls"))``. Names are
 kebab-case under ``app_name = "checkout"`` (``{% url 'checkout:cart' %}``).
@@ -40,4 +40,7 @@ urlpatterns = [
         name="checkout-confirmation",
     ),
     path("orders/status/<str:token>/", views.order_status, name="order-status"),
+    # Customers: a signed-in customer's orders, and the guest lookup by email and number.
+    path("orders/", views.customer_orders, name="customer-orders"),
+    path("orders/lookup/", views.order_lookup, name="order-lookup"),
 ]

@@ -1,6 +1,7 @@
 """The shopper's pages, one module per part: ``storefront`` (catalog and cart, optional),
 ``steps`` (information, shipping, payment), ``api`` (the JSON endpoints checkout.js
-calls), ``after_payment`` (pending, confirmation, order status) and ``common``.
+calls), ``after_payment`` (pending, confirmation, order status), ``accounts`` (a
+customer's orders, the guest order lookup) and ``common``.
 
 Views only handle the session and HTTP: every decision (which step is reachable, what
 is due, whether an order is placed) belongs to ``checkout.services``. Errors are
@@ -15,6 +16,7 @@ including a host base template's per-user header, is never served to another. A
 session reaches only the checkout attempt it owns (``cart.session_owner``).
 """
 
+from checkout.views.accounts import customer_orders, order_lookup
 from checkout.views.after_payment import checkout_confirmation, checkout_pending, order_status
 from checkout.views.api import checkout_pay, checkout_place
 from checkout.views.common import csrf_failure
@@ -49,6 +51,8 @@ __all__ = [
     "checkout_shipping",
     "checkout_start",
     "csrf_failure",
+    "customer_orders",
+    "order_lookup",
     "order_status",
     "product_detail",
     "product_list",

@@ -28,8 +28,8 @@ from checkout.models import CheckoutAttempt
 from checkout.ratelimit import (
     rate_limited,
 )
+from checkout.services import accounts, orders
 from checkout.services import cart as cart_service
-from checkout.services import orders
 from checkout.views.common import (
     current_attempt,
     json_error,
@@ -88,7 +88,8 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     found = _payable_attempt(request)
     if isinstance(found, JsonResponse):
         return found
-    attempt = found
+    # Whoever is signed in when paying owns the order (signing in halfway counts).
+    attempt = accounts.attempt_set_user(attempt=found, user=request.user)
     try:
         outcome = orders.attempt_pay(
             attempt=attempt,
@@ -117,6 +118,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     attempt = current_attempt(request)
     if attempt is None:
         return _no_checkout()
+    attempt = accounts.attempt_set_user(attempt=attempt, user=request.user)
     try:
         # The attempt was read just now: order_place claims it with a compare-and-set.
         result = orders.order_place(attempt=attempt, reload=False)

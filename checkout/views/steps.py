@@ -46,8 +46,8 @@ from checkout.ratelimit import (
     rate_limited,
     rate_limited_json,
 )
+from checkout.services import accounts, orders
 from checkout.services import cart as cart_service
-from checkout.services import orders
 from checkout.templatetags.checkout_tags import money
 from checkout.views.common import (
     SESSION_ATTEMPT,
@@ -173,8 +173,13 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
         return None
     get_token(request)  # the secret exists before it names the key
     csrf = hashlib.sha256(str(request.META.get("CSRF_COOKIE", "")).encode()).hexdigest()
+    # The information step's form is prefilled from the signed-in account (and the query
+    # string picks a saved address): both name the key, since signing out keeps the
+    # browser's CSRF secret.
+    user = getattr(request, "user", None)
     parts = (
-        request.path,
+        request.get_full_path(),
+        getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else "-",
         guard.attempt.public_id,
         *orders.attempt_fingerprint(guard.attempt),
         snapshot.token,
@@ -238,6 +243,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         return guard.response
     attempt = guard.attempt
     assert attempt is not None
+    addresses = accounts.addresses_recent(user=request.user)  # none for a guest
     status = 200
     form: InformationForm | SimpleLazyObject
     if request.method == "POST":
@@ -259,18 +265,28 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
                 return redirect("checkout:checkout-shipping")
         status = 400
     else:
-        initial: dict[str, Any] = dict(attempt.shipping_address or {})
-        initial.update({"email": attempt.email, "phone": attempt.phone})
-        # Built when the page is rendered, not when its content comes from the cache.
-        form = SimpleLazyObject(
-            lambda: InformationForm(initial={k: v for k, v in initial.items() if v})
+        # A signed-in customer starts with the account's email and a last-used address
+        # (``?address=<n>`` picks another of them).
+        initial = accounts.information_initial(
+            attempt=attempt,
+            user=request.user,
+            addresses=addresses,
+            address_index=_address_choice(request),
         )
+        # Built when the page is rendered, not when its content comes from the cache.
+        form = SimpleLazyObject(lambda: InformationForm(initial=initial))
     quote = _snapshot_quote(request, guard)
     context = _step_context(
         request, "information", attempt, quote, guard=guard if status == 200 else None
     )
     context["form"] = form
+    context["saved_addresses"] = addresses
     return render(request, "checkout/information.html", context, status=status)
+
+
+def _address_choice(request: HttpRequest) -> int | None:
+    value = request.GET.get("address", "")
+    return int(value) if value.isdigit() and len(value) < 3 else None
 
 
 @checkout_csp

@@ -17,6 +17,7 @@ from checkout import signals
 from checkout.conf import money
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
+from checkout.services.accounts import order_user_id
 from checkout.services.constraints import insert_unless_conflict
 from checkout.services.notifications import email_schedule
 from checkout.services.orders.results import ZERO, State
@@ -89,6 +90,8 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             )
             if locked_attempt is None:
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+        # The customer's account: the attempt's signed-in user, or (opt-in) by email.
+        fields["user_id"] = order_user_id(attempt=locked_attempt, email=fields["email"])
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, **fields)
         created = insert_unless_conflict(order)
@@ -107,8 +110,11 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             and order.attempt_id is None
             and not Order.objects.filter(attempt=locked_attempt).exists()
         ):
+            # Adopted first (a webhook's sync came before the placement answer): the
+            # attempt brings its signed-in customer along.
             order.attempt = locked_attempt
-            order.save(update_fields=["attempt", "updated_at"])
+            order.user_id = order.user_id or locked_attempt.user_id
+            order.save(update_fields=["attempt", "user", "updated_at"])
 
         placed = [_placed_entry(order, locked_attempt)]
         if created:
