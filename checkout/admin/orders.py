@@ -215,7 +215,12 @@ class OrderAdmin(StaffActionsAdmin):
         ),
         (
             gettext_lazy("Customer"),
-            {"fields": (("customer_name", "email"), ("billing_address", "shipping_address"))},
+            {
+                "fields": (
+                    ("customer_name", "email", "user"),
+                    ("billing_address", "shipping_address"),
+                )
+            },
         ),
         (gettext_lazy("Items"), {"fields": ("items_table",)}),
         (gettext_lazy("Totals, as Spectra computed them"), {"fields": ("totals_table",)}),
@@ -251,6 +256,7 @@ class OrderAdmin(StaffActionsAdmin):
         "last_synced_at",
         "customer_name",
         "email",
+        "user",
         "billing_address",
         "shipping_address",
         "items_table",
