@@ -15,6 +15,7 @@ from checkout.models import Order
 
 from .shopper import GOOD_CARD, add_phone_to_cart, expect_confirmation, fill_information, pay
 from .shopper import type_card as enter_card
+from .test_accessibility import assert_accessible
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -56,6 +57,7 @@ def test_logging_in_halfway_through_a_checkout_and_paying(page: Page, shop_url: 
     page.get_by_test_id("your-orders-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your orders")
     expect(page.get_by_test_id("customer-order")).to_have_count(1)
+    assert_accessible(page, "your orders")
     page.get_by_test_id("customer-order-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
 
@@ -65,6 +67,7 @@ def test_logging_in_halfway_through_a_checkout_and_paying(page: Page, shop_url: 
     expect(page.get_by_label("Email")).to_have_value("grace@example.com")
     expect(page.get_by_label("Address", exact=True)).to_have_value("1 Main St")
     expect(page.get_by_test_id("saved-address")).to_have_count(1)
+    assert_accessible(page, "information with a saved address")
 
 
 def test_logging_out_halfway_through_a_checkout_and_paying_as_a_guest(
@@ -87,3 +90,15 @@ def test_logging_out_halfway_through_a_checkout_and_paying_as_a_guest(
     number = pay_with_card(page)
 
     assert Order.objects.get(order_number=number).user is None
+
+
+def test_a_guest_finds_an_order_by_email_and_number(page: Page, shop_url: str) -> None:
+    page.goto(shop_url + "/orders/lookup/")
+    page.get_by_role("button", name="Email me the link").click()
+    expect(page.locator("[data-error-summary]")).to_be_visible()
+    assert_accessible(page, "order lookup with errors")
+    page.get_by_label("Email").fill("ada@example.com")
+    page.get_by_label("Order number").fill("ORD-20200101-0001")
+    page.get_by_role("button", name="Email me the link").click()
+    expect(page.get_by_role("status")).to_contain_text("we have sent a link")
+    assert_accessible(page, "order lookup answered")
