@@ -244,7 +244,7 @@ def _keep_checkout_on_logout(
 
     def flush_keeping_checkout() -> None:
         flush()
-        del session.flush  # type: ignore[method-assign]  # back to the class's own
+        del session.flush  # back to the class's own
         session.update(kept)
 
     session.flush = flush_keeping_checkout  # type: ignore[method-assign]

@@ -158,9 +158,10 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
     """Where this step page's content may be cached (``{% checkout_cache %}``), or None.
 
     Only a plain GET whose quote came with a cache token, and only when
-    ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step, the attempt and
-    its state (its fingerprint moves with every change of details), the cart version and
-    quote the token names, the language, and a digest of this browser's CSRF secret (the
+    ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step (with its query
+    string), the attempt and its state (its fingerprint moves with every change of
+    details), the cart version and quote the token names, the language, the signed-in
+    user, and a digest of this browser's CSRF secret (the
     content holds CSRF tokens, and the secret changes at login). The guard has already
     checked that this session owns the attempt. The site's own layout around the content
     (a signed-in header, messages) is never inside it.
