@@ -161,10 +161,10 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
     ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step (with its query
     string), the attempt and its state (its fingerprint moves with every change of
     details), the cart version and quote the token names, the language, the signed-in
-    user, and a digest of this browser's CSRF secret (the
-    content holds CSRF tokens, and the secret changes at login). The guard has already
-    checked that this session owns the attempt. The site's own layout around the content
-    (a signed-in header, messages) is never inside it.
+    user, and a digest of this browser's CSRF secret (the content holds CSRF tokens, and
+    the secret changes at login). The guard has already checked that this session owns
+    the attempt. The site's own layout around the content (a signed-in header, messages)
+    is never inside it.
     """
     seconds = app_settings.FRAGMENT_CACHE_SECONDS
     if not seconds or request.method != "GET" or guard is None or guard.attempt is None:

@@ -106,6 +106,12 @@ def test_orders_are_linked_to_the_customer_and_listed_newest_first(
     status = client.get(links[0])
     assert status.status_code == 200
     assert second.order_number in status.content.decode()
+    # Staff see whose order it is.
+    staff = Client()
+    staff.force_login(get_user_model().objects.create_superuser("staff", "s@example.com", "x"))
+    admin_page = staff.get(f"/admin/checkout/order/{second.pk}/change/").content.decode()
+    assert "Customer account" in admin_page
+    assert ">grace<" in admin_page
 
 
 def test_your_orders_needs_a_signed_in_customer(client: Client, shop: Any) -> None:
