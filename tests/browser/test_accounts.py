@@ -13,6 +13,7 @@ from playwright.sync_api import Page, expect
 
 from checkout.models import Order
 
+from .conftest import screenshot
 from .shopper import GOOD_CARD, add_phone_to_cart, expect_confirmation, fill_information, pay
 from .shopper import type_card as enter_card
 from .test_accessibility import assert_accessible
@@ -58,6 +59,7 @@ def test_logging_in_halfway_through_a_checkout_and_paying(page: Page, shop_url: 
     expect(page.get_by_role("heading", level=1)).to_have_text("Your orders")
     expect(page.get_by_test_id("customer-order")).to_have_count(1)
     assert_accessible(page, "your orders")
+    screenshot(page, "12-your-orders")
     page.get_by_test_id("customer-order-link").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Order {number}")
 
@@ -68,6 +70,7 @@ def test_logging_in_halfway_through_a_checkout_and_paying(page: Page, shop_url: 
     expect(page.get_by_label("Address", exact=True)).to_have_value("1 Main St")
     expect(page.get_by_test_id("saved-address")).to_have_count(1)
     assert_accessible(page, "information with a saved address")
+    screenshot(page, "13-information-signed-in")
 
 
 def test_logging_out_halfway_through_a_checkout_and_paying_as_a_guest(
@@ -102,3 +105,4 @@ def test_a_guest_finds_an_order_by_email_and_number(page: Page, shop_url: str) -
     page.get_by_role("button", name="Email me the link").click()
     expect(page.get_by_role("status")).to_contain_text("we have sent a link")
     assert_accessible(page, "order lookup answered")
+    screenshot(page, "14-order-lookup")
