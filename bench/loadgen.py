@@ -82,6 +82,7 @@ def run_wrk(
     seconds: float,
     timeout_s: float = 5.0,
     once: bool = False,
+    connections: int = CONNECTIONS,
 ) -> LoadResult:
     """Run wrk against ``host:port`` for ``seconds``, rotating through ``specs``.
 
@@ -96,7 +97,7 @@ def run_wrk(
             [
                 "wrk",
                 f"-t{WRK_THREADS}",
-                f"-c{CONNECTIONS}",
+                f"-c{connections}",
                 f"-d{max(1, round(seconds))}s",
                 "--timeout",
                 f"{max(1, round(timeout_s))}s",

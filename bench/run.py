@@ -4,7 +4,8 @@ For each target: a hello run just before it (same load generator), a short cool-
 the target run; three such rounds (one in smoke mode). The figure is the median ratio
 target req/s / hello req/s, with min and max, and the target's p50/p99 latency. Then
 the checks that are not ratios: webhook to email end to end, worker memory, queries
-per request, capacity with 300 ms API answers.
+per request, capacity with 300 ms API answers, and the latency figures on the production
+server (gthread): each endpoint's latency over its critical path, and latency tolerance.
 
 Exit status 1 when a goal is missed (full run: the goal; smoke: half of it) or, in a full
 run, when a ratio falls below 0.8x ``bench/baseline.json``. A full run writes
@@ -217,6 +218,16 @@ def judge(name: str, entry: dict[str, Any], mode: Mode, baseline: dict[str, Any]
         limit = goal["p50_factor_max"] / factor
         if entry["p50_factor"] > limit:
             failures.append(f"{name}: p50 {entry['p50_factor']:.2f}x of the base > {limit:.1f}x")
+    if "latency_factor_max" in goal and entry.get("latency_factor") is not None:
+        limit = goal["latency_factor_max"] / factor
+        if entry["latency_factor"] > limit:
+            failures.append(
+                f"{name}: {entry['latency_factor']:.2f}x its critical path > {limit:.1f}x"
+            )
+    if "tolerance_min" in goal and entry.get("tolerance") is not None:
+        need = goal["tolerance_min"] * factor
+        if entry["tolerance"] < need:
+            failures.append(f"{name}: latency tolerance {entry['tolerance']:.2f} < {need:.2f}")
     if "growth_max" in goal and entry.get("growth") is not None:
         limit = goal["growth_max"] / factor
         if entry["growth"] > limit:
@@ -305,6 +316,10 @@ def goal_text(goal: dict[str, Any]) -> str:
         parts.append(f"p50 ≤ {goal['p50_factor_max']}x of {goal['base']}")
     if "growth_max" in goal:
         parts.append(f"grows ≤ {goal['growth_max']:.0%}")
+    if "latency_factor_max" in goal:
+        parts.append(f"≤ {goal['latency_factor_max']}x the critical path")
+    if "tolerance_min" in goal:
+        parts.append(f"≥ {goal['tolerance_min']} of the 0 ms throughput")
     if "band" in goal:
         parts.append(f"{goal['band'][0]}-{goal['band'][1]}x predicted")
     if goal.get("equal"):

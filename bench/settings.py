@@ -20,6 +20,9 @@ _DEFAULTS = {
     "CHECKOUT_WEBHOOK_SECRET": "whsec_bench",
     "DJANGO_SECURE_SSL_REDIRECT": "false",
     "DJANGO_SECURE_HSTS_SECONDS": "0",
+    # The regression guards' stack (sync workers, persistent connections) stays as it was
+    # measured; the production server's own targets (bench/targets/latency.py) pool.
+    "DATABASE_POOL": "false",
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)

@@ -29,9 +29,13 @@ ROOT = Path(__file__).resolve().parent.parent
 HOST = "127.0.0.1"
 WORKERS = 2
 # Redis databases of our own: 0, 1 (production cache default), 5, 9, 12 and 13 are used by
-# the demo and other test suites, which may run at the same time.
-REDIS_BROKER_DB = 14
-REDIS_CACHE_DB = 15
+# the demo and other test suites, which may run at the same time. A second bench run on
+# the same Redis (while another runs) sets BENCH_REDIS_BROKER_DB / BENCH_REDIS_CACHE_DB.
+REDIS_BROKER_DB = int(os.environ.get("BENCH_REDIS_BROKER_DB", "14"))
+REDIS_CACHE_DB = int(os.environ.get("BENCH_REDIS_CACHE_DB", "15"))
+# The production server (config/gunicorn.conf.py) as the latency targets run it: gthread
+# workers, Django's connection pool. The regression guards run on the sync workers above.
+PRODUCTION_THREADS = int(os.environ.get("BENCH_GUNICORN_THREADS", "32"))
 
 
 def free_port() -> int:
@@ -113,10 +117,12 @@ class Stack:
         subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=self.env, check=True)
 
     # --- processes -----------------------------------------------------------------
-    def _start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
+    def _start(
+        self, name: str, args: list[str], env: dict[str, str] | None = None
+    ) -> subprocess.Popen[bytes]:
         log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed in close()
         self.logs[name] = log
-        proc = subprocess.Popen(args, cwd=ROOT, env=self.env, stdout=log, stderr=log)
+        proc = subprocess.Popen(args, cwd=ROOT, env=env or self.env, stdout=log, stderr=log)
         self.procs[name] = proc
         return proc
 
@@ -148,6 +154,34 @@ class Stack:
             ],
         )
         self._wait_http(f"http://{HOST}:{self.web_port}/bench/hello/", "gunicorn")
+
+    def start_production_web(self) -> int:
+        """Start gunicorn as production runs it (``config/gunicorn.conf.py``); return its port.
+
+        Same workers, settings, database and caches as the sync stack; the worker class
+        (gthread, ``PRODUCTION_THREADS`` threads) and the connection pool are production's.
+        """
+        port = free_port()
+        env = {
+            **self.env,
+            "DATABASE_POOL": "true",
+            "GUNICORN_BIND": f"{HOST}:{port}",
+            "GUNICORN_WORKERS": str(WORKERS),
+            "GUNICORN_THREADS": str(PRODUCTION_THREADS),
+            "GUNICORN_LOG_LEVEL": "warning",
+        }
+        self._start(
+            "gunicorn-production",
+            [
+                str(Path(sys.executable).with_name("gunicorn")),
+                "-c",
+                str(ROOT / "config" / "gunicorn.conf.py"),
+                "config.wsgi:application",
+            ],
+            env,
+        )
+        self._wait_http(f"http://{HOST}:{port}/bench/hello/", "gunicorn-production")
+        return port
 
     def start_worker(self) -> None:
         """Start one Celery worker (solo pool: one task at a time) on the bench broker."""

@@ -2,8 +2,9 @@
 
 It is not the sandbox: the sandbox is for correctness (state machines, faults, auth);
 this stub answers the endpoints the benchmark targets touch with canned JSON, in about
-0 ms or after a configurable delay (``POST /_bench/config {"delay_ms": 300}``), so a run
-can check that capacity then follows workers x concurrency / latency.
+0 ms or after a configurable delay (``POST /_bench/config {"delay_ms": 300}``, and
+``"jitter_ms"`` for up to that much more at random), so a run can check that capacity
+then follows workers x concurrency / latency.
 
 Carts are derived from their id, so any process can make one without asking the stub:
 ``bench-L<n>-<anything>`` is a cart with ``n`` lines (default 3). Orders and
@@ -18,6 +19,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import random
 import re
 import threading
 import time
@@ -83,8 +85,9 @@ def _money(value: Decimal) -> float:
 class StubState:
     """In-memory orders, PaymentIntents and call counters, shared by handler threads."""
 
-    def __init__(self, delay_ms: float = 0.0) -> None:
+    def __init__(self, delay_ms: float = 0.0, jitter_ms: float = 0.0) -> None:
         self.delay_ms = delay_ms
+        self.jitter_ms = jitter_ms  # up to this much more per answer, uniformly at random
         self.lock = threading.Lock()
         self.calls: Counter[str] = Counter()
         self.orders: dict[int, dict[str, Any]] = {}
@@ -229,8 +232,9 @@ class Handler(BaseHTTPRequestHandler):
         if path.startswith("/_bench"):
             self._control(method, path, raw)
             return
-        if state.delay_ms:
-            time.sleep(state.delay_ms / 1000)
+        if state.delay_ms or state.jitter_ms:
+            jitter = random.uniform(0, state.jitter_ms) if state.jitter_ms else 0.0
+            time.sleep((state.delay_ms + jitter) / 1000)
         route = re.sub(
             r"/(\d+|bench-[^/]+|pi_[A-Za-z0-9]+|pm_[A-Za-z0-9_]+|seti_\w+)", "/{id}", path
         )
@@ -264,10 +268,18 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/_bench/config" and method == "POST":
             body = json.loads(raw or b"{}")
             state.delay_ms = float(body.get("delay_ms", state.delay_ms))
-            self._send(200, {"delay_ms": state.delay_ms})
+            state.jitter_ms = float(body.get("jitter_ms", state.jitter_ms))
+            self._send(200, {"delay_ms": state.delay_ms, "jitter_ms": state.jitter_ms})
         elif path == "/_bench/stats":
             with state.lock:
-                self._send(200, {"calls": dict(state.calls), "delay_ms": state.delay_ms})
+                self._send(
+                    200,
+                    {
+                        "calls": dict(state.calls),
+                        "delay_ms": state.delay_ms,
+                        "jitter_ms": state.jitter_ms,
+                    },
+                )
         elif path == "/_bench/reset" and method == "POST":
             with state.lock:
                 state.calls.clear()
@@ -421,8 +433,11 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8801)
     parser.add_argument("--delay-ms", type=float, default=0.0)
+    parser.add_argument("--jitter-ms", type=float, default=0.0)
     args = parser.parse_args()
-    server = StubServer((args.host, args.port), StubState(delay_ms=args.delay_ms))
+    server = StubServer(
+        (args.host, args.port), StubState(delay_ms=args.delay_ms, jitter_ms=args.jitter_ms)
+    )
     print(f"bench stub listening on http://{args.host}:{server.server_port}", flush=True)
     try:
         server.serve_forever(poll_interval=0.2)

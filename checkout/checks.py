@@ -2,6 +2,12 @@
 
 Errors stop ``runserver``/``migrate``; warnings are shown. Checks tagged ``deploy`` run
 only with ``manage.py check --deploy``. Messages never include a secret's value.
+
+Missing keys (``E001``, ``E004``, ``E005``) are deploy checks: a host project must be able
+to ``migrate``, ``runserver`` and run its own tests before it has keys. A checkout page
+used without them answers with a clear "not set up" page and an error in the log
+(``checkout.views.common.checkout_configured``). A key that is set but malformed is
+always an error.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
-from checkout.conf import app_settings
+from checkout.conf import PREFIX, app_settings
 
 SPECTRA_KEY_PREFIXES = ("spk_test_", "spk_live_")
 STRIPE_SECRET_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
@@ -31,16 +37,8 @@ def check_spectra_settings(
     """Check the Spectra API key and base URLs."""
     messages: list[CheckMessage] = []
     key = app_settings.SPECTRA_API_KEY
-    if not key:
-        messages.append(
-            Error(
-                "CHECKOUT_SPECTRA_API_KEY is not set.",
-                hint="Create an API key in the Spectra dashboard (scopes catalog:read, "
-                "orders:read, orders:write, webhooks:manage) and set it in the environment.",
-                id="checkout.E001",
-            )
-        )
-    elif not key.startswith(SPECTRA_KEY_PREFIXES):
+    # A missing key is checkout.E001, a deploy check (check_required_keys).
+    if key and not key.startswith(SPECTRA_KEY_PREFIXES):
         messages.append(
             Error(
                 "CHECKOUT_SPECTRA_API_KEY does not look like a Spectra key.",
@@ -78,15 +76,7 @@ def check_stripe_settings(
     messages: list[CheckMessage] = []
     secret = app_settings.STRIPE_SECRET_KEY
     publishable = app_settings.STRIPE_PUBLISHABLE_KEY
-    if not secret:
-        messages.append(
-            Error(
-                "CHECKOUT_STRIPE_SECRET_KEY is not set.",
-                hint="Set the Stripe secret key (sk_test_... in development).",
-                id="checkout.E004",
-            )
-        )
-    elif not secret.startswith(STRIPE_SECRET_PREFIXES):
+    if secret and not secret.startswith(STRIPE_SECRET_PREFIXES):
         messages.append(
             Error(
                 "CHECKOUT_STRIPE_SECRET_KEY does not look like a Stripe secret key.",
@@ -94,16 +84,7 @@ def check_stripe_settings(
                 id="checkout.E006",
             )
         )
-    if not publishable:
-        messages.append(
-            Error(
-                "CHECKOUT_STRIPE_PUBLISHABLE_KEY is not set.",
-                hint="Set the Stripe publishable key (pk_test_... in development); "
-                "the payment page needs it for Stripe.js.",
-                id="checkout.E005",
-            )
-        )
-    elif not publishable.startswith(STRIPE_PUBLISHABLE_PREFIXES):
+    if publishable and not publishable.startswith(STRIPE_PUBLISHABLE_PREFIXES):
         messages.append(
             Error(
                 "CHECKOUT_STRIPE_PUBLISHABLE_KEY does not look like a Stripe publishable key.",
@@ -226,12 +207,74 @@ def check_shop_settings(
                 id="checkout.E023",
             )
         )
+    if app_settings.CAPTURE_BY not in ("api", "app"):
+        messages.append(
+            Error(
+                f"CHECKOUT_CAPTURE_BY is {app_settings.CAPTURE_BY!r}.",
+                hint='Use "api" (Spectra captures) or "app" (the app captures).',
+                id="checkout.E040",
+            )
+        )
+    senders = app_settings.EMAIL_SENDER
+    wrong = sorted(k for k, v in senders.items() if v not in ("app", "spectra"))
+    wrong += sorted(set(senders) - set(EmailNotification.Kind.values))
+    if wrong:
+        messages.append(
+            Error(
+                f"CHECKOUT_EMAIL_SENDER has unknown kinds or senders: {', '.join(wrong)}.",
+                hint=f'Map kinds ({", ".join(EmailNotification.Kind.values)}) to "app" or '
+                '"spectra".',
+                id="checkout.E041",
+            )
+        )
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(
                 f"CHECKOUT_CURRENCY is {app_settings.CURRENCY}; Spectra prices are in USD.",
                 hint="Leave CHECKOUT_CURRENCY at USD.",
                 id="checkout.W020",
+            )
+        )
+    return messages
+
+
+def missing_keys() -> list[str]:
+    """Return the names of the required key settings that are not set."""
+    names = ("SPECTRA_API_KEY", "STRIPE_SECRET_KEY", "STRIPE_PUBLISHABLE_KEY")
+    return [PREFIX + name for name in names if not app_settings.get(name)]
+
+
+@register(Tags.security, deploy=True)
+def check_required_keys(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the keys the checkout cannot work without (``check --deploy`` only)."""
+    messages: list[CheckMessage] = []
+    missing = missing_keys()
+    if PREFIX + "SPECTRA_API_KEY" in missing:
+        messages.append(
+            Error(
+                "CHECKOUT_SPECTRA_API_KEY is not set.",
+                hint="Create an API key in the Spectra dashboard (scopes catalog:read, "
+                "orders:read, orders:write, webhooks:manage) and set it in the environment.",
+                id="checkout.E001",
+            )
+        )
+    if PREFIX + "STRIPE_SECRET_KEY" in missing:
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_SECRET_KEY is not set.",
+                hint="Set the Stripe secret key (sk_test_... in development).",
+                id="checkout.E004",
+            )
+        )
+    if PREFIX + "STRIPE_PUBLISHABLE_KEY" in missing:
+        messages.append(
+            Error(
+                "CHECKOUT_STRIPE_PUBLISHABLE_KEY is not set.",
+                hint="Set the Stripe publishable key (pk_test_... in development); "
+                "the payment page needs it for Stripe.js.",
+                id="checkout.E005",
             )
         )
     return messages

@@ -48,6 +48,11 @@ DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_BODY_BYTES": 256 * 1024,
     "ADOPT_UNKNOWN_ORDERS": False,
     # Shopper-facing
+    # The shop's name in page titles; empty: the Sites framework's name when
+    # django.contrib.sites is installed, else "Shop".
+    "SHOP_NAME": "",
+    # Where "Continue shopping" goes: a path, an absolute URL or a URL name.
+    "CONTINUE_SHOPPING_URL": "/",
     "ALLOWED_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
@@ -67,6 +72,36 @@ DEFAULTS: dict[str, Any] = {
     # Recovery
     "ATTEMPT_RELEASE_AFTER": 60 * 60,
     "RECONCILE_BATCH_SIZE": 200,
+    # Who captures the card hold once the order exists: "api" (Spectra, as our sandbox
+    # does) or "app" (we capture ``amount_charged``). Either way the app verifies the
+    # PaymentIntent after placement and captures a hold the API left standing.
+    "CAPTURE_BY": "api",
+    # Seconds a checkout whose POST /orders outcome is unknown may wait for proof (the
+    # order list or the order.created webhook) before it is handed to staff.
+    "UNKNOWN_OUTCOME_WINDOW": 30 * 60,
+    # Pages of GET /orders (newest first, 100 a page) one lookup may read.
+    "ORDER_LOOKUP_MAX_PAGES": 3,
+    # The share of the key's hourly limit background work (reconciliation, sweeps) may
+    # spend; shoppers' calls keep the rest. The limit is the key's tier (Standard:
+    # 1,000/hour), so the default budget is 200 calls an hour.
+    "SPECTRA_HOURLY_LIMIT": 1000,
+    "BACKGROUND_CALL_SHARE": 0.2,
+    # Seconds after which an order in a final state (delivered, cancelled, refunded) is
+    # no longer polled.
+    "STOP_POLLING_FINAL_AFTER": 14 * 24 * 60 * 60,
+    # Who emails customers about each kind: "app" (this app's templates) or "spectra"
+    # (Spectra's own customer emails, sent for live orders). A kind Spectra sends is
+    # recorded as suppressed here, so a live customer gets each email once.
+    "EMAIL_SENDER": {
+        "confirmation": "app",
+        "shipped": "app",
+        "delivered": "app",
+        "cancelled": "app",
+        "refunded": "app",
+    },
+    # Whether the Spectra tenant sends its own customer emails for live orders (the docs
+    # say it does; switch them off in Spectra's dashboard, then set this to False).
+    "SPECTRA_SENDS_CUSTOMER_EMAILS": True,
     # Emails: absolute base for links in emails, e.g.
     # "https://shop.example.com"; seconds a claimed email send may take before the sweep
     # retries it (keep it above CELERY_TASK_TIME_LIMIT).
@@ -191,6 +226,14 @@ class AppSettings:
 
     # --- Shopper-facing ------------------------------------------------------
     @property
+    def SHOP_NAME(self) -> str:
+        return str(self.get("SHOP_NAME") or "")
+
+    @property
+    def CONTINUE_SHOPPING_URL(self) -> str:
+        return str(self.get("CONTINUE_SHOPPING_URL") or "/")
+
+    @property
     def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
         return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
 
@@ -246,6 +289,40 @@ class AppSettings:
     @property
     def RECONCILE_BATCH_SIZE(self) -> int:
         return int(self.get("RECONCILE_BATCH_SIZE"))
+
+    @property
+    def CAPTURE_BY(self) -> str:
+        return str(self.get("CAPTURE_BY") or "api").lower()
+
+    @property
+    def UNKNOWN_OUTCOME_WINDOW(self) -> int:
+        return int(self.get("UNKNOWN_OUTCOME_WINDOW"))
+
+    @property
+    def ORDER_LOOKUP_MAX_PAGES(self) -> int:
+        return max(1, int(self.get("ORDER_LOOKUP_MAX_PAGES")))
+
+    @property
+    def SPECTRA_HOURLY_LIMIT(self) -> int | None:
+        value = self.get("SPECTRA_HOURLY_LIMIT")
+        return None if value in (None, 0, "") else int(value)
+
+    @property
+    def BACKGROUND_CALL_SHARE(self) -> float:
+        return min(1.0, max(0.0, float(self.get("BACKGROUND_CALL_SHARE"))))
+
+    @property
+    def STOP_POLLING_FINAL_AFTER(self) -> int:
+        return max(0, int(self.get("STOP_POLLING_FINAL_AFTER")))
+
+    @property
+    def SPECTRA_SENDS_CUSTOMER_EMAILS(self) -> bool:
+        return bool(self.get("SPECTRA_SENDS_CUSTOMER_EMAILS"))
+
+    @property
+    def EMAIL_SENDER(self) -> dict[str, str]:
+        value = {**DEFAULTS["EMAIL_SENDER"], **dict(self.get("EMAIL_SENDER") or {})}
+        return {str(kind): str(sender).lower() for kind, sender in value.items()}
 
     # --- Abuse and browser security -----------------------------------------------------
     @property

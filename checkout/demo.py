@@ -9,6 +9,8 @@ then Django's runserver pointed at all of it. Every email the shop sends is writ
 ``.eml`` file under ``<var-dir>/emails`` and announced on the console. Ctrl-C (or
 SIGTERM) stops everything this command started, by PID, newest first.
 
+Sandbox contract: ``--sandbox-contract documented`` / ``DEMO_SANDBOX_CONTRACT=documented``
+runs the sandbox with only what the API's docs promise (``docs/sandbox.md``).
 Ports: ``--port`` (8000), ``--sandbox-port`` (8765), ``--stripe-port`` (8420), or the
 environment variables ``DEMO_PORT``, ``DEMO_SANDBOX_PORT``, ``DEMO_STRIPE_PORT``.
 Files: ``--var-dir`` / ``DEMO_VAR_DIR`` (default ``var/``): database, emails, worker logs.
@@ -70,6 +72,7 @@ class DemoContext:
     var_dir: Path = BASE_DIR / "var"
     broker_url: str | None = None  # None: tasks run eagerly in the web process
     eager_reason: str = ""  # "flag" (--eager) or "no-redis" when broker_url is None
+    sandbox_contract: str = "default"
     processes: list[Stoppable] = field(default_factory=list)
 
     @property
@@ -119,6 +122,13 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--sandbox-port", type=int, default=int(env("DEMO_SANDBOX_PORT", "8765")))
     parser.add_argument("--stripe-port", type=int, default=int(env("DEMO_STRIPE_PORT", "8420")))
     parser.add_argument(
+        "--sandbox-contract",
+        choices=("default", "documented"),
+        default=env("DEMO_SANDBOX_CONTRACT", "default"),
+        help="the sandbox's contract: default (generous where the docs are silent) or "
+        "documented (only what the docs promise)",
+    )
+    parser.add_argument(
         "--var-dir",
         default=env("DEMO_VAR_DIR", str(BASE_DIR / "var")),
         help="folder for the demo's database, emails and logs (default: var/)",
@@ -129,12 +139,28 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
         help="SQLite file for the demo, recreated on every start (default: VAR_DIR/demo.sqlite3)",
     )
     parser.add_argument(
+        "--api-latency-ms",
+        type=float,
+        default=float(env("DEMO_API_LATENCY_MS", "0")),
+        help="milliseconds every answer of the Spectra sandbox waits (default 0)",
+    )
+    parser.add_argument(
+        "--api-latency-jitter-ms",
+        type=float,
+        default=float(env("DEMO_API_LATENCY_JITTER_MS", "0")),
+        help="up to this many milliseconds more per sandbox answer, at random (default 0)",
+    )
+    parser.add_argument(
         "--eager",
         action="store_true",
         default=env("DEMO_EAGER", "") in {"1", "true", "yes"},
         help="never start a Celery worker: run tasks in the web process",
     )
     args = parser.parse_args(argv)
+    if args.sandbox_contract not in {"default", "documented"}:  # choices skip defaults
+        parser.error(
+            f"DEMO_SANDBOX_CONTRACT must be default or documented, not {args.sandbox_contract!r}"
+        )
     args.var_dir = str(Path(args.var_dir).resolve())
     args.database = str(Path(args.database or Path(args.var_dir) / "demo.sqlite3").resolve())
     return args
@@ -401,7 +427,7 @@ def _banner(ctx: DemoContext, pids: str) -> str:
         f"  Staff admin:      {ctx.site_url}/admin/  "
         f"(user {DEMO_USERNAME!r}, password {DEMO_PASSWORD!r})\n"
         f"  Spectra sandbox:  {ctx.sandbox_url}/api/v1 "
-        f"(control: {ctx.sandbox_url}/_sandbox/)\n"
+        f"(control: {ctx.sandbox_url}/_sandbox/; contract: {ctx.sandbox_contract})\n"
         f"  localstripe:      {ctx.stripe_url}\n"
         f"  Webhooks:         {ctx.site_url}/webhooks/spectra/ and /webhooks/stripe/ "
         "(registered, secrets set)\n"
@@ -485,6 +511,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         var_dir=var_dir,
         broker_url=broker_url,
         eager_reason="" if broker_url else ("flag" if args.eager else "no-redis"),
+        sandbox_contract=args.sandbox_contract,
     )
     ctx.email_dir.mkdir(parents=True, exist_ok=True)
     ctx.log_dir.mkdir(parents=True, exist_ok=True)
@@ -510,13 +537,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"== Starting localstripe on {ctx.stripe_url}", flush=True)
         ctx.processes.append(start_localstripe("127.0.0.1", args.stripe_port))
         names.append("localstripe")
-        print(f"== Starting the Spectra sandbox on {ctx.sandbox_url}", flush=True)
+        print(
+            f"== Starting the Spectra sandbox ({ctx.sandbox_contract} contract) on "
+            f"{ctx.sandbox_url}",
+            flush=True,
+        )
         ctx.processes.append(
             start_sandbox(
                 "127.0.0.1",
                 args.sandbox_port,
                 stripe_api_base=ctx.stripe_url,
                 stripe_secret_key=env["CHECKOUT_STRIPE_SECRET_KEY"],
+                contract=ctx.sandbox_contract,
+                extra_args=[
+                    f"--latency-ms={args.api_latency_ms:g}",
+                    f"--latency-jitter-ms={args.api_latency_jitter_ms:g}",
+                ],
             )
         )
         names.append("sandbox")

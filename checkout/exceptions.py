@@ -58,6 +58,11 @@ class CheckoutStateError(ShopperError):
     """The shopper asked for a step that is not reachable yet (or any more)."""
 
 
+class CartAddError(ShopperError):
+    """A product could not go into the cart: ``code`` is ``unknown_product`` or
+    ``insufficient_stock``."""
+
+
 # --- Providers ----------------------------------------------------------------------
 
 

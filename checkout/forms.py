@@ -226,6 +226,29 @@ class CodeForm(CheckoutForm):
         return str(self.cleaned_data["code"]).strip().upper().replace(" ", "")
 
 
+class CartAddForm(forms.Form):
+    """What a merchant's product page posts to ``checkout:cart-add``: a Spectra
+    ``variant_id`` or a ``sku``, a ``quantity`` (1 when left out) and an optional ``next``."""
+
+    variant_id = forms.IntegerField(label=_("Variant"), min_value=1, required=False)
+    sku = forms.CharField(label=_("SKU"), max_length=100, required=False)
+    quantity = forms.IntegerField(label=_("Quantity"), min_value=1, max_value=99, required=False)
+    next = forms.CharField(max_length=2000, required=False)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("variant_id") is None and not data.get("sku"):
+            raise forms.ValidationError(gettext("Choose a product to add."), code="no_product")
+        if data.get("variant_id") is not None and data.get("sku"):
+            raise forms.ValidationError(
+                gettext("Name the product by its variant or by its SKU, not both."),
+                code="two_products",
+            )
+        if data.get("quantity") is None and "quantity" not in self.errors:
+            data["quantity"] = 1
+        return data
+
+
 class OrderLookupForm(CheckoutForm):
     """A guest's order lookup: the email the order was placed with and its number."""
 

@@ -132,8 +132,18 @@ class Order(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         REFUNDED = "refunded", _("Refunded")
 
-    spectra_id = models.BigIntegerField(_("Spectra id"), unique=True)
-    order_number = models.CharField(_("order number"), max_length=32, unique=True)
+    class Capture(models.TextChoices):
+        """Whether the card hold behind the order was captured, as Stripe last said."""
+
+        PENDING = "pending", _("Not verified yet")
+        CAPTURED = "captured", _("Captured")
+        NOT_REQUIRED = "not_required", _("Nothing to capture")
+        FAILED = "failed", _("Not captured: needs attention")
+
+    # Unique per environment (``is_test``), not alone: a test key's orders and a live
+    # key's are separate id spaces, so sandbox-era rows never collide with live ones.
+    spectra_id = models.BigIntegerField(_("Spectra id"), db_index=True)
+    order_number = models.CharField(_("order number"), max_length=32, db_index=True)
     attempt = models.OneToOneField(
         CheckoutAttempt,
         verbose_name=_("checkout attempt"),
@@ -186,6 +196,13 @@ class Order(models.Model):
     payment_intent_id = models.CharField(
         _("PaymentIntent id"), max_length=255, blank=True, db_index=True
     )
+    # Set by services.orders.capture after placement and by reconciliation: an order never
+    # stands on a hold nobody captured.
+    capture_state = models.CharField(
+        _("payment capture"), max_length=16, choices=Capture.choices, default=Capture.PENDING
+    )
+    captured_amount = _money("captured")
+    payment_checked_at = models.DateTimeField(_("payment checked"), null=True, blank=True)
     tracking_number = models.CharField(_("tracking number"), max_length=128, blank=True)
     shipping_carrier = models.CharField(_("carrier"), max_length=64, blank=True)
     raw: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
@@ -211,6 +228,19 @@ class Order(models.Model):
             models.Index(fields=["is_test", "-placed_at"], name="checkout_order_test_idx"),
             models.Index(fields=["last_synced_at"], name="checkout_order_synced_idx"),
             models.Index(fields=["user", "-placed_at"], name="checkout_order_user_idx"),
+            models.Index(
+                fields=["capture_state"],
+                condition=~Q(capture_state__in=["captured", "not_required"]),
+                name="checkout_order_capture_idx",
+            ),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_test", "spectra_id"], name="checkout_order_unique_env_spectra_id"
+            ),
+            models.UniqueConstraint(
+                fields=["is_test", "order_number"], name="checkout_order_unique_env_number"
+            ),
         ]
         # Staff actions in admin, each its own permission (see checkout/admin/).
         permissions = [

@@ -1,8 +1,9 @@
 """Thin Celery tasks: take ids, call one service. The retry policy lives here.
 
-Delivery is at least once (``acks_late``, ``reject_on_worker_lost``; see
-``config/settings/base.py``), so every task is idempotent: the services lock their row
-and skip work already done. Retries are bounded, with exponential backoff and jitter.
+Delivery is at least once (``acks_late``, ``reject_on_worker_lost``, set on each task
+here so a host site's own Celery settings need not change), so every task is idempotent:
+the services lock their row and skip work already done. Retries are bounded, with
+exponential backoff and jitter.
 
 Services are imported inside the tasks so this module imports without Django being set
 up: the Celery app file can import ``CHECKOUT_BEAT_SCHEDULE`` from here.
@@ -10,11 +11,17 @@ up: the Celery app file can import ``CHECKOUT_BEAT_SCHEDULE`` from here.
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from typing import Any
 
 from celery import shared_task
 
+# At least once: a task is acknowledged after it ran, and requeued if its worker dies.
+DELIVERY: dict[str, Any] = {"acks_late": True, "reject_on_worker_lost": True}
+
 RETRY_POLICY: dict[str, Any] = {
+    **DELIVERY,
     "autoretry_for": (Exception,),
     "retry_backoff": 2,
     "retry_backoff_max": 300,
@@ -43,6 +50,41 @@ CHECKOUT_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "options": {"expires": 600},
     },
 }
+
+
+RELAY_TASK = "checkout.tasks.outbox_relay"
+
+
+class QuietRelayLog(logging.Filter):
+    """Keep Celery's INFO lines about the twice-a-second outbox relay out of the log.
+
+    Beat's "Sending due task", the worker's "received" and "succeeded ...: 0" would be six
+    lines a second at ``-l info`` and bury everything else; a relay that published rows
+    ("succeeded ...: 3"), any warning or error, and everything at ``-l debug`` still shows.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno > logging.INFO or not _about_relay(record):
+            return True
+        args = record.args
+        if isinstance(args, Mapping) and str(args.get("return_value", "0")) not in ("0", "None"):
+            return True
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
+
+
+def _about_relay(record: logging.LogRecord) -> bool:
+    args = record.args
+    if isinstance(args, Mapping):
+        return args.get("name") == RELAY_TASK
+    return isinstance(args, tuple) and RELAY_TASK in args
+
+
+QUIET_RELAY_LOG = QuietRelayLog()
+# Celery's loggers for beat's sends, the worker's receipts and task results. This module is
+# imported wherever they log (the worker imports its tasks, beat the schedule above) and
+# before the pool forks, so every process has the filter; addFilter ignores a second add.
+for _name in ("celery.beat", "celery.worker.strategy", "celery.app.trace"):
+    logging.getLogger(_name).addFilter(QUIET_RELAY_LOG)
 
 
 def _relay() -> None:
@@ -86,7 +128,7 @@ def order_lookup_email(email: str, order_number: str) -> bool:
     return order_lookup_email_send(email=email, order_number=order_number)
 
 
-@shared_task(name="checkout.tasks.outbox_relay", ignore_result=True)
+@shared_task(name="checkout.tasks.outbox_relay", ignore_result=True, **DELIVERY)
 def outbox_relay() -> int:
     """Publish due outbox rows (beat, twice a second)."""
     from checkout.services.relay import outbox_relay as relay
@@ -94,7 +136,7 @@ def outbox_relay() -> int:
     return relay().published
 
 
-@shared_task(name="checkout.tasks.checkout_sweep", ignore_result=True)
+@shared_task(name="checkout.tasks.checkout_sweep", ignore_result=True, **DELIVERY)
 def checkout_sweep() -> dict[str, int]:
     """Re-drive events, emails, outbox rows and attempts left behind."""
     from checkout.services.reconcile import checkout_sweep as sweep
@@ -103,7 +145,7 @@ def checkout_sweep() -> dict[str, int]:
     return dict(vars(result))
 
 
-@shared_task(name="checkout.tasks.orders_reconcile", ignore_result=True)
+@shared_task(name="checkout.tasks.orders_reconcile", ignore_result=True, **DELIVERY)
 def orders_reconcile() -> dict[str, Any]:
     """One reconciliation pass; a 429 ends it early and the next scheduled pass resumes."""
     from checkout.services.reconcile import orders_reconcile as reconcile
@@ -116,4 +158,7 @@ def orders_reconcile() -> dict[str, Any]:
         "failed": result.failed,
         "remaining": result.remaining,
         "rate_limited": result.rate_limited,
+        "payments_captured": result.payments_captured,
+        "payments_failed": result.payments_failed,
+        "budget_left": result.budget_left,
     }

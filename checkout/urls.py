@@ -1,8 +1,11 @@
-"""The checkout app's URLs: storefront, cart, the three checkout steps, payment endpoints,
-confirmation, the signed order-status page, a customer's orders and the guest order lookup.
+"""The checkout app's URLs: the cart, the three checkout steps, payment endpoints,
+confirmation, the signed order-status page, a customer's orders, the guest order lookup
+and the webhook endpoints.
 
-Include it at the site root: ``path("", include("checkout.urls"))``. Names are
-kebab-case under ``app_name = "checkout"`` (``{% url 'checkout:cart' %}``).
+Include it under a prefix of your site: ``path("checkout/", include("checkout.urls"))``.
+The demo catalog (product list and detail) is not here: it is ``checkout.urls_storefront``,
+for sites that want it. Names are kebab-case under ``app_name = "checkout"``
+(``{% url 'checkout:cart' %}``).
 """
 
 from django.urls import path
@@ -12,13 +15,12 @@ from checkout import views, webhooks
 app_name = "checkout"
 
 urlpatterns = [
-    # Webhooks first: the busiest URLs, matched before the ~16 patterns below are tried.
+    # Webhooks first: the busiest URLs, matched before the patterns below are tried.
     path("webhooks/spectra/", webhooks.spectra_webhook, name="webhook-spectra"),
     path("webhooks/stripe/", webhooks.stripe_webhook, name="webhook-stripe"),
-    # Storefront (optional for merchants with their own).
-    path("", views.product_list, name="product-list"),
-    path("products/<int:product_id>/", views.product_detail, name="product-detail"),
+    # The cart; cart/add/ takes products from the merchant's own pages.
     path("cart/", views.cart_detail, name="cart"),
+    path("cart/add/", views.cart_add, name="cart-add"),
     # Line ids are slugs: "..", "." or an encoded slash never reach the API's URL path.
     path("cart/items/<slug:item_id>/update/", views.cart_update, name="cart-update"),
     path("cart/items/<slug:item_id>/remove/", views.cart_remove, name="cart-remove"),

@@ -38,6 +38,16 @@ class Context:
     # A 32-character CSRF secret, sent as the cookie and as the form field or header.
     csrf: str = field(default_factory=lambda: secrets.token_hex(16))
     _admin_session: str | None = field(default=None, init=False, repr=False)
+    _production_port: int | None = field(default=None, init=False, repr=False)
+
+    def production_port(self) -> int:
+        """The port of the production server (gthread), started on first use."""
+        if self._production_port is None:
+            self._production_port = self.stack.start_production_web()
+            loadgen.run_wrk(
+                [Spec("GET", "/bench/hello/")], host=HOST, port=self._production_port, seconds=2
+            )
+        return self._production_port
 
     def admin_session(self) -> str:
         """The session key of the bench's superuser, logged in once per run."""

@@ -24,7 +24,7 @@ from checkout.admin import display
 from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
 from checkout.admin.orders import UUID_RE, timeline_rows
 from checkout.models import CheckoutAttempt
-from checkout.services import staff
+from checkout.services import staff, staff_timeline
 
 
 class StuckFilter(admin.SimpleListFilter):
@@ -226,7 +226,8 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
         extra_context = dict(extra_context or {})
         attempt = self.get_object(request, object_id)
         if attempt is not None:
-            extra_context["timeline"] = timeline_rows(staff.attempt_timeline(attempt=attempt))
+            timeline = staff_timeline.attempt_timeline(attempt=attempt)
+            extra_context["timeline"] = timeline_rows(timeline)
             extra_context["is_stuck"] = staff.attempt_is_stuck(attempt)
         return super().change_view(request, object_id, form_url, extra_context)
 

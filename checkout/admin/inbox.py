@@ -22,6 +22,7 @@ from checkout.admin import display
 from checkout.admin.base import ObjectAction, ReadOnlyAdmin, StaffActionsAdmin, has_codename
 from checkout.models import EmailNotification, Order, OutboxMessage, WebhookEvent
 from checkout.services import staff
+from checkout.services.environments import spectra_environment_is_test
 
 
 def _order_link(order_pk: int | None, label: Any) -> SafeString | str:
@@ -106,7 +107,10 @@ class WebhookEventAdmin(StaffActionsAdmin):
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[WebhookEvent]:
-        order = Order.objects.filter(spectra_id=OuterRef("spectra_order_id"))
+        # Ids repeat across environments (test and live): the configured key's comes first.
+        order = Order.objects.filter(spectra_id=OuterRef("spectra_order_id")).order_by(
+            "-is_test" if spectra_environment_is_test() else "is_test"
+        )
         return (
             super()
             .get_queryset(request)

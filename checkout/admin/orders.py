@@ -28,7 +28,7 @@ from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
 from checkout.admin.forms import ResendEmailForm, ShipForm
 from checkout.conf import app_settings
 from checkout.models import Order
-from checkout.services import staff
+from checkout.services import staff, staff_timeline
 
 ORDER_NUMBER_RE = re.compile(r"^ORD-[0-9-]+$", re.IGNORECASE)
 UUID_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.I)
@@ -54,6 +54,22 @@ class PaymentStatusFilter(admin.SimpleListFilter):
 
     def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
         return queryset.filter(payment_status=self.value()) if self.value() else queryset
+
+
+class CaptureFilter(admin.SimpleListFilter):
+    """Orders whose card payment is not captured: "needs attention" until it is."""
+
+    title = gettext_lazy("needs attention")
+    parameter_name = "capture"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [
+            ("failed", _("Payment not captured")),
+            ("pending", _("Payment not verified yet")),
+        ]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Order]) -> QuerySet[Order]:
+        return queryset.filter(capture_state=self.value()) if self.value() else queryset
 
 
 class ModeFilter(admin.SimpleListFilter):
@@ -104,6 +120,10 @@ def _resync(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     }
 
 
+def _verify_payment(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
+    return staff.order_payment_check(order=order, actor=request.user).message
+
+
 def _resend(request: HttpRequest, order: Order, data: dict[str, Any]) -> str:
     return staff.email_resend(order=order, kind=data["kind"], actor=request.user).message
 
@@ -138,8 +158,9 @@ ORDER_ACTIONS = (
         run=_cancel,
         danger=True,
         question=gettext_lazy(
-            "Cancel in Spectra? Stock is released and the payment refunded; "
-            "the customer gets the cancellation email."
+            "Cancel in Spectra? Stock is released; the payment is then checked with Stripe "
+            "and refunded (or its hold released) unless Spectra did it. The customer gets "
+            "the cancellation email."
         ),
         available=_applies("cancel"),
     ),
@@ -149,6 +170,16 @@ ORDER_ACTIONS = (
         permission="resync_order",
         run=_resync,
         question=gettext_lazy("Fetch the order from Spectra and apply any change?"),
+    ),
+    ObjectAction(
+        name="verify-payment",
+        label=gettext_lazy("Verify payment"),
+        permission="resync_order",
+        run=_verify_payment,
+        question=gettext_lazy(
+            "Check the card payment with Stripe, and capture a hold still standing?"
+        ),
+        available=lambda o: o.capture_state != Order.Capture.CAPTURED,
     ),
     ObjectAction(
         name="resend-email",
@@ -181,6 +212,7 @@ class OrderAdmin(StaffActionsAdmin):
     )
     list_display_links = ("order_number",)
     list_filter = (
+        CaptureFilter,
         StatusFilter,
         PaymentStatusFilter,
         ModeFilter,
@@ -439,7 +471,7 @@ class OrderAdmin(StaffActionsAdmin):
         extra_context = dict(extra_context or {})
         order = self.get_object(request, object_id)
         if order is not None:
-            extra_context["timeline"] = timeline_rows(staff.order_timeline(order=order))
+            extra_context["timeline"] = timeline_rows(staff_timeline.order_timeline(order=order))
         return super().change_view(request, object_id, form_url, extra_context)
 
     # --- search ------------------------------------------------------------------------
@@ -535,7 +567,7 @@ TIMELINE_ADMIN_URLS = {
 }
 
 
-def timeline_rows(entries: list[staff.TimelineEntry]) -> list[dict[str, Any]]:
+def timeline_rows(entries: list[staff_timeline.TimelineEntry]) -> list[dict[str, Any]]:
     """Return timeline entries with admin links to the rows they came from."""
     rows = []
     for entry in entries:

@@ -197,8 +197,12 @@ def order_lookup_match(*, email: str, order_number: str) -> Order | None:
     email, number = email.strip(), order_number.strip()
     if not email or not number:
         return None
+    # A number is unique per environment: a live order wins over a test one.
     return (
-        Order.objects.defer("raw").filter(order_number__iexact=number, email__iexact=email).first()
+        Order.objects.defer("raw")
+        .filter(order_number__iexact=number, email__iexact=email)
+        .order_by("is_test", "-placed_at")
+        .first()
     )
 
 

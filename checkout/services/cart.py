@@ -1,7 +1,9 @@
 """The shopper's cart: its id lives in the session, the cart itself in Spectra.
 
-A merchant whose own storefront builds the cart hands it over with
-``cart_attach(request, cart_id)``; from then on the checkout pages use that cart.
+A merchant's own product pages add to it with ``cart_add`` (by Spectra variant id or
+SKU; ``checkout.cart.add`` is the public name). A merchant whose own code builds the cart
+through the API hands it over with ``cart_attach(request, cart_id)``; from then on the
+checkout pages use that cart.
 The session also keeps the cart's item count so the header can show it without an
 API call on every page, and a random owner token that binds checkout attempts to this
 session (``session_owner``): attempts store only a keyed hash of it, never the session key,
@@ -19,16 +21,24 @@ import secrets
 
 from django.http import HttpRequest
 from django.utils.crypto import salted_hmac
+from django.utils.translation import gettext as _
 
-from checkout.exceptions import SpectraNotFound
+from checkout.exceptions import (
+    CartAddError,
+    SpectraConflict,
+    SpectraNotFound,
+    SpectraValidationError,
+)
 from checkout.services.quotes import cart_changed
-from checkout.services.spectra import Cart, get_spectra_client
+from checkout.services.spectra import Cart, Variant, get_spectra_client
 
 logger = logging.getLogger(__name__)
 
 SESSION_CART_ID = "checkout_cart_id"
 SESSION_CART_COUNT = "checkout_cart_count"
 SESSION_OWNER = "checkout_owner"
+# The most of one variant a single add may ask for (the cart page allows up to 99 a line).
+MAX_ADD_QUANTITY = 99
 _OWNER_SALT = "checkout.attempt-owner"
 
 
@@ -125,6 +135,61 @@ def cart_add_item(request: HttpRequest, *, variant_id: int, quantity: int) -> Ca
     else:
         cart = client.add_cart_item(cart.id, variant_id=variant_id, quantity=quantity)
     return _remember(request, cart, changed=True)
+
+
+def variant_by_sku(*, sku: str) -> Variant | None:
+    """Return the catalog's variant with this SKU, or None.
+
+    The API has no lookup by SKU, so this walks the catalog; its pages come from the
+    catalog cache (``CHECKOUT_CATALOG_CACHE_TTL``), so a warm cache costs no API call.
+    """
+    wanted = sku.strip()
+    if not wanted:
+        return None
+    for product in get_spectra_client().iter_products():
+        for variant in product.variants:
+            if variant.sku == wanted:
+                return variant
+    return None
+
+
+def cart_add(
+    request: HttpRequest,
+    *,
+    variant_id: int | None = None,
+    sku: str | None = None,
+    quantity: int = 1,
+) -> Cart:
+    """Add ``quantity`` of a variant, named by its Spectra id or its SKU, to the session's cart.
+
+    Raises ``CartAddError`` (shopper-safe message; ``code`` ``unknown_product`` or
+    ``insufficient_stock``), ``ProviderError`` when Spectra cannot be reached, and
+    ``ValueError`` for a call that names no variant, both, or a quantity out of range.
+    """
+    if (variant_id is None) == (not sku):
+        raise ValueError("Give exactly one of variant_id and sku.")
+    if not 1 <= quantity <= MAX_ADD_QUANTITY:
+        raise ValueError(f"quantity must be between 1 and {MAX_ADD_QUANTITY}.")
+    if sku:
+        variant = variant_by_sku(sku=sku)
+        if variant is None:
+            raise CartAddError(_("We don't sell that product."), code="unknown_product")
+        variant_id = variant.id
+    assert variant_id is not None
+    try:
+        try:
+            return cart_add_item(request, variant_id=variant_id, quantity=quantity)
+        except SpectraConflict:
+            # The session's cart was ordered meanwhile (another tab): start a new one.
+            cart_forget(request)
+            return cart_add_item(request, variant_id=variant_id, quantity=quantity)
+    except SpectraValidationError as err:
+        if "variant_id" in err.fields:
+            raise CartAddError(_("We don't sell that product."), code="unknown_product") from err
+        raise CartAddError(
+            _("We don't have that many in stock. Try a smaller quantity."),
+            code="insufficient_stock",
+        ) from err
 
 
 def cart_update_item(request: HttpRequest, *, item_id: str, quantity: int) -> Cart | None:

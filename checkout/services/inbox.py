@@ -30,12 +30,15 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings
+from checkout.exceptions import SpectraNotFound
 from checkout.models import CheckoutAttempt, OrderEvent, OutboxMessage, WebhookEvent
 from checkout.services import orders
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
 from checkout.services.spectra import Order as RemoteOrder
-from checkout.services.sync import order_apply_remote
+from checkout.services.spectra import get_spectra_client
+from checkout.services.spectra.results import ResponseFormatError
+from checkout.services.sync import OrderHint, order_apply_remote, order_find_local
 
 logger = logging.getLogger(__name__)
 
@@ -308,25 +311,107 @@ def _finish(event: WebhookEvent, outcome: str) -> None:
 
 
 def _process_spectra(*, event_id: int, force: bool) -> str:
+    """Apply a Spectra event; a payload without what the app needs is read from the API.
 
-    # One transaction, no network: the row lock makes concurrent deliveries of the same
-    # task apply once, and the order change commits with the "processed" mark.
+    Webhooks are hints: the status comes from ``data.status``, else from the event's name
+    (``order.delivered`` means delivered). When neither says it, or the order is unknown
+    here and adoption needs the full order, or it ships with no tracking known, the app
+    reads ``GET /orders/{id}`` (outside any transaction) and applies that instead.
+    """
     with transaction.atomic():
         event = WebhookEvent.objects.select_for_update().get(pk=event_id)
         if not _pending(event, force):
             return str(event.outcome)
         payload = json.loads(event.raw_body)
+        name = str(payload.get("event", ""))
         data = payload.get("data") or {}
-        if not str(payload.get("event", "")).startswith("order.") or not data.get("id"):
+        if not name.startswith("order.") or not isinstance(data, dict) or not data.get("id"):
             _finish(event, WebhookEvent.Outcome.IGNORED)
             return str(event.outcome)
-        remote = RemoteOrder.from_api(data)
-        order = order_apply_remote(remote=remote, source="webhook", webhook_event=event)
-        _finish(
-            event,
-            WebhookEvent.Outcome.PROCESSED if order is not None else WebhookEvent.Outcome.IGNORED,
+        remote = _remote_from_event(name, data)
+        if remote is not None and not _needs_order_read(remote):
+            # One transaction, no network: the row lock makes concurrent deliveries of the
+            # same task apply once, and the order change commits with the "processed" mark.
+            return _apply_event(event, remote)
+        order_id = int(data["id"])
+    try:
+        fetched = get_spectra_client().get_order(order_id)  # network: outside the lock
+    except SpectraNotFound:
+        fetched = None
+    with transaction.atomic():
+        event = WebhookEvent.objects.select_for_update().get(pk=event_id)
+        if not _pending(event, force):
+            return str(event.outcome)
+        if fetched is None:
+            logger.info("webhook %s: order %s not found in Spectra, ignored", event.pk, order_id)
+            _finish(event, WebhookEvent.Outcome.IGNORED)
+            return str(event.outcome)
+        if name != "order.shipped" and _shipped_without_tracking(fetched):
+            # order.status_changed fires before order.shipped, which carries the tracking
+            # (the docs' shape); moving now would send the shipped email without it.
+            # order.shipped, or reconciliation if that is lost, makes the move.
+            return _wait_for_tracking(event, fetched)
+        return _apply_event(event, fetched)
+
+
+def _shipped_without_tracking(remote: RemoteOrder) -> bool:
+    if remote.status != "shipped" or remote.tracking_number:
+        return False
+    local = order_find_local(spectra_id=remote.id, is_test=remote.is_test)
+    return local is not None and local.status != "shipped" and not local.tracking_number
+
+
+def _wait_for_tracking(event: WebhookEvent, remote: RemoteOrder) -> str:
+    local = order_find_local(spectra_id=remote.id, is_test=remote.is_test)
+    if local is not None:
+        OrderEvent.objects.create(
+            order=local,
+            kind=OrderEvent.Kind.IGNORED,
+            message=_(
+                "Shipped without tracking yet (webhook %(event)s): waiting for "
+                "order.shipped or the next reconciliation."
+            )
+            % {"event": event.event_type},
+            data={"webhook_event_id": event.pk, "reason": "awaiting_tracking"},
         )
-        return str(event.outcome)
+    _finish(event, WebhookEvent.Outcome.IGNORED)
+    return str(event.outcome)
+
+
+def _remote_from_event(name: str, data: dict[str, Any]) -> RemoteOrder | OrderHint | None:
+    """A full order when ``data`` is one (its status filled from the event's name if
+    missing), else the hint it holds, else None (nothing usable: read the order)."""
+    hint = OrderHint.from_event(name, data)
+    if hint is None:
+        return None
+    try:
+        return RemoteOrder.from_api({**data, "status": hint.status, "is_test": hint.is_test})
+    except ResponseFormatError:
+        return hint
+
+
+def _needs_order_read(remote: RemoteOrder | OrderHint) -> bool:
+    """Whether the payload lacks something the app needs that ``GET /orders/{id}`` has."""
+    local = order_find_local(spectra_id=remote.id, is_test=remote.is_test)
+    if local is None:
+        # Unknown here: only adoption can use it, and adoption records the full order.
+        return isinstance(remote, OrderHint) and app_settings.ADOPT_UNKNOWN_ORDERS
+    # Shipping without tracking anywhere would send a "shipped" email with no tracking.
+    return (
+        remote.status == "shipped"
+        and local.status != "shipped"
+        and not remote.tracking_number
+        and not local.tracking_number
+    )
+
+
+def _apply_event(event: WebhookEvent, remote: RemoteOrder | OrderHint) -> str:
+    order = order_apply_remote(remote=remote, source="webhook", webhook_event=event)
+    _finish(
+        event,
+        WebhookEvent.Outcome.PROCESSED if order is not None else WebhookEvent.Outcome.IGNORED,
+    )
+    return str(event.outcome)
 
 
 def _attempt_for_intent(obj: dict[str, Any]) -> CheckoutAttempt | None:

@@ -64,6 +64,9 @@ def _send_lease() -> dt.timedelta:
 def _suppressed_reason(*, order: Order, kind: str) -> str:
     if kind not in app_settings.EMAIL_KINDS:
         return _("Email kind %(kind)s is switched off (CHECKOUT_EMAIL_KINDS).") % {"kind": kind}
+    if not order.is_test and app_settings.EMAIL_SENDER.get(kind) == "spectra":
+        # Spectra emails live customers itself about this kind: ours would be a second.
+        return _("Spectra sends this email to the customer (CHECKOUT_EMAIL_SENDER).")
     if order.is_test and not app_settings.SEND_TEST_ORDER_EMAILS:
         return _("Test order: customer emails are not sent (CHECKOUT_SEND_TEST_ORDER_EMAILS).")
     if not order.email:

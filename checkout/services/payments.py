@@ -118,11 +118,25 @@ class PaymentIntentInfo:
     capture_method: str
     metadata: Mapping[str, str]
     last_error_code: str = ""
+    # Stripe sends it; localstripe does not (then a succeeded intent received ``amount``).
+    amount_received: Decimal | None = None
 
     @property
     def requires_capture(self) -> bool:
         """Return whether the card is authorized and waiting for a capture."""
         return self.status == "requires_capture"
+
+    @property
+    def captured(self) -> bool:
+        """Return whether the money was taken (the hold was captured)."""
+        return self.status == "succeeded"
+
+    @property
+    def received(self) -> Decimal:
+        """Return the amount captured so far (zero unless ``succeeded``)."""
+        if not self.captured:
+            return Decimal("0.00")
+        return self.amount_received if self.amount_received is not None else self.amount
 
     @property
     def requires_action(self) -> bool:
@@ -147,6 +161,9 @@ class PaymentIntentInfo:
                 (error.get("decline_code") or error.get("code") or "")
                 if isinstance(error, Mapping)
                 else ""
+            ),
+            amount_received=(
+                None if data.get("amount_received") is None else from_cents(data["amount_received"])
             ),
         )
 
@@ -324,3 +341,66 @@ def payment_intent_cancel(*, payment_intent_id: str) -> PaymentIntentInfo:
     info = PaymentIntentInfo.from_stripe(intent)
     logger.info("PaymentIntent %s cancelled", info.id)
     return info
+
+
+def payment_intent_capture(
+    *, payment_intent_id: str, amount: Decimal, idempotency_key: str
+) -> PaymentIntentInfo:
+    """Capture ``amount`` of an authorized PaymentIntent; capturing twice is not an error.
+
+    Raises ``StripeProviderError`` when Stripe cannot be reached or refuses (for example
+    an expired or cancelled hold): the caller reads the intent again to learn which.
+    """
+    client = get_stripe_client()
+    try:
+        intent = client.v1.payment_intents.capture(
+            payment_intent_id,
+            params={"amount_to_capture": to_cents(amount)},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as err:
+        # Already captured (a retry, or the API captured meanwhile): report what is.
+        try:
+            current = payment_intent_retrieve(payment_intent_id=payment_intent_id)
+        except StripeProviderError:
+            current = None
+        if current is not None and current.captured:
+            return current
+        raise _provider_error(err, "PaymentIntent capture") from err
+    info = PaymentIntentInfo.from_stripe(intent)
+    logger.info("PaymentIntent %s captured %s key=%s", info.id, amount, idempotency_key)
+    return info
+
+
+def payment_intent_refunded(*, payment_intent_id: str) -> Decimal:
+    """Return how much of the PaymentIntent's captured money was refunded so far."""
+    try:
+        refunds = get_stripe_client().v1.refunds.list(
+            params={"payment_intent": payment_intent_id, "limit": 100}
+        )
+    except stripe.StripeError as err:
+        raise _provider_error(err, "Refund list") from err
+    total = Decimal("0.00")
+    for refund in refunds.data:
+        data = refund.to_dict()
+        if data.get("payment_intent") not in (None, payment_intent_id):
+            continue  # a fake that ignores the filter must not count others' refunds
+        if str(data.get("status") or "succeeded") in {"failed", "canceled"}:
+            continue
+        total += from_cents(data.get("amount") or 0)
+    return total
+
+
+def payment_intent_refund(
+    *, payment_intent_id: str, amount: Decimal, idempotency_key: str
+) -> Decimal:
+    """Refund ``amount`` of a captured PaymentIntent and return the amount refunded."""
+    try:
+        refund = get_stripe_client().v1.refunds.create(
+            params={"payment_intent": payment_intent_id, "amount": to_cents(amount)},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as err:
+        raise _provider_error(err, "Refund") from err
+    logger.info("PaymentIntent %s refunded %s key=%s", payment_intent_id, amount, idempotency_key)
+    return from_cents(refund.to_dict().get("amount") or 0)

@@ -12,6 +12,8 @@ attempt at the next quote, with the API's reason in ``promo_message``.
 
 Every function here makes network calls and therefore never runs inside a transaction;
 the figures are written back in one short UPDATE, and only when one of them changed.
+The calls of a quote do not depend on each other and only read, so they are made in one
+round (``checkout.services.rounds``): the shopper waits for the slowest, not the sum.
 
 Quote cache: a checkout page GET should not call the API when nothing changed. The last
 quote of a cart (with the shipping rates it was priced from) is kept in Django's cache
@@ -34,7 +36,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -45,7 +47,16 @@ from django.utils.translation import gettext as _
 from checkout.conf import money
 from checkout.exceptions import InvalidGiftCard, InvalidPromoCode, SpectraValidationError
 from checkout.models import CheckoutAttempt
-from checkout.services.spectra import Cart, CartItem, ShippingRate, get_spectra_client
+from checkout.services.rounds import Round, api_round
+from checkout.services.spectra import (
+    Cart,
+    CartItem,
+    GiftCardBalance,
+    PromoValidation,
+    ShippingRate,
+    TaxQuote,
+    get_spectra_client,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -133,16 +144,17 @@ def _gift_card_message(status: str, api_message: str) -> str:
     return messages.get(status) or api_message or _("This gift card cannot be used.")
 
 
-def _tax(*, attempt: CheckoutAttempt, subtotal: Decimal, discount: Decimal) -> Decimal:
+def _tax(
+    *, attempt: CheckoutAttempt, answers: Round, subtotal: Decimal, discount: Decimal
+) -> Decimal:
     """Return the tax estimate: the API's rate applied to the discounted subtotal.
 
     ``calculate-tax`` knows the cart and the state but not the promo code, and the API
     taxes the amount after discounts; so with a discount we apply its rate ourselves.
     """
-    state = str(attempt.shipping_address.get("state") or "")
-    if not state:
+    if "tax" not in answers:  # no state to tax for
         return ZERO
-    tax = get_spectra_client().calculate_tax(attempt.cart_id, shipping_state=state)
+    tax: TaxQuote = answers.result("tax")
     if discount <= ZERO or tax.tax_rate <= 0:
         return tax.tax_amount
     base = max(ZERO, subtotal - discount)
@@ -150,23 +162,15 @@ def _tax(*, attempt: CheckoutAttempt, subtotal: Decimal, discount: Decimal) -> D
 
 
 def _fresh_rate(
-    attempt: CheckoutAttempt, rates: Sequence[ShippingRate] | None = None
+    attempt: CheckoutAttempt, rates: Sequence[ShippingRate] | None
 ) -> ShippingRate | None:
     """Return the chosen rate as the API prices it now, or None if it is gone.
 
-    ``rates``: the cart's rates for the attempt's address, already fetched in this request.
+    ``rates``: the cart's rates for the attempt's address (None: the address has none).
     """
     code = str(attempt.shipping_rate.get("service_code") or "")
-    if not code or not attempt.shipping_address:
+    if not code or not attempt.shipping_address or rates is None:
         return None
-    if rates is None:
-        try:
-            rates = get_spectra_client().get_shipping_rates(
-                attempt.cart_id, address=api_address(attempt.shipping_address)
-            )
-        except SpectraValidationError:
-            # Empty cart or an address the API no longer takes: no rate to charge.
-            return None
     return next((r for r in rates if r.service_code == code), None)
 
 
@@ -214,22 +218,81 @@ def quote_for_rate(*, quote: Quote, rate: ShippingRate) -> Quote:
     )
 
 
+def needs_rates(attempt: CheckoutAttempt) -> bool:
+    """Return whether the attempt's quote prices a chosen rate (so needs the rates)."""
+    return bool(attempt.shipping_rate.get("service_code") and attempt.shipping_address)
+
+
+def quote_calls(
+    *, attempt: CheckoutAttempt, cart: bool, rates: bool
+) -> dict[str, Callable[[], Any]]:
+    """Return the API calls a quote of the attempt needs, for one round (``rounds``).
+
+    ``cart`` and ``rates``: whether the cart and the rates for the attempt's address are
+    still to be fetched. None of the calls depends on another's answer (tax, promo and
+    gift card are asked as if the cart had items; ``attempt_quote`` reads their answers
+    only if it does), and none writes. In the order they were made one by one, which is
+    the order their answers are read in: the first failure read is the one raised.
+    """
+    client = get_spectra_client()
+    cart_id = attempt.cart_id
+    calls: dict[str, Callable[[], Any]] = {}
+    if cart:
+        calls["cart"] = lambda: client.get_cart(cart_id)
+    if rates and attempt.shipping_address:
+        address = api_address(attempt.shipping_address)
+        calls["rates"] = lambda: client.get_shipping_rates(cart_id, address=address)
+    if attempt.promo_code:
+        code, email = attempt.promo_code, attempt.email
+        calls["promo"] = lambda: client.validate_promo(cart_id, code=code, email=email)
+    state = str(attempt.shipping_address.get("state") or "")
+    if state:
+        calls["tax"] = lambda: client.calculate_tax(cart_id, shipping_state=state)
+    if attempt.gift_card_code:
+        gift_card = attempt.gift_card_code
+        calls["gift_card"] = lambda: client.validate_gift_card(gift_card)
+    return calls
+
+
+def round_rates(answers: Round) -> tuple[ShippingRate, ...] | None:
+    """Return the round's rates: () when the API no longer takes the address or cart,
+    None when they were not asked for."""
+    if "rates" not in answers:
+        return None
+    try:
+        return tuple(answers.result("rates"))
+    except SpectraValidationError:
+        return ()  # empty cart or an address the API no longer takes: no rate to charge
+
+
 def attempt_quote(
     *,
     attempt: CheckoutAttempt,
     cart: Cart | None = None,
     rates: Sequence[ShippingRate] | None = None,
+    answers: Round | None = None,
 ) -> Quote:
     """Return the amount due from the API's numbers; store the figures on the attempt.
 
     ``cart`` and ``rates`` (for the attempt's address) may be passed when the caller
-    fetched them in this request, so they are not fetched twice. Figures are only
-    written while the attempt is collecting, and only those that changed: once a card is
-    authorized, ``amount_due`` is the authorized amount and must not move under it.
+    fetched them in this request, so they are not fetched twice; ``answers``, a round
+    the caller started with ``quote_calls`` (then the rest of the calls are in it).
+    Otherwise the calls needed are made in one round. Figures are only written while
+    the attempt is collecting, and only those that changed: once a card is authorized,
+    ``amount_due`` is the authorized amount and must not move under it.
     """
-    client = get_spectra_client()
+    if answers is None:
+        answers = api_round(
+            quote_calls(
+                attempt=attempt,
+                cart=cart is None,
+                rates=rates is None and needs_rates(attempt),
+            )
+        )
     if cart is None:
-        cart = client.get_cart(attempt.cart_id)
+        cart = answers.result("cart")
+    if rates is None and cart.items:
+        rates = round_rates(answers)
     updates: dict[str, Any] = {}
 
     rate = _fresh_rate(attempt, rates) if cart.items else None
@@ -245,7 +308,7 @@ def attempt_quote(
     promo_message = ""
     promo_code = attempt.promo_code
     if promo_code and cart.items:
-        promo = client.validate_promo(attempt.cart_id, code=promo_code, email=attempt.email)
+        promo: PromoValidation = answers.result("promo")
         promo_message = promo.message
         if promo.valid:
             discount = min(money(promo.discount_amount), subtotal)
@@ -258,11 +321,15 @@ def attempt_quote(
             updates["promo_code"] = ""
 
     shipping_total = shipping_charge(rate=rate, free_shipping=free_shipping) if rate else ZERO
-    tax = _tax(attempt=attempt, subtotal=subtotal, discount=discount) if cart.items else ZERO
+    tax = (
+        _tax(attempt=attempt, answers=answers, subtotal=subtotal, discount=discount)
+        if cart.items
+        else ZERO
+    )
 
     gift_card_balance: Decimal | None = None
     if attempt.gift_card_code:
-        card = client.validate_gift_card(attempt.gift_card_code)
+        card: GiftCardBalance = answers.result("gift_card")
         if card.valid:
             gift_card_balance = money(card.balance)
         else:
@@ -413,13 +480,26 @@ def quote_cache_set(
     return stamp
 
 
-def promo_validate(*, attempt: CheckoutAttempt, code: str) -> str:
-    """Return the normalized code if the API accepts it for this cart; else raise."""
+def promo_normalize(code: str) -> str:
+    """Return the promo code as the API takes it; raise if it is empty."""
     normalized = code.strip().upper()
     if not normalized:
         raise InvalidPromoCode(_("Enter a promo code."), code="promo_empty", field="code")
-    promo = get_spectra_client().validate_promo(
-        attempt.cart_id, code=normalized, email=attempt.email
+    return normalized
+
+
+def promo_validate(*, attempt: CheckoutAttempt, code: str, answers: Round | None = None) -> str:
+    """Return the normalized code if the API accepts it for this cart; else raise.
+
+    ``answers``: a round that already asked ``validate-promo`` for this code.
+    """
+    normalized = promo_normalize(code)
+    promo: PromoValidation = (
+        answers.result("promo")
+        if answers is not None and "promo" in answers
+        else get_spectra_client().validate_promo(
+            attempt.cart_id, code=normalized, email=attempt.email
+        )
     )
     if not promo.valid:
         raise InvalidPromoCode(
@@ -430,12 +510,25 @@ def promo_validate(*, attempt: CheckoutAttempt, code: str) -> str:
     return promo.code or normalized
 
 
-def gift_card_validate(*, code: str) -> str:
-    """Return the normalized code if the card has a usable balance; else raise."""
+def gift_card_normalize(code: str) -> str:
+    """Return the gift card code as the API takes it; raise if it is empty."""
     normalized = "".join(code.split()).replace("-", "").upper()
     if not normalized:
         raise InvalidGiftCard(_("Enter a gift card code."), code="gift_card_empty", field="code")
-    card = get_spectra_client().validate_gift_card(normalized)
+    return normalized
+
+
+def gift_card_validate(*, code: str, answers: Round | None = None) -> str:
+    """Return the normalized code if the card has a usable balance; else raise.
+
+    ``answers``: a round that already asked ``validate-gift-card`` for this code.
+    """
+    normalized = gift_card_normalize(code)
+    card: GiftCardBalance = (
+        answers.result("gift_card")
+        if answers is not None and "gift_card" in answers
+        else get_spectra_client().validate_gift_card(normalized)
+    )
     if not card.valid or card.balance <= ZERO:
         message = _gift_card_message(card.status, str(card.raw.get("message") or ""))
         raise InvalidGiftCard(message, code="invalid_gift_card", field="code")

@@ -7,30 +7,29 @@ the actor. A refusal raises ``StaffActionError`` whose message is the API's own 
 so admin can show it as it is. Every API call made on an order's behalf is recorded as
 an ``api_call`` entry (method, path, status, duration).
 
-Also here: ``order_timeline``, the selector that merges an order's events, webhooks and
-emails into one chronological list for the order page.
+The timeline staff read on an order's page is in ``checkout.services.staff_timeline``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
 from checkout.services import inbox, notifications, orders, payments, sync
-from checkout.services.spectra import CallRecord, get_spectra_client
+from checkout.services.environments import spectra_environment_is_test
+from checkout.services.orders.capture import order_payment_intent_id
+from checkout.services.spectra import CallRecord, SpectraClient, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
 
 logger = logging.getLogger(__name__)
@@ -202,6 +201,15 @@ def _require_applies(*, order: Order, action: str, what: str) -> None:
         )
 
 
+def _read_back(client: SpectraClient, order: Order, answer: RemoteOrder | None) -> RemoteOrder:
+    """The order after a write: its answer when that was a full order, else read anew.
+
+    Write answers are undocumented; a thin one (``{"success": true}``, an id and a
+    status) says the write happened, not what the order now is.
+    """
+    return answer if answer is not None else client.get_order(order.spectra_id)
+
+
 def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) -> Order:
     """Set tracking on Spectra, then mark the order shipped there; apply the answer locally."""
     tracking_number = tracking_number.strip()
@@ -210,16 +218,36 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     if not tracking_number or not carrier:
         raise StaffActionError(_("A tracking number and a carrier are required."))
     _require_applies(order=order, action="ship", what=what)
+    # Never ship on a hold nobody captured: verify (and capture) the payment first.
+    if orders.order_payment_verify(order=order) not in (
+        Order.Capture.CAPTURED,
+        Order.Capture.NOT_REQUIRED,
+    ):
+        raise StaffActionError(
+            _(
+                "Not shipped: the order's payment is not captured (%(state)s). See its "
+                "timeline; verify the payment again once Stripe answers."
+            )
+            % {"state": order.get_capture_state_display()}
+        )
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
-            remote = client.set_tracking(
-                order.spectra_id, tracking_number=tracking_number, carrier=carrier
+            remote = _read_back(
+                client,
+                order,
+                client.set_tracking(
+                    order.spectra_id, tracking_number=tracking_number, carrier=carrier
+                ),
             )
             if remote.status == "pending":
-                remote = client.set_order_status(order.spectra_id, "processing")
+                remote = _read_back(
+                    client, order, client.set_order_status(order.spectra_id, "processing")
+                )
             if remote.status in SHIPPABLE_FROM:
-                remote = client.set_order_status(order.spectra_id, "shipped")
+                remote = _read_back(
+                    client, order, client.set_order_status(order.spectra_id, "shipped")
+                )
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     order = _apply(remote=remote, actor=actor)
@@ -243,7 +271,7 @@ def _order_set_status(
     client = get_spectra_client()
     try:
         with _recording_api_calls(order=order):
-            remote = client.set_order_status(order.spectra_id, status)
+            remote = _read_back(client, order, client.set_order_status(order.spectra_id, status))
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     order = _apply(remote=remote, actor=actor)
@@ -265,15 +293,85 @@ def order_deliver(*, order: Order, actor: Any) -> Order:
 
 
 def order_cancel(*, order: Order, actor: Any) -> Order:
-    """Cancel the order on Spectra (which releases stock and refunds) and apply the answer."""
-    return _order_set_status(
+    """Cancel the order on Spectra, apply the answer, then settle the card payment.
+
+    The docs do not say that cancelling refunds, so the payment is checked with Stripe
+    afterwards: a hold is released, money Spectra refunded is verified, and money still
+    captured is refunded by the app. The timeline says which it was.
+    """
+    order = _order_set_status(
         order=order,
         action="cancel",
         status="cancelled",
         actor=actor,
         what=_("Cancelling order %(number)s") % {"number": order.order_number},
-        done=_("Cancelled."),
+        done=_("Cancelled in Spectra."),
     )
+    _cancelled_payment_settle(order=order, actor=actor)
+    return order
+
+
+def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
+    """Refund or verify the payment of a cancelled order; record which on the timeline."""
+    pi_id = order_payment_intent_id(order)
+    if not pi_id:
+        _record_staff(
+            message=_("No card payment to refund."), actor=actor, order=order, action="refund"
+        )
+        return
+    key = f"checkout-order-{order.pk}-cancel"
+    try:
+        intent = payments.payment_intent_retrieve(payment_intent_id=pi_id)
+        if intent.requires_capture:
+            payments.payment_intent_cancel(payment_intent_id=pi_id)
+            message = _("Card hold released: nothing had been captured.")
+        elif intent.captured:
+            refunded = payments.payment_intent_refunded(payment_intent_id=pi_id)
+            owed = intent.received - refunded
+            if owed <= 0:
+                message = _("Refund verified: Spectra refunded %(amount)s.") % {"amount": refunded}
+            else:
+                payments.payment_intent_refund(
+                    payment_intent_id=pi_id, amount=owed, idempotency_key=key
+                )
+                message = _("Spectra did not refund; the app refunded %(amount)s.") % {
+                    "amount": owed
+                }
+        else:
+            message = _("Verified: nothing was captured (Stripe says %(status)s).") % {
+                "status": intent.status
+            }
+    except ProviderError as err:
+        _record_staff(
+            message=_(
+                "The order is cancelled, but its payment could not be checked (%(error)s): "
+                "check Stripe for %(pi)s and refund it there if needed."
+            )
+            % {"error": err, "pi": pi_id},
+            actor=actor,
+            order=order,
+            ok=False,
+            action="refund",
+        )
+        raise StaffActionError(
+            _("Cancelled, but the refund could not be verified: %(error)s") % {"error": err}
+        ) from err
+    _record_staff(message=message, actor=actor, order=order, action="refund", payment_intent=pi_id)
+
+
+def order_payment_check(*, order: Order, actor: Any) -> StaffResult:
+    """Verify the order's card payment now (capturing a hold still standing)."""
+    state = orders.order_payment_verify(order=order)
+    order.refresh_from_db()
+    message = _("Payment checked: %(state)s.") % {"state": order.get_capture_state_display()}
+    _record_staff(
+        message=message,
+        actor=actor,
+        order=order,
+        ok=state != Order.Capture.FAILED,
+        action="verify_payment",
+    )
+    return StaffResult(message=message, order=order)
 
 
 def order_resync(*, order: Order, actor: Any) -> Order:
@@ -389,7 +487,9 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
     """
 
     order = (
-        Order.objects.filter(spectra_id=event.spectra_order_id).first()
+        sync.order_find_local(
+            spectra_id=event.spectra_order_id, is_test=spectra_environment_is_test()
+        )
         if event.spectra_order_id
         else None
     )
@@ -483,7 +583,10 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
     if attempt.cart_id:
         try:
             with _recording_api_calls(attempt=attempt):
-                existing = get_spectra_client().find_order_by_cart(attempt.cart_id)
+                # The lookup recovery uses (cart, PaymentIntent, or email, total and items
+                # in the time window). "unknown" does not stop staff: they decided.
+                found = orders.order_lookup(attempt=attempt, client=get_spectra_client())
+            existing = found.order if found.verdict == "found" else None
         except SpectraNotFound:
             existing = None
         except SpectraError as err:
@@ -553,231 +656,3 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
         )
     logger.info("Attempt %s: payment %s released by staff", attempt.public_id, info.id)
     return StaffResult(message=message, attempt=attempt)
-
-
-# --- the timeline -------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class TimelineEntry:
-    """One line of an order's story. ``ref`` names the row it came from: (model, pk)."""
-
-    at: dt.datetime
-    kind: str
-    label: str
-    summary: str
-    detail: str = ""
-    ok: bool | None = None
-    actor: str = ""
-    ref: tuple[str, int] | None = None
-    data: dict[str, Any] = field(default_factory=dict)
-
-
-def _event_entry(event: OrderEvent) -> TimelineEntry:
-    data = event.data or {}
-    detail = ""
-    ok: bool | None = data.get("ok") if isinstance(data.get("ok"), bool) else None
-    if event.kind == OrderEvent.Kind.API_CALL:
-        status = data.get("status")
-        duration = data.get("duration_ms")
-        parts = [str(status) if status is not None else _("no answer")]
-        if duration is not None:
-            parts.append(_("%(ms)s ms") % {"ms": duration})
-        if data.get("error_code"):
-            parts.append(str(data["error_code"]))
-        detail = " · ".join(parts)
-        if ok is None and isinstance(status, int):
-            ok = status < 400
-    elif data.get("error"):
-        detail = str(data["error"])
-    return TimelineEntry(
-        at=event.created_at,
-        kind=event.kind,
-        label=event.get_kind_display(),
-        summary=event.message,
-        detail=detail,
-        ok=ok,
-        actor=event.actor.get_username() if event.actor else str(data.get("actor") or ""),
-        ref=("orderevent", event.pk),
-        data=data,
-    )
-
-
-def _webhook_entry(event: WebhookEvent) -> TimelineEntry:
-    signature = _("signature valid") if event.signature_valid else _("signature INVALID")
-    detail = f"{signature} · {event.get_outcome_display()}"
-    if event.deliveries > 1:
-        detail += " · " + _("%(n)s deliveries") % {"n": event.deliveries}
-    if event.error:
-        detail += f" · {event.error}"
-    return TimelineEntry(
-        at=event.received_at,
-        kind="webhook",
-        label=_("Webhook received"),
-        summary=f"{event.get_source_display()} {event.event_type}",
-        detail=detail,
-        ok=event.signature_valid and event.outcome != WebhookEvent.Outcome.FAILED,
-        ref=("webhookevent", event.pk),
-    )
-
-
-def _email_entries(email: EmailNotification) -> list[TimelineEntry]:
-    kind = email.get_kind_display()
-    resend = _(" (deliberate resend)") if email.is_resend else ""
-    actor = email.requested_by.get_username() if email.requested_by else ""
-    ref = ("emailnotification", email.pk)
-    if email.status == EmailNotification.Status.SUPPRESSED:
-        return [
-            TimelineEntry(
-                at=email.created_at,
-                kind="email",
-                label=_("Email"),
-                summary=_("%(kind)s email suppressed%(resend)s") % {"kind": kind, "resend": resend},
-                detail=email.suppressed_reason,
-                actor=actor,
-                ref=ref,
-            )
-        ]
-    entries = [
-        TimelineEntry(
-            at=email.created_at,
-            kind="email",
-            label=_("Email"),
-            summary=_("%(kind)s email queued%(resend)s for %(to)s")
-            % {"kind": kind, "resend": resend, "to": email.to_email},
-            actor=actor,
-            ref=ref,
-        )
-    ]
-    if email.status == EmailNotification.Status.SENT and email.sent_at:
-        entries.append(
-            TimelineEntry(
-                at=email.sent_at,
-                kind="email",
-                label=_("Email"),
-                summary=_("%(kind)s email sent to %(to)s") % {"kind": kind, "to": email.to_email},
-                detail=email.subject,
-                ok=True,
-                ref=ref,
-            )
-        )
-    elif email.status == EmailNotification.Status.FAILED:
-        entries.append(
-            TimelineEntry(
-                at=email.claimed_at or email.created_at,
-                kind="email",
-                label=_("Email"),
-                summary=_("%(kind)s email failed (%(n)s attempts)")
-                % {"kind": kind, "n": email.attempts},
-                detail=email.error,
-                ok=False,
-                ref=ref,
-            )
-        )
-    elif email.status == EmailNotification.Status.SENDING:
-        entries.append(
-            TimelineEntry(
-                at=email.claimed_at or email.created_at,
-                kind="email",
-                label=_("Email"),
-                summary=_("%(kind)s email being sent") % {"kind": kind},
-                detail=email.error,
-                ref=ref,
-            )
-        )
-    return entries
-
-
-# Updates the forward-only state machine ignores by design: a repeat of the order's
-# status, or an older one arriving late (webhooks come out of order, and a staff
-# action's own moves come back as webhooks after the action has applied them).
-EXPECTED_IGNORED = ("duplicate", "stale")
-
-
-def _ignored_entry(events: list[OrderEvent], *, webhook_types: dict[int, str]) -> TimelineEntry:
-    """One quiet line for every update that changed nothing, as expected.
-
-    Spectra announces one change in more than one webhook (``order.status_changed`` and
-    ``order.shipped``): on a healthy order most updates change nothing, and a row each
-    would read as trouble.
-    """
-    counts: Counter[str] = Counter()
-    for event in events:
-        data = event.data or {}
-        origin = webhook_types.get(data.get("webhook_event_id") or 0) or str(
-            data.get("source") or ""
-        )
-        status = str(data.get("remote_status") or "-")
-        if data.get("reason") == "stale":
-            status = _("%(status)s; the order was already %(current)s") % {
-                "status": status,
-                "current": data.get("current_status") or "-",
-            }
-        counts[f"{origin} ({status})"] += 1
-    detail = " · ".join(
-        _("%(what)s, %(n)s times") % {"what": what, "n": n} if n > 1 else what
-        for what, n in counts.items()
-    )
-    return TimelineEntry(
-        at=max(e.created_at for e in events),
-        kind="ignored_expected",
-        label=_("Repeated updates"),
-        summary=ngettext(
-            "%(n)s update changed nothing: it repeated or preceded the order's status (expected).",
-            "%(n)s updates changed nothing: they repeated or preceded the order's status "
-            "(expected).",
-            len(events),
-        )
-        % {"n": len(events)},
-        detail=detail,
-    )
-
-
-def order_timeline(*, order: Order) -> list[TimelineEntry]:
-    """Return everything that happened to an order (and its checkout attempt), oldest first.
-
-    Merges timeline events (order's and attempt's), webhooks naming the order (Spectra by
-    order id, Stripe by PaymentIntent id) and the email ledger. Email events that merely
-    restate a ledger row are folded into that row's entries, and updates ignored as
-    expected (repeated or late) into one quiet line. Four queries in all.
-    """
-    event_filter = Q(order=order)
-    if order.attempt_id:
-        event_filter |= Q(attempt_id=order.attempt_id)
-    events = list(OrderEvent.objects.filter(event_filter).select_related("actor"))
-    webhook_filter = Q(source=WebhookEvent.Source.SPECTRA, spectra_order_id=order.spectra_id)
-    if order.payment_intent_id:
-        webhook_filter |= Q(source=WebhookEvent.Source.STRIPE, object_id=order.payment_intent_id)
-    webhooks = list(WebhookEvent.objects.filter(webhook_filter).defer("raw_body", "traceback"))
-    emails = list(EmailNotification.objects.filter(order=order).select_related("requested_by"))
-    email_ids = {e.pk for e in emails}
-
-    entries: list[TimelineEntry] = []
-    ignored: list[OrderEvent] = []
-    for event in events:
-        if (
-            event.kind == OrderEvent.Kind.EMAIL
-            and (event.data or {}).get("notification_id") in email_ids
-            and not (event.data or {}).get("error")
-        ):
-            continue
-        if event.kind == OrderEvent.Kind.IGNORED and (event.data or {}).get("reason") in (
-            EXPECTED_IGNORED
-        ):
-            ignored.append(event)
-            continue
-        entries.append(_event_entry(event))
-    if ignored:
-        types = {w.pk: w.event_type for w in webhooks}
-        entries.append(_ignored_entry(ignored, webhook_types=types))
-    entries.extend(_webhook_entry(w) for w in webhooks)
-    for email in emails:
-        entries.extend(_email_entries(email))
-    entries.sort(key=lambda e: (e.at, e.ref or ("", 0)))
-    return entries
-
-
-def attempt_timeline(*, attempt: CheckoutAttempt) -> list[TimelineEntry]:
-    """Return an attempt's own timeline (its order's, when it has one, is the fuller one)."""
-    events = OrderEvent.objects.filter(attempt=attempt).select_related("actor")
-    return [_event_entry(e) for e in events]

@@ -11,11 +11,20 @@ A cancelled or refunded order never moves again. A remote status behind or equal
 local one is stale or a duplicate: it changes nothing and is written to the timeline as
 ignored. Each forward move records an ``OrderEvent``, schedules the email of the new
 status (send-once ledger) and sends ``order_status_changed`` after the commit.
+
+What is applied is either a full order (an API answer) or an ``OrderHint``: what a
+webhook's ``data`` says when it is partial, as the docs' own examples are (a status, maybe
+tracking; no totals). Orders are keyed by environment and id: a payload that does not
+say ``is_test`` belongs to the configured key's environment.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -25,9 +34,11 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings, money
 from checkout.models import Order, OrderEvent, WebhookEvent
 from checkout.services import orders
+from checkout.services.environments import spectra_environment_is_test
 from checkout.services.notifications import EMAIL_FOR_STATUS, email_schedule
 from checkout.services.spectra import Order as RemoteOrder
 from checkout.services.spectra import get_spectra_client
+from checkout.services.spectra.results import ResponseFormatError, parse_datetime
 from checkout.signals import order_status_changed
 
 logger = logging.getLogger(__name__)
@@ -35,6 +46,65 @@ logger = logging.getLogger(__name__)
 FORWARD = ("pending", "processing", "shipped", "delivered")
 FINAL = ("cancelled", "refunded")
 CANCELLABLE_FROM = ("pending", "processing", "shipped")
+# The status an event's name implies when its data has none (the docs' order.delivered
+# example carries no status). order.created and order.status_changed imply nothing sure.
+STATUS_FOR_EVENT = {
+    "order.shipped": "shipped",
+    "order.delivered": "delivered",
+    "order.cancelled": "cancelled",
+}
+
+
+@dataclass(frozen=True)
+class OrderHint:
+    """What a partial webhook says about an order: enough to move it, never to record it."""
+
+    id: int
+    is_test: bool
+    status: str
+    order_number: str = ""
+    payment_status: str = ""
+    tracking_number: str = ""
+    shipping_carrier: str = ""
+    grand_total: Decimal | None = None
+    updated_at: datetime | None = None
+    raw: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def from_event(cls, event: str, data: Mapping[str, Any]) -> OrderHint | None:
+        """The hint in ``data``; None when it names no order or no status can be known."""
+        raw_id = data.get("id")
+        if isinstance(raw_id, bool) or not isinstance(raw_id, int):
+            return None
+        status = data.get("status")
+        if not isinstance(status, str) or not status:
+            status = STATUS_FOR_EVENT.get(event)
+        if status is None:
+            return None
+        is_test = data.get("is_test")
+        total = data.get("grand_total")
+        try:
+            updated_at = parse_datetime(data.get("updated_at"))
+            grand_total = None if total is None else money(total)
+        except (ResponseFormatError, ArithmeticError, TypeError, ValueError):
+            return None
+        return cls(
+            id=raw_id,
+            is_test=is_test if isinstance(is_test, bool) else spectra_environment_is_test(),
+            status=status,
+            order_number=str(data.get("order_number") or ""),
+            payment_status=str(data.get("payment_status") or ""),
+            tracking_number=str(data.get("tracking_number") or ""),
+            shipping_carrier=str(data.get("shipping_carrier") or ""),
+            grand_total=grand_total,
+            updated_at=updated_at,
+            raw=data,
+        )
+
+
+def order_find_local(*, spectra_id: int, is_test: bool) -> Order | None:
+    """The local order for a Spectra id in one environment, or None."""
+    return Order.objects.filter(spectra_id=spectra_id, is_test=is_test).first()
 
 
 def status_move_allowed(old: str, new: str) -> bool:
@@ -66,26 +136,43 @@ def _adopt(remote: RemoteOrder) -> Order | None:
 
 def order_apply_remote(
     *,
-    remote: RemoteOrder,
+    remote: RemoteOrder | OrderHint,
     source: str,
     webhook_event: WebhookEvent | None = None,
     actor: Any = None,
 ) -> Order | None:
-    """Apply ``remote`` to the local order; None when the order is unknown and not adopted."""
+    """Apply ``remote`` to the local order; None when the order is unknown and not adopted.
+
+    A hint never adopts an order: recording one needs the full order (``GET``) first.
+    """
     actor = actor if getattr(actor, "pk", None) else None
+    if (
+        source != "staff"
+        and not isinstance(remote, OrderHint)
+        and not Order.objects.filter(spectra_id=remote.id, is_test=remote.is_test).exists()
+    ):
+        # Maybe the order a checkout is waiting on (its POST /orders answer was lost):
+        # recorded for that attempt now; the status below then applies as to any order.
+        # A hint cannot be matched to an attempt (no email, total or items); the worker
+        # reads the full order first when it would adopt one.
+        orders.attempt_adopt_order(remote=remote)
     label = _source_label(source, webhook_event)
     event_data: dict[str, Any] = {"source": source, "remote_status": remote.status}
     if webhook_event is not None:
         event_data["webhook_event_id"] = webhook_event.pk
     with transaction.atomic():
-        order = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
+        order = (
+            Order.objects.select_for_update()
+            .filter(spectra_id=remote.id, is_test=remote.is_test)
+            .first()
+        )
         if order is None:
-            if not app_settings.ADOPT_UNKNOWN_ORDERS:
+            if not app_settings.ADOPT_UNKNOWN_ORDERS or isinstance(remote, OrderHint):
                 logger.info(
                     "order %s (%s): unknown here, %s ignored", remote.order_number, remote.id, label
                 )
                 return None
-            order = _adopt(remote)
+            order = _adopt(remote)  # a full order here: hints returned above
             if order is None:
                 return None
             order = Order.objects.select_for_update().get(pk=order.pk)
@@ -125,7 +212,11 @@ def order_apply_remote(
             if remote.updated_at is not None:
                 order.spectra_updated_at = remote.updated_at
                 changed.append("spectra_updated_at")
-            order.raw = dict(remote.raw)
+            # A hint adds to the last full answer; it never replaces it with less.
+            if isinstance(remote, OrderHint):
+                order.raw = {**dict(order.raw), **dict(remote.raw), "status": remote.status}
+            else:
+                order.raw = dict(remote.raw)
             changed.append("raw")
 
         if moved:

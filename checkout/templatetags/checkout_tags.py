@@ -1,4 +1,9 @@
-"""Template helpers of the checkout pages; ``money`` is the one way prices are shown."""
+"""Template helpers of the checkout pages; ``money`` is the one way prices are shown.
+
+For a merchant's own templates: ``{% checkout_add_to_cart variant_id %}`` renders an
+add-to-cart form posting to ``checkout:cart-add``; ``{% checkout_shop_name %}`` and
+``{% checkout_continue_shopping_url %}`` give the configured shop name and shop link.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +16,10 @@ from django.contrib.humanize.templatetags.humanize import intcomma
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
 from django.http import HttpRequest
+from django.shortcuts import resolve_url
+from django.urls import NoReverseMatch
+from django.utils.text import slugify
+from django.utils.translation import gettext
 
 from checkout.conf import app_settings
 from checkout.conf import money as to_money
@@ -46,6 +55,72 @@ def cart_count(context: template.Context) -> int:
     if request is None or not hasattr(request, "session"):
         return 0
     return cart_count_from_session(request)
+
+
+@register.simple_tag(takes_context=True)
+def checkout_shop_name(context: template.Context) -> str:
+    """Return the shop's name for page titles: ``CHECKOUT_SHOP_NAME``, else the current
+    site's name (``django.contrib.sites``), else "Shop"."""
+    if app_settings.SHOP_NAME:
+        return app_settings.SHOP_NAME
+    from django.apps import apps
+
+    if apps.is_installed("django.contrib.sites"):
+        from django.contrib.sites.shortcuts import get_current_site
+
+        try:
+            name = get_current_site(context.get("request")).name
+        except Exception:  # no Site row yet (a fresh database): the title must still render
+            logger.warning("No current Site for the shop name; using the default")
+        else:
+            if name:
+                return str(name)
+    return gettext("Shop")
+
+
+@register.simple_tag
+def checkout_continue_shopping_url() -> str:
+    """Return where "Continue shopping" goes (``CHECKOUT_CONTINUE_SHOPPING_URL``: a path,
+    an absolute URL or a URL name)."""
+    value = app_settings.CONTINUE_SHOPPING_URL
+    try:
+        return str(resolve_url(value))
+    except NoReverseMatch:
+        # resolve_url returns anything that looks like a URL as it is; a name that
+        # names nothing would be a dead link, so fall back to the site's root.
+        logger.warning("CHECKOUT_CONTINUE_SHOPPING_URL %r is not a URL or URL name", value)
+        return "/"
+
+
+@register.inclusion_tag("checkout/includes/add_to_cart_form.html", takes_context=True)
+def checkout_add_to_cart(
+    context: template.Context,
+    variant_id: int | str | None = None,
+    *,
+    sku: str = "",
+    quantity: int = 1,
+    next: str = "",
+    label: str = "",
+    show_quantity: bool = True,
+) -> dict[str, Any]:
+    """Render a form that adds a variant (its Spectra id, or ``sku=``) to the cart.
+
+    ``next`` is where the shopper lands afterwards (default: the cart); ``show_quantity``
+    False posts ``quantity`` as a hidden field.
+    """
+    if variant_id in (None, "") and not sku:
+        raise template.TemplateSyntaxError("checkout_add_to_cart needs a variant id or sku=...")
+    product = sku or str(variant_id)
+    return {
+        "field_id": "checkout-add-quantity-" + (slugify(product) or "item"),
+        "csrf_token": context.get("csrf_token"),
+        "variant_id": "" if variant_id is None else variant_id,
+        "sku": sku,
+        "quantity": quantity,
+        "next": next,
+        "label": label or gettext("Add to cart"),
+        "show_quantity": show_quantity,
+    }
 
 
 @register.filter

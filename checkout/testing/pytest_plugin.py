@@ -2,12 +2,18 @@
 
 Enable with ``pytest_plugins = ["checkout.testing.pytest_plugin"]``. Servers start once per
 session as subprocesses; a server that does not come up fails the test (never skips).
+
+The sandbox has two contracts (``default`` and ``documented``, see ``docs/sandbox.md``).
+``--sandbox-contract documented`` (or ``SANDBOX_CONTRACT=documented``) runs a whole session
+on one; a test runs on both with
+``@pytest.mark.parametrize("sandbox_contract", SANDBOX_CONTRACTS, indirect=True)``.
 ``checkout_live_settings`` points the app's settings at both (needs pytest-django), and
 ``spectra_client`` hands a test the app's own configured client.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -29,6 +35,45 @@ if TYPE_CHECKING:
 
 
 _FAILED = pytest.StashKey[bool]()
+SANDBOX_CONTRACTS = ("default", "documented")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--sandbox-contract",
+        choices=SANDBOX_CONTRACTS,
+        default=os.environ.get("SANDBOX_CONTRACT") or "default",
+        help="the Spectra sandbox's contract for tests that do not choose one "
+        "(default: $SANDBOX_CONTRACT or 'default')",
+    )
+
+
+class SandboxPool:
+    """Sandboxes started on first use, one per (contract, Stripe behind it), for a session."""
+
+    def __init__(self) -> None:
+        self._servers: dict[tuple[str, str], SandboxProcess] = {}
+
+    def get(self, contract: str, localstripe: LocalstripeProcess | None) -> SandboxProcess:
+        """The sandbox for ``contract``; verifying payments on ``localstripe`` if given."""
+        if contract not in SANDBOX_CONTRACTS:
+            raise ValueError(f"unknown sandbox contract {contract!r}")
+        slot = (contract, localstripe.api_base if localstripe else "")
+        if slot not in self._servers:
+            try:
+                self._servers[slot] = start_sandbox(
+                    stripe_api_base=localstripe.api_base if localstripe else None,
+                    stripe_secret_key=localstripe.secret_key if localstripe else None,
+                    contract=contract,
+                )
+            except ServerStartError as exc:
+                pytest.fail(f"Spectra sandbox did not start: {exc}", pytrace=False)
+        return self._servers[slot]
+
+    def stop(self) -> None:
+        for server in self._servers.values():
+            server.stop()
+        self._servers.clear()
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -59,28 +104,40 @@ def localstripe() -> Iterator[LocalstripeProcess]:
 
 
 @pytest.fixture(scope="session")
-def spectra_sandbox(localstripe: LocalstripeProcess) -> Iterator[SandboxProcess]:
-    """The Spectra sandbox, verifying payments against the ``localstripe`` fixture."""
+def sandbox_pool() -> Iterator[SandboxPool]:
+    """Every sandbox of the session, started on first use and stopped at its end."""
+    pool = SandboxPool()
     try:
-        server = start_sandbox(
-            stripe_api_base=localstripe.api_base, stripe_secret_key=localstripe.secret_key
-        )
-    except ServerStartError as exc:
-        pytest.fail(f"Spectra sandbox did not start: {exc}", pytrace=False)
-    try:
-        yield server
+        yield pool
     finally:
-        server.stop()
+        pool.stop()
+
+
+@pytest.fixture
+def sandbox_contract(request: pytest.FixtureRequest) -> str:
+    """The contract of this test's sandbox: the ``indirect`` parameter, else the option."""
+    contract = getattr(request, "param", None) or request.config.getoption("sandbox_contract")
+    return str(contract)
+
+
+@pytest.fixture(scope="session")
+def spectra_sandbox(
+    request: pytest.FixtureRequest, sandbox_pool: SandboxPool, localstripe: LocalstripeProcess
+) -> SandboxProcess:
+    """The Spectra sandbox (the session's contract), verifying payments on ``localstripe``."""
+    return sandbox_pool.get(request.config.getoption("sandbox_contract"), localstripe)
 
 
 @pytest.fixture
 def sandbox_reset(
-    spectra_sandbox: SandboxProcess, localstripe: LocalstripeProcess
+    sandbox_pool: SandboxPool, sandbox_contract: str, localstripe: LocalstripeProcess
 ) -> SandboxProcess:
-    """Start the test from a fresh sandbox and an empty localstripe; returns the sandbox."""
-    spectra_sandbox.reset()
+    """Start the test from a fresh sandbox (of ``sandbox_contract``) and an empty
+    localstripe; returns the sandbox."""
+    sandbox = sandbox_pool.get(sandbox_contract, localstripe)
+    sandbox.reset()
     localstripe.reset()
-    return spectra_sandbox
+    return sandbox
 
 
 @pytest.fixture(scope="session")

@@ -94,6 +94,7 @@ class SandboxProcess(ServerProcess):
 
     test_key: str = DEFAULT_TEST_KEY
     live_key: str = DEFAULT_LIVE_KEY
+    contract: str = "default"
 
     @property
     def api_base(self) -> str:
@@ -115,6 +116,18 @@ class SandboxProcess(ServerProcess):
         response = requests.get(f"{self.control_base}/state", timeout=10)
         response.raise_for_status()
         data: dict[str, object] = response.json()["data"]
+        return data
+
+    @property
+    def documented(self) -> bool:
+        """Whether this sandbox gives only what the API's docs promise."""
+        return self.contract == "documented"
+
+    def customer_emails(self) -> list[dict[str, object]]:
+        """The customer emails Spectra itself sent (documented contract, live orders)."""
+        response = requests.get(f"{self.control_base}/emails", timeout=10)
+        response.raise_for_status()
+        data: list[dict[str, object]] = response.json()["data"]
         return data
 
 
@@ -185,18 +198,24 @@ def start_sandbox(
     *,
     stripe_api_base: str | None = None,
     stripe_secret_key: str | None = None,
+    contract: str = "default",
     extra_args: Sequence[str] = (),
     env: dict[str, str] | None = None,
     timeout: float = 15.0,
 ) -> SandboxProcess:
-    """Start ``python -m checkout.testing.sandbox`` and wait for ``/_sandbox/health``."""
+    """Start ``python -m checkout.testing.sandbox`` and wait for ``/_sandbox/health``.
+
+    ``contract`` is ``"default"`` or ``"documented"`` (see ``docs/sandbox.md``).
+    """
     port = port or free_port(host)
-    args = ["--host", host, "--port", str(port), *extra_args]
+    args = ["--host", host, "--port", str(port), "--contract", contract, *extra_args]
     if stripe_api_base:
         args += ["--stripe-api-base", stripe_api_base]
         args += ["--stripe-secret-key", stripe_secret_key or LOCALSTRIPE_SECRET_KEY]
     process, log_path, log_file = _spawn("spectra-sandbox", "checkout.testing.sandbox", args, env)
-    server = SandboxProcess("spectra-sandbox", host, port, process, log_path, log_file)
+    server = SandboxProcess(
+        "spectra-sandbox", host, port, process, log_path, log_file, contract=contract
+    )
     _wait_ready(server, f"{server.control_base}/health", timeout)
     return server
 

@@ -43,8 +43,8 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     if Order.objects.filter(attempt=attempt).exists():
         return redirect("checkout:checkout-confirmation", public_id=attempt.public_id)
     result: orders.PlacementResult | None = None
-    if attempt.state in CheckoutAttempt.OPEN_STATES and attempt.state != (
-        CheckoutAttempt.State.COLLECTING
+    if attempt.state in (*CheckoutAttempt.OPEN_STATES, CheckoutAttempt.State.NEEDS_REVIEW) and (
+        attempt.state != CheckoutAttempt.State.COLLECTING
     ):
         try:
             result = orders.order_place(attempt=attempt)
@@ -60,6 +60,7 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
     )
     message = (result.message if result is not None else "") or attempt.failure_message
     step = (result.step if result is not None else None) or "payment"
+    delayed = result is not None and result.code == "confirming_delayed"
     return render(
         request,
         "checkout/pending.html",
@@ -68,7 +69,10 @@ def checkout_pending(request: HttpRequest, public_id: Any) -> HttpResponse:
             "failed": failed,
             "message": message,
             "fix_url": step_url(step),
-            "refresh_seconds": 3,
+            # An outcome still unknown after its request ended is settled by recovery,
+            # the webhook or staff, in minutes: no need to ask every three seconds.
+            "delayed": delayed,
+            "refresh_seconds": 30 if delayed else 3,
         },
     )
 

@@ -4,9 +4,7 @@ They answer 4xx with ``{"reason", "message"}`` on bad input, never a 500.
 
 from __future__ import annotations
 
-import json
 import logging
-from typing import Any
 
 from django.contrib import messages
 from django.http import (
@@ -31,21 +29,15 @@ from checkout.ratelimit import (
 from checkout.services import accounts, orders
 from checkout.services import cart as cart_service
 from checkout.views.common import (
+    checkout_configured,
     current_attempt,
+    json_body,
     json_error,
     provider_message,
     step_url,
 )
 
 logger = logging.getLogger(__name__)
-
-
-def _json_body(request: HttpRequest) -> dict[str, Any] | None:
-    try:
-        body = json.loads(request.body or b"{}")
-    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting recurses
-        return None
-    return body if isinstance(body, dict) else None
 
 
 def _no_checkout() -> JsonResponse:
@@ -77,9 +69,10 @@ def _payable_attempt(request: HttpRequest) -> CheckoutAttempt | JsonResponse:
 @never_cache
 @require_POST
 @rate_limited("pay")
+@checkout_configured
 def checkout_pay(request: HttpRequest) -> JsonResponse:
     """Authorize the card: ``{"payment_method_id"}`` -> ``{"status", "client_secret"}``."""
-    body = _json_body(request)
+    body = json_body(request)
     if body is None:
         return json_error("invalid_json", _("The request was not valid JSON."))
     payment_method_id = body.get("payment_method_id", "")
@@ -111,9 +104,10 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
 @never_cache
 @require_POST
 @rate_limited("place")
+@checkout_configured
 def checkout_place(request: HttpRequest) -> JsonResponse:
     """Place the order for the authorized payment -> ``{"status", "redirect"}``."""
-    if _json_body(request) is None:
+    if json_body(request) is None:
         return json_error("invalid_json", _("The request was not valid JSON."))
     attempt = current_attempt(request)
     if attempt is None:

@@ -1,23 +1,30 @@
 """What every checkout view shares: step names, JSON errors, the shopper-safe provider
-message, the session's own attempt, and the CSRF failure view.
+message, the session's own attempt, the CSRF failure view, and ``checkout_configured``,
+the guard that answers "not set up" instead of failing when the keys are missing.
 """
 
 from __future__ import annotations
 
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from functools import wraps
+from typing import Any, TypeVar, cast
 
+from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
     HttpResponseBase,
     JsonResponse,
 )
+from django.shortcuts import render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.csrf import csrf_failure as django_csrf_failure
 
+from checkout.checks import missing_keys
 from checkout.models import CheckoutAttempt, Order
 from checkout.services import cart as cart_service
 from checkout.services import orders
@@ -40,6 +47,15 @@ def wants_json(request: HttpRequest) -> bool:
     )
 
 
+def json_body(request: HttpRequest) -> dict[str, Any] | None:
+    """Return the request's JSON object body ({} when empty), or None when it is not one."""
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError, RecursionError):  # deep nesting recurses
+        return None
+    return body if isinstance(body, dict) else None
+
+
 def json_error(reason: str, message: str, *, http_status: int = 400, **extra: Any) -> JsonResponse:
     return JsonResponse({"reason": reason, "message": message, **extra}, status=http_status)
 
@@ -49,6 +65,38 @@ def provider_message() -> str:
         "We could not reach our store system just now. Nothing was charged; "
         "please try again in a moment."
     )
+
+
+ViewFunc = TypeVar("ViewFunc", bound=Callable[..., HttpResponseBase])
+
+
+def checkout_configured(view: ViewFunc) -> ViewFunc:
+    """Answer 503 "not set up" (a page, or JSON when asked) while a required key is missing.
+
+    The keys are not startup errors (``checks.check_required_keys`` is a deploy check), so
+    the host site runs without them; this guard makes a checkout page say so plainly, and
+    logs which settings to set, instead of failing deep inside an API call.
+    """
+
+    @wraps(view)
+    def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        missing = missing_keys()
+        if not missing:
+            return view(request, *args, **kwargs)
+        logger.error(
+            "The checkout is not set up: %s not set (see docs/install.md)", ", ".join(missing)
+        )
+        message = _("The checkout is not available right now. Please try again later.")
+        if wants_json(request):
+            return json_error("not_configured", message, http_status=503)
+        return render(
+            request,
+            "checkout/not_configured.html",
+            {"message": message, "missing": missing if settings.DEBUG else []},
+            status=503,
+        )
+
+    return cast(ViewFunc, guarded)
 
 
 def step_url(step: str) -> str:

@@ -53,6 +53,7 @@ from checkout.views.common import (
     SESSION_ATTEMPT,
     STEP_URLS,
     STEPS,
+    checkout_configured,
     json_error,
     provider_message,
     recent_order,
@@ -225,6 +226,7 @@ def _step_context(
 
 @never_cache
 @require_GET
+@checkout_configured
 def checkout_start(request: HttpRequest) -> HttpResponse:
     """Send the shopper to the first step they have not completed."""
     guard = _guard(request, "information")
@@ -237,6 +239,7 @@ def checkout_start(request: HttpRequest) -> HttpResponse:
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_information(request: HttpRequest) -> HttpResponse:
     """Step 1: email, shipping address, phone."""
     guard = _guard(request, "information")
@@ -293,6 +296,7 @@ def _address_choice(request: HttpRequest) -> int | None:
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_shipping(request: HttpRequest) -> HttpResponse:
     """Step 2: a shipping rate from the API for this cart and address."""
     guard = _guard(request, "shipping")
@@ -320,7 +324,7 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             try:
                 orders.attempt_choose_shipping(
-                    attempt=attempt, service_code=form.cleaned_data["service_code"]
+                    attempt=attempt, service_code=form.cleaned_data["service_code"], rates=rates
                 )
             except ShopperError as err:
                 form.add_error("service_code", err.message)
@@ -432,6 +436,7 @@ def _render_payment(
 @checkout_csp
 @never_cache
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def checkout_payment(request: HttpRequest) -> HttpResponse:
     """Step 3: billing address, promo code, gift card, summary and the card.
 
@@ -615,6 +620,7 @@ def _apply_gift_card(attempt: CheckoutAttempt, code: str) -> str:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("promo", form_view=True, exempt=_removing)
+@checkout_configured
 def checkout_promo(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a promo code."""
     return _code_view(
@@ -633,6 +639,7 @@ def checkout_promo(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @rate_limited("gift_card", form_view=True, exempt=_removing)
+@checkout_configured
 def checkout_gift_card(request: HttpRequest) -> HttpResponse:
     """Apply (or remove, with ``action=remove``) a gift card."""
     return _code_view(

@@ -1,5 +1,7 @@
-"""The demo storefront: the catalog, a product with its variant choice, and the cart.
-Optional for merchants whose own site sells the products.
+"""The demo storefront: the catalog and a product with its variant choice.
+
+Optional (``checkout.urls_storefront``): a merchant whose own site sells the products
+leaves it out and posts to ``checkout:cart-add`` from their pages.
 """
 
 from __future__ import annotations
@@ -16,8 +18,7 @@ from django.http import (
 )
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods
 
 from checkout.csp import checkout_csp
 from checkout.exceptions import (
@@ -26,14 +27,10 @@ from checkout.exceptions import (
     SpectraNotFound,
     SpectraValidationError,
 )
-from checkout.forms import (
-    AddToCartForm,
-    CartLineForm,
-    variant_attribute_names,
-)
+from checkout.forms import AddToCartForm, variant_attribute_names
 from checkout.services import cart as cart_service
 from checkout.services.spectra import Product, Variant, get_spectra_client
-from checkout.views.common import provider_message, recent_order
+from checkout.views.common import checkout_configured, provider_message
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +40,7 @@ PRODUCTS_PER_PAGE = 12
 
 @checkout_csp
 @require_GET
+@checkout_configured
 def product_list(request: HttpRequest) -> HttpResponse:
     """Show the catalog, a page at a time."""
     try:
@@ -88,6 +86,7 @@ def _product_card(product: Product) -> dict[str, Any]:
 
 @checkout_csp
 @require_http_methods(["GET", "POST"])
+@checkout_configured
 def product_detail(request: HttpRequest, product_id: int) -> HttpResponse:
     """Show a product with its variant choice; POST adds the chosen variant to the cart."""
     try:
@@ -183,59 +182,3 @@ def _variant_from_initial(product: Product, initial: Mapping[str, Any]) -> Varia
         if all(str(variant.attributes.get(k) or "") == v for k, v in chosen.items()):
             return variant
     return None
-
-
-@checkout_csp
-@never_cache
-@require_GET
-def cart_detail(request: HttpRequest) -> HttpResponse:
-    """Show the cart: lines with quantity and remove, subtotal, checkout button."""
-    try:
-        cart = cart_service.cart_get(request)
-    except ProviderError:
-        logger.exception("Could not load the cart")
-        messages.error(request, provider_message())
-        cart = None
-    empty = cart is None or not cart.items
-    return render(
-        request,
-        "checkout/cart.html",
-        {"cart": cart, "recent_order": recent_order(request) if empty else None},
-    )
-
-
-@never_cache
-@require_POST
-def cart_update(request: HttpRequest, item_id: str) -> HttpResponse:
-    """Change a line's quantity (0 removes it)."""
-    form = CartLineForm(request.POST)
-    if not form.is_valid():
-        messages.error(request, _("Enter a quantity between 0 and 99."))
-        return redirect("checkout:cart")
-    return _cart_change(request, item_id, form.cleaned_data["quantity"])
-
-
-@never_cache
-@require_POST
-def cart_remove(request: HttpRequest, item_id: str) -> HttpResponse:
-    """Remove a line."""
-    return _cart_change(request, item_id, 0)
-
-
-def _cart_change(request: HttpRequest, item_id: str, quantity: int) -> HttpResponse:
-    try:
-        cart = cart_service.cart_update_item(request, item_id=item_id, quantity=quantity)
-    except SpectraValidationError:
-        messages.error(request, _("We don't have that many in stock. Try a smaller quantity."))
-    except SpectraNotFound:
-        messages.error(request, _("That item is no longer in your cart."))
-    except SpectraConflict:
-        cart_service.cart_forget(request)
-        messages.error(request, _("That cart was already ordered; start a new one."))
-    except ProviderError:
-        logger.exception("Could not change cart line %s", item_id)
-        messages.error(request, provider_message())
-    else:
-        if cart is not None:
-            messages.success(request, _("Item removed.") if quantity == 0 else _("Cart updated."))
-    return redirect("checkout:cart")

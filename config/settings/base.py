@@ -92,28 +92,35 @@ TEMPLATES = [
 
 
 def database_settings(
-    *, default_url: Any = environ.Env.NOTSET, conn_max_age: int
+    *, default_url: Any = environ.Env.NOTSET, conn_max_age: int, pool: bool = False
 ) -> dict[str, Any]:
     """Return the default database's settings from ``DATABASE_URL`` and its companions.
 
     On PostgreSQL, parameters are bound on the server and a statement run twice on a
     connection is prepared once (``DATABASE_PREPARE_THRESHOLD=0`` turns that off, as
-    PgBouncer in transaction mode before 1.21 needs). ``DATABASE_POOL=true`` uses Django's
-    psycopg connection pool (``psycopg-pool``); a pooled connection goes back to the pool
-    after each request, so it cannot be combined with persistent connections and
-    ``CONN_MAX_AGE`` defaults to 0 then (Django refuses any other value).
+    PgBouncer in transaction mode before 1.21 needs). With ``DATABASE_POOL`` (default
+    ``pool``), Django's psycopg connection pool (``psycopg-pool``), one per process, of
+    ``DATABASE_POOL_MIN_SIZE`` to ``DATABASE_POOL_MAX_SIZE`` connections; a thread waits at
+    most ``DATABASE_POOL_TIMEOUT`` seconds for one. A pooled connection goes back to the
+    pool after each request, so it cannot be combined with persistent connections and
+    ``CONN_MAX_AGE`` defaults to 0 then (Django refuses any other value). Sizing:
+    docs/install.md, "Deployment".
     """
     database = env.db("DATABASE_URL", default=default_url)
     database["ATOMIC_REQUESTS"] = False
     postgres = database["ENGINE"] == "django.db.backends.postgresql"
-    pool = postgres and env.bool("DATABASE_POOL", default=False)
+    pool = postgres and env.bool("DATABASE_POOL", default=pool)
     database["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=0 if pool else conn_max_age)
     if postgres:
         threshold = env.int("DATABASE_PREPARE_THRESHOLD", default=2)
         options = database.setdefault("OPTIONS", {})
         options.update(server_side_binding=True, prepare_threshold=threshold or None)
         if pool:
-            options["pool"] = True
+            options["pool"] = {
+                "min_size": env.int("DATABASE_POOL_MIN_SIZE", default=2),
+                "max_size": env.int("DATABASE_POOL_MAX_SIZE", default=16),
+                "timeout": env.float("DATABASE_POOL_TIMEOUT", default=10.0),
+            }
     return database
 
 
@@ -196,6 +203,7 @@ CHECKOUT_WEBHOOK_SECRET = env("CHECKOUT_WEBHOOK_SECRET", default="")
 # Absolute base of links in emails (the order-status link), e.g. https://shop.example.com
 CHECKOUT_SITE_URL = env("CHECKOUT_SITE_URL", default="")
 CHECKOUT_SEND_TEST_ORDER_EMAILS = env.bool("CHECKOUT_SEND_TEST_ORDER_EMAILS", default=False)
+CHECKOUT_SHOP_NAME = env("CHECKOUT_SHOP_NAME", default="Spectra Shop")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

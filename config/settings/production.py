@@ -10,7 +10,9 @@ from .base import database_settings, env
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
-DATABASES = {"default": database_settings(conn_max_age=60)}
+# The production server is gunicorn with threads (config/gunicorn.conf.py): its threads
+# share a pool of connections rather than holding one each (docs/install.md, "Deployment").
+DATABASES = {"default": database_settings(conn_max_age=60, pool=True)}
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/1")}
 

@@ -190,3 +190,43 @@ def test_disk_stall_reads_the_full_line_of_io_pressure(monkeypatch):
 
     monkeypatch.setattr(run, "Path", Missing)
     assert run.io_stalled_ms() is None
+
+
+def test_critical_path_and_latency_tolerance_goals_and_their_smoke_halves():
+    path = {"latency_factor": 1.3, "goal": {"latency_factor_max": 1.2}}
+    assert judge("critical_path_pay", path, FULL, {}) == [
+        "critical_path_pay: 1.30x its critical path > 1.2x"
+    ]
+    assert path["met"] is False
+    assert judge("critical_path_pay", {**path, "latency_factor": 1.15}, FULL, {}) == []
+    assert judge("critical_path_pay", {**path, "latency_factor": 2.3}, SMOKE, {}) == []
+    assert judge("critical_path_pay", {**path, "latency_factor": 2.5}, SMOKE, {})
+    tolerance = {
+        "tolerance": 0.7,
+        "p99_ms": 2500,
+        "goal": {"tolerance_min": 0.8, "p99_ms_max": 3000},
+    }
+    assert judge("latency_tolerance", tolerance, FULL, {}) == [
+        "latency_tolerance: latency tolerance 0.70 < 0.80"
+    ]
+    assert judge("latency_tolerance", tolerance, SMOKE, {}) == []
+    assert judge("latency_tolerance", {**tolerance, "tolerance": 0.9, "p99_ms": 3500}, FULL, {})
+
+
+def test_every_latency_figure_of_issue_18_is_a_target_after_the_regression_guards():
+    from bench.targets import RUN_ORDER
+    from bench.targets.latency import ENDPOINTS
+
+    names = [f"critical_path_{e}" for e in ENDPOINTS]
+    assert set(ENDPOINTS) == {
+        "information_first",
+        "shipping_first",
+        "payment_first",
+        "information_post",
+        "shipping_post",
+        "payment_post",
+        "pay",
+        "place",
+    }
+    assert RUN_ORDER[-len(names) - 1 :] == (*names, "latency_tolerance")
+    assert RUN_ORDER.index("floor_one_write") == len(RUN_ORDER) - len(names) - 2

@@ -15,6 +15,7 @@ from checkout.management.commands.checkout_doctor import (
     OK,
     WARN,
     check_broker,
+    check_customer_emails,
     check_email,
     check_spectra,
 )
@@ -118,11 +119,35 @@ def test_a_404_on_the_write_probe_means_the_scope_is_granted(client: SpectraClie
     responses.get(f"{API}/products", json=page)
     responses.get(f"{API}/orders", json=page)
     responses.patch(f"{API}/orders/999999999999/status", status=404, json=_error(404, "not_found"))
-    responses.get(f"{API}/webhooks", status=403, json=_error(403, "insufficient_scope"))
+    responses.get(
+        f"{API}/webhooks/999999999999/deliveries",
+        status=403,
+        json=_error(403, "insufficient_scope"),
+    )
     results = {r.name: r for r in check_spectra(client)}
     assert results["Spectra scope orders:write"].status == OK
     assert results["Spectra scope webhooks:manage"].status == FAIL
     assert "webhooks:manage" in results["Spectra scope webhooks:manage"].detail
+
+
+@responses.activate
+def test_the_webhook_scope_probe_needs_no_webhook_list(client: SpectraClient) -> None:
+    page = {
+        "success": True,
+        "data": [],
+        "pagination": {"total": 0, "page": 1, "per_page": 1, "total_pages": 0},
+    }
+    responses.get(f"{API}/products", json=page)
+    responses.get(f"{API}/orders", json=page)
+    responses.patch(f"{API}/orders/999999999999/status", status=404, json=_error(404, "not_found"))
+    responses.get(
+        f"{API}/webhooks/999999999999/deliveries",
+        status=404,
+        json=_error(404, "webhook_not_found"),
+    )
+    # No GET /webhooks registered: calling it would fail the probe.
+    results = {r.name: r for r in check_spectra(client)}
+    assert results["Spectra scope webhooks:manage"].status == OK
 
 
 @responses.activate
@@ -131,3 +156,47 @@ def test_an_unreachable_api_names_the_base_url(client: SpectraClient) -> None:
     (result,) = check_spectra(client)
     assert result.status == FAIL
     assert API in result.detail
+
+
+@override_settings(CHECKOUT_SPECTRA_API_KEY="spk_live_abc")
+def test_a_live_key_with_both_senders_warns_of_double_emails() -> None:
+    result = check_customer_emails()
+    assert result.status == WARN
+    assert "twice" in result.detail
+    assert "confirmation" in result.detail
+
+
+@override_settings(
+    CHECKOUT_SPECTRA_API_KEY="spk_live_abc",
+    CHECKOUT_EMAIL_SENDER={
+        "confirmation": "spectra",
+        "shipped": "spectra",
+        "delivered": "spectra",
+        "cancelled": "spectra",
+        "refunded": "spectra",
+    },
+)
+def test_a_live_key_leaving_every_kind_to_spectra_is_fine() -> None:
+    assert check_customer_emails().status == OK
+
+
+@override_settings(
+    CHECKOUT_SPECTRA_API_KEY="spk_live_abc", CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS=False
+)
+def test_spectra_emails_switched_off_is_fine() -> None:
+    assert check_customer_emails().status == OK
+
+
+@override_settings(
+    CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS=False,
+    CHECKOUT_EMAIL_SENDER={"shipped": "spectra"},
+)
+def test_a_kind_nobody_sends_is_a_warning() -> None:
+    result = check_customer_emails()
+    assert result.status == WARN
+    assert "nobody sends shipped" in result.detail
+
+
+@override_settings(CHECKOUT_SPECTRA_API_KEY="spk_test_abc")
+def test_a_test_key_cannot_double() -> None:
+    assert check_customer_emails().status == OK

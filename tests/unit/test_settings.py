@@ -89,13 +89,16 @@ def test_production_uses_djangos_own_database_cache_and_sessions() -> None:
     ]
 
 
-def test_the_connection_pool_is_opt_in_and_replaces_persistent_connections() -> None:
+def test_production_pools_connections_in_place_of_persistent_ones() -> None:
     code = (
         "from django.conf import settings as s; d = s.DATABASES['default']; "
         "print(d['OPTIONS'].get('pool', False), d['CONN_MAX_AGE'])"
     )
-    assert production_settings(code) == "False 60"
-    assert production_settings(code, DATABASE_POOL="true") == "True 0"
+    assert production_settings(code) == ("{'min_size': 2, 'max_size': 16, 'timeout': 10.0} 0")
+    assert production_settings(
+        code, DATABASE_POOL_MAX_SIZE="40", DATABASE_POOL_MIN_SIZE="4", DATABASE_POOL_TIMEOUT="3"
+    ) == ("{'min_size': 4, 'max_size': 40, 'timeout': 3.0} 0")
+    assert production_settings(code, DATABASE_POOL="false") == "False 60"
 
 
 def test_production_reads_the_trusted_proxies_from_the_environment() -> None:

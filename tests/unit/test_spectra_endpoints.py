@@ -11,7 +11,7 @@ import responses
 from django.test import override_settings
 from responses import matchers
 
-from checkout.exceptions import SpectraNotFound
+from checkout.exceptions import SpectraError, SpectraNotFound
 from checkout.services.spectra import (
     Cart,
     Order,
@@ -532,7 +532,10 @@ def test_set_order_status(spectra: SpectraClient, spectra_http: Mock) -> None:
         json=ok(order(status="shipped")),
     )
 
-    assert spectra.set_order_status(1234, "shipped").status == "shipped"
+    answer = spectra.set_order_status(1234, "shipped")
+
+    assert answer is not None
+    assert answer.status == "shipped"
 
 
 def test_set_tracking(spectra: SpectraClient, spectra_http: Mock) -> None:
@@ -544,7 +547,44 @@ def test_set_tracking(spectra: SpectraClient, spectra_http: Mock) -> None:
 
     updated = spectra.set_tracking(1234, tracking_number="1Z999", carrier="UPS")
 
+    assert updated is not None
     assert (updated.tracking_number, updated.shipping_carrier) == ("1Z999", "UPS")
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        {"success": True},
+        {"success": True, "data": None},
+        {"success": True, "data": {"id": 1234, "status": "shipped"}},
+        {"success": True, "data": {"updated": True}},
+        {"success": True, "data": "ok"},
+    ],
+    ids=["no-data", "null", "id-and-status", "flag", "text"],
+)
+def test_thin_write_answers_are_none_not_errors(
+    spectra: SpectraClient, spectra_http: Mock, answer: dict[str, Any]
+) -> None:
+    spectra_http.patch(f"{API}/orders/1234/status", json=answer)
+    spectra_http.post(f"{API}/orders/1234/tracking", json=answer)
+
+    assert spectra.set_order_status(1234, "shipped") is None
+    assert spectra.set_tracking(1234, tracking_number="1Z999", carrier="UPS") is None
+
+
+def test_an_empty_write_answer_is_none(spectra: SpectraClient, spectra_http: Mock) -> None:
+    spectra_http.patch(f"{API}/orders/1234/status", status=204)
+
+    assert spectra.set_order_status(1234, "shipped") is None
+
+
+def test_a_read_still_refuses_an_answer_without_data(
+    spectra: SpectraClient, spectra_http: Mock
+) -> None:
+    spectra_http.get(f"{API}/orders/1234", json={"success": True})
+
+    with pytest.raises(SpectraError, match="an order"):
+        spectra.get_order(1234)
 
 
 # --- Webhooks -------------------------------------------------------------------------

@@ -9,6 +9,7 @@ the command exit non-zero. Probes never change data. No secret is ever printed.
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
 # does not exist, so even a real order by that id could not change.
 PROBE_ORDER_ID = 999_999_999_999
 PROBE_STATUS = "checkout-doctor-probe"
+PROBE_WEBHOOK_ID = 999_999_999_999
 
 NON_DELIVERING_BACKENDS = {
     "django.core.mail.backends.console.EmailBackend": gettext_lazy("prints emails to the console"),
@@ -60,7 +62,7 @@ class Result:
 class DoctorOptions:
     webhook_url: str = ""
     broker_timeout: float = 3.0
-    smtp: bool = False
+    smtp: bool = True
 
 
 def _scope_probe(call: Callable[[], Any], scope: str) -> Result:
@@ -129,7 +131,11 @@ def check_spectra(client: SpectraClient) -> list[Result]:
     results.append(
         _scope_probe(lambda: client.set_order_status(PROBE_ORDER_ID, PROBE_STATUS), "orders:write")
     )
-    results.append(_scope_probe(client.list_webhooks, "webhooks:manage"))
+    # GET /webhooks is not documented; GET /webhooks/{id}/deliveries is, and a key
+    # without the scope is refused before the unknown id is looked up.
+    results.append(
+        _scope_probe(lambda: client.list_webhook_deliveries(PROBE_WEBHOOK_ID), "webhooks:manage")
+    )
     return results
 
 
@@ -153,6 +159,11 @@ def check_webhook(client: SpectraClient, *, webhook_url: str) -> Result:
         )
     try:
         hooks = client.list_webhooks()
+    except SpectraPermissionError as err:
+        return Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})
+    except SpectraRejection:
+        # No GET /webhooks on this API (it is not documented): judge by what arrived.
+        return _webhook_by_deliveries(name)
     except SpectraError as err:
         return Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})
     urls = [h.url for h in hooks if h.active]
@@ -172,6 +183,37 @@ def check_webhook(client: SpectraClient, *, webhook_url: str) -> Result:
             % {"url": wanted},
         )
     return Result(name, OK, _("delivers to %(url)s") % {"url": matched[0]})
+
+
+def _webhook_by_deliveries(name: str) -> Result:
+    """Without a subscription list, the last correctly signed delivery is the evidence."""
+    from checkout.models import WebhookEvent
+
+    last = (
+        WebhookEvent.objects.filter(source=WebhookEvent.Source.SPECTRA, signature_valid=True)
+        .order_by("-received_at")
+        .values_list("received_at", flat=True)
+        .first()
+    )
+    if last is None:
+        return Result(
+            name,
+            WARN,
+            _(
+                "this API does not list webhook subscriptions, and no signed delivery has "
+                "arrived yet: run 'manage.py checkout_register_webhook --url <public URL>' "
+                "once, then check again after an order moves."
+            ),
+        )
+    return Result(
+        name,
+        OK,
+        _(
+            "signed deliveries arrive (the last at %(when)s); this API does not list "
+            "subscriptions, so that is the evidence."
+        )
+        % {"when": last.isoformat(timespec="seconds")},
+    )
 
 
 def check_stripe() -> Result:
@@ -290,7 +332,12 @@ def _open_default_mailer() -> None:
 
 
 def check_email(*, smtp: bool) -> Result:
-    """Check an email backend that delivers is configured (and, with --smtp, connects)."""
+    """Check an email backend that delivers is configured and (``smtp``) that it connects.
+
+    Backends that deliver nothing (console, locmem, file, dummy) are a warning and are not
+    connected to; any other backend is opened and closed, so an unreachable mail server
+    fails here rather than in the first customer's confirmation email.
+    """
     name = _("Email")
     backend = default_email_backend()
     if backend is None:
@@ -319,8 +366,80 @@ def check_email(*, smtp: bool) -> Result:
                 _("%(backend)s cannot connect: %(error)s")
                 % {"backend": backend, "error": err.__class__.__name__},
             )
+    detail = _("%(backend)s, from %(sender)s") % {"backend": backend, "sender": sender}
+    if not smtp:
+        detail += " " + _("(connection not tried: --no-smtp)")
+    return Result(name, OK, detail)
+
+
+def check_background_budget() -> Result:
+    """Show the background call budget: its size, this hour's use, and any 429 pause."""
+    from checkout.services.budget import background_budget
+
+    name = _("Background API budget")
+    budget = background_budget()
+    if budget.per_hour is None:
+        return Result(
+            name,
+            WARN,
+            _(
+                "no limit set (CHECKOUT_SPECTRA_HOURLY_LIMIT): reconciliation may spend the "
+                "key's whole rate limit and leave shoppers with 429s."
+            ),
+        )
+    detail = _("%(per_hour)s calls/hour (%(share)s%% of %(limit)s), %(used)s used this hour") % {
+        "per_hour": budget.per_hour,
+        "share": round(budget.share * 100),
+        "limit": budget.hourly_limit,
+        "used": budget.used_this_hour,
+    }
+    if budget.backing_off:
+        return Result(
+            name,
+            WARN,
+            _("%(detail)s; paused after a 429 until %(until)s")
+            % {"detail": detail, "until": budget.backoff_until},
+        )
+    return Result(name, OK, detail)
+
+
+def check_customer_emails() -> Result:
+    """Warn when a live customer would likely get one email from Spectra and one from us."""
+    name = _("Customer emails")
+    live = app_settings.SPECTRA_API_KEY.startswith("spk_live_")
+    ours = [
+        kind
+        for kind in app_settings.EMAIL_KINDS
+        if app_settings.EMAIL_SENDER.get(kind, "app") == "app"
+    ]
+    if live and app_settings.SPECTRA_SENDS_CUSTOMER_EMAILS and ours:
+        return Result(
+            name,
+            WARN,
+            _(
+                "likely sent twice: Spectra emails live customers, and this app sends "
+                "%(kinds)s too. Switch Spectra's customer emails off (then set "
+                'CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS = False) or name "spectra" for '
+                "those kinds in CHECKOUT_EMAIL_SENDER (docs/install.md, Going live)."
+            )
+            % {"kinds": ", ".join(ours)},
+        )
+    spectra_kinds = [k for k, v in app_settings.EMAIL_SENDER.items() if v == "spectra"]
+    if spectra_kinds and not app_settings.SPECTRA_SENDS_CUSTOMER_EMAILS:
+        return Result(
+            name,
+            WARN,
+            _(
+                "nobody sends %(kinds)s: CHECKOUT_EMAIL_SENDER leaves them to Spectra, but "
+                "CHECKOUT_SPECTRA_SENDS_CUSTOMER_EMAILS says Spectra's are off."
+            )
+            % {"kinds": ", ".join(spectra_kinds)},
+        )
     return Result(
-        name, OK, _("%(backend)s, from %(sender)s") % {"backend": backend, "sender": sender}
+        name,
+        OK,
+        _("this app sends %(ours)s; Spectra sends %(theirs)s")
+        % {"ours": ", ".join(ours) or "-", "theirs": ", ".join(spectra_kinds) or "-"},
     )
 
 
@@ -348,6 +467,8 @@ def run_checks(options: DoctorOptions) -> list[Result]:
     results.append(check_stripe())
     results.append(check_broker(timeout=options.broker_timeout))
     results.append(check_email(smtp=options.smtp))
+    results.append(check_customer_emails())
+    results.append(check_background_budget())
     return results
 
 
@@ -375,10 +496,14 @@ class Command(BaseCommand):
             help=_("Seconds to wait for the broker."),
         )
         parser.add_argument(
-            "--smtp",
-            action="store_true",
-            help=_("Also open a connection to the email server."),
+            "--no-smtp",
+            dest="smtp",
+            action="store_false",
+            help=_("Do not open a connection to the email server (it is tried by default)."),
         )
+        # Kept so existing scripts that pass --smtp still work: connecting is the default.
+        parser.add_argument("--smtp", dest="smtp", action="store_true", help=argparse.SUPPRESS)
+        parser.set_defaults(smtp=True)
 
     def handle(self, *args: Any, **options: Any) -> None:
         results = run_checks(

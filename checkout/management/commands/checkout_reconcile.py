@@ -33,6 +33,13 @@ class Command(BaseCommand):
                 f"left for the next pass {result.remaining}."
             )
         )
+        if result.payments_captured or result.payments_failed:
+            self.stdout.write(
+                f"Payments: {result.payments_captured} verified captured, "
+                f"{result.payments_failed} not captured (see admin, needs attention)."
+            )
+        if result.budget_left is not None:
+            self.stdout.write(f"Background budget left this hour: {result.budget_left} calls.")
         if result.rate_limited:
             self.stdout.write(
                 self.style.WARNING(

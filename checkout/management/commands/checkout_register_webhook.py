@@ -1,4 +1,11 @@
-"""Register this site's webhook URL with Spectra and show the signing secret once."""
+"""Register this site's webhook URL with Spectra and show the signing secret once.
+
+Idempotent: Spectra shows a subscription's secret only when it is created, so a second
+run cannot reuse an old subscription's secret. It creates the new subscription first,
+then deletes every other subscription to the same URL, so afterwards exactly one delivers
+there, signed with the secret just printed; none is left signing with a secret the site
+does not have (its deliveries would all be refused with 401).
+"""
 
 from __future__ import annotations
 
@@ -10,11 +17,22 @@ from checkout.exceptions import SpectraError
 from checkout.services.spectra import get_spectra_client
 
 
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
 class Command(BaseCommand):
-    help = "Register a webhook URL with Spectra; prints the secret for CHECKOUT_WEBHOOK_SECRET."
+    help = (
+        "Register a webhook URL with Spectra (replacing any earlier registration of the same "
+        "URL); prints the secret for CHECKOUT_WEBHOOK_SECRET."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("--url", required=True, help="Public URL of /webhooks/spectra/.")
+        parser.add_argument(
+            "--url",
+            required=True,
+            help="Public URL of the checkout's webhooks/spectra/ endpoint.",
+        )
         parser.add_argument(
             "--events", nargs="+", default=["*"], help="Events to subscribe to (default: all)."
         )
@@ -22,19 +40,45 @@ class Command(BaseCommand):
     def handle(self, *args: Any, url: str, events: list[str], **options: Any) -> None:
         if not url.startswith(("https://", "http://")):
             raise CommandError("--url must be an absolute http(s) URL.")
+        client = get_spectra_client()
+        try:
+            earlier = [h for h in client.list_webhooks() if _same_url(h.url, url)]
+        except SpectraError as exc:
+            raise CommandError(f"Could not list the webhooks registered: {exc}") from exc
         self.stdout.write(f"Registering {url} for {', '.join(events)} ...")
         try:
-            subscription = get_spectra_client().register_webhook(url=url, events=events)
+            subscription = client.register_webhook(url=url, events=events)
         except SpectraError as exc:
             raise CommandError(f"Spectra refused the registration: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Registered webhook {subscription.id}."))
-        if not subscription.secret:
+        if subscription.secret:
+            # Printed to the terminal only (never logged): Spectra shows it this one time.
+            self.stdout.write(
+                "\nSigning secret (shown once, store it now):\n\n"
+                f"    {subscription.secret}\n\n"
+                "Set it in the environment of every web process and restart them:\n"
+                "    CHECKOUT_WEBHOOK_SECRET=<the secret above>\n"
+            )
+        else:
             self.stdout.write(self.style.WARNING("Spectra returned no secret."))
-            return
-        # Printed to the terminal only (never logged): Spectra shows it this one time.
-        self.stdout.write(
-            "\nSigning secret (shown once, store it now):\n\n"
-            f"    {subscription.secret}\n\n"
-            "Set it in the environment of every web process and restart them:\n"
-            "    CHECKOUT_WEBHOOK_SECRET=<the secret above>\n"
-        )
+        # Only after the new one exists, so deliveries to the URL never stop; the old
+        # subscriptions sign with secrets this run cannot show.
+        left: list[str] = []
+        for old in earlier:
+            if str(old.id) == str(subscription.id):
+                continue
+            try:
+                client.delete_webhook(old.id)
+            except SpectraError as exc:
+                left.append(f"{old.id} ({exc})")
+            else:
+                self.stdout.write(
+                    f"Removed the earlier webhook {old.id} to the same URL (its secret is void)."
+                )
+        if left:
+            raise CommandError(
+                "Could not remove the earlier webhooks "
+                + ", ".join(left)
+                + ": their deliveries would be refused. Run the command again, or delete "
+                "them in the Spectra dashboard."
+            )

@@ -4,8 +4,10 @@ address, shipping, billing, codes), its quote, and the compare-and-set state mov
 
 from __future__ import annotations
 
+import copy
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,13 +34,18 @@ from checkout.services.quotes import (
     api_address,
     attempt_fingerprint,
     attempt_quote,
+    gift_card_normalize,
     gift_card_validate,
+    needs_rates,
+    promo_normalize,
     promo_validate,
     quote_cache_get,
     quote_cache_set,
+    quote_calls,
     rate_to_dict,
 )
-from checkout.services.spectra import ShippingRate, get_spectra_client
+from checkout.services.rounds import Round, api_round
+from checkout.services.spectra import Cart, ShippingRate, get_spectra_client
 
 logger = logging.getLogger(__name__)
 
@@ -155,6 +162,16 @@ def attempt_in_session(*, public_id: Any, owner: str) -> CheckoutAttempt | None:
     return CheckoutAttempt.objects.filter(public_id=uid, owner=owner).first()
 
 
+def _open_attempt(*, cart_id: str) -> CheckoutAttempt | None:
+    """Return the cart's open attempt, whoever owns it (None if there is none)."""
+    try:
+        return CheckoutAttempt.objects.filter(
+            cart_id=cart_id, state__in=CheckoutAttempt.OPEN_STATES
+        ).get()
+    except CheckoutAttempt.DoesNotExist:
+        return None
+
+
 def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
     """Return ``owner``'s attempt for the cart: the open one, or a new one (race-safe).
 
@@ -227,9 +244,11 @@ def checkout_snapshot(
     """Return the cart's open attempt with its quote, from the quote cache when unchanged.
 
     No API call when the cached quote is for this cart version and this attempt as it is
-    now (see ``checkout.services.quotes``); otherwise one cart fetch, the rates (when the
-    attempt has an address and ``with_rates`` or a chosen rate), tax and codes, each
-    fetched once. ``with_quote=False`` (a form POST that redirects): when the cart did
+    now (see ``checkout.services.quotes``); otherwise one round of calls made together
+    (``checkout.services.rounds``): the cart, the rates (when the attempt has an address
+    and ``with_rates`` or a chosen rate), tax and codes, each fetched once. A new
+    shopper's attempt is created only once the cart proved usable; its quote then has
+    its own round. ``with_quote=False`` (a form POST that redirects): when the cart did
     not change since the last quote (its version), that is proof enough that it exists
     and is not empty, whatever the attempt became; ``quote`` is then None. Raises
     ``ProviderError`` only when the cart itself cannot be fetched.
@@ -254,32 +273,47 @@ def checkout_snapshot(
                 token=f"{token}:{cached.stamp}",
                 cached=True,
             )
-    client = get_spectra_client()
+    answers: Round | None
+    owned = attempt is not None
+    if attempt is None:
+        # The shopper's open attempt, read (never created) before the cart is fetched, so
+        # its quote's calls go in the cart's round; a new shopper's has no address yet.
+        attempt = _open_attempt(cart_id=cart_id)
+        owned = attempt is not None and attempt.owner == owner
+    if owned and attempt is not None:
+        fetch_rates = bool(attempt.shipping_address and (with_rates or attempt.shipping_rate))
+        answers = api_round(quote_calls(attempt=attempt, cart=True, rates=fetch_rates))
+    else:
+        client = get_spectra_client()
+        answers = api_round({"cart": lambda: client.get_cart(cart_id)})
     try:
-        cart = client.get_cart(cart_id)
+        cart: Cart = answers.result("cart")
     except SpectraNotFound:
         return CheckoutSnapshot("gone", None, None, None, 0)
     if cart.locked:
         return CheckoutSnapshot("locked", None, None, None, 0)
     if cart.is_empty:
         return CheckoutSnapshot("empty", None, None, None, 0)
-    if attempt is None:
+    if not owned:
         attempt = attempt_for_cart(cart_id=cart_id, owner=owner)
         if attempt is None:
             return CheckoutSnapshot("taken", None, None, None, 0)
+        answers = None  # the round was the cart's alone: the quote makes its own
+    assert attempt is not None
     rates: tuple[ShippingRate, ...] | None = None
     try:
         priced: tuple[ShippingRate, ...] | None = None
         if attempt.shipping_address and (with_rates or attempt.shipping_rate):
             try:
-                rates = priced = tuple(
-                    client.get_shipping_rates(
-                        cart_id, address=api_address(attempt.shipping_address)
-                    )
+                fetched = (
+                    answers.result("rates")
+                    if answers is not None and "rates" in answers
+                    else attempt_shipping_rates(attempt=attempt)
                 )
+                rates = priced = tuple(fetched)
             except SpectraValidationError:
                 priced = ()  # an address the API no longer takes: no rate to charge
-        quote = attempt_quote(attempt=attempt, cart=cart, rates=priced)
+        quote = attempt_quote(attempt=attempt, cart=cart, rates=priced, answers=answers)
     except (ShopperError, ProviderError) as err:
         return CheckoutSnapshot("ok", attempt, None, rates, cart.item_count, err)
     stamp = quote_cache_set(
@@ -366,9 +400,19 @@ def attempt_shipping_rates(*, attempt: CheckoutAttempt) -> list[ShippingRate]:
     )
 
 
-def attempt_choose_shipping(*, attempt: CheckoutAttempt, service_code: str) -> CheckoutAttempt:
-    """Store the chosen shipping rate, priced by the API (never by the browser)."""
-    rates = attempt_shipping_rates(attempt=attempt)
+def attempt_choose_shipping(
+    *,
+    attempt: CheckoutAttempt,
+    service_code: str,
+    rates: Sequence[ShippingRate] | None = None,
+) -> CheckoutAttempt:
+    """Store the chosen shipping rate, priced by the API (never by the browser).
+
+    ``rates``: the API's rates for the attempt's address, fetched in this request (the
+    page's form was checked against them); fetched here when not given.
+    """
+    if rates is None:
+        rates = attempt_shipping_rates(attempt=attempt)
     rate = next((r for r in rates if r.service_code == service_code), None)
     if rate is None:
         raise CheckoutStateError(
@@ -405,14 +449,47 @@ def attempt_set_billing(
     return attempt
 
 
+def _with_code_round(attempt: CheckoutAttempt, **code: str) -> tuple[CheckoutAttempt, Round]:
+    """Return the attempt as it would be with ``code`` applied, and its quote's round.
+
+    Checking a code and quoting with it ask the same ``validate-promo`` (or
+    ``validate-gift-card``) call: one round asks it with the cart, rates and tax.
+    """
+    candidate = copy.copy(attempt)
+    for name, value in code.items():
+        setattr(candidate, name, value)
+    calls = quote_calls(attempt=candidate, cart=True, rates=needs_rates(candidate))
+    return candidate, api_round(calls)
+
+
+def _quote_inputs(attempt: CheckoutAttempt) -> tuple[Any, ...]:
+    return (
+        attempt.cart_id,
+        attempt.email,
+        attempt.shipping_address,
+        attempt.shipping_rate.get("service_code"),
+        attempt.promo_code,
+        attempt.gift_card_code,
+    )
+
+
+def _quote_with(attempt: CheckoutAttempt, candidate: CheckoutAttempt, answers: Round) -> Quote:
+    # The round was asked for the attempt as it was read; a change made meanwhile (another
+    # tab saved a new address) is quoted afresh.
+    same = _quote_inputs(attempt) == _quote_inputs(candidate)
+    return attempt_quote(attempt=attempt, answers=answers if same else None)
+
+
 def attempt_apply_promo(*, attempt: CheckoutAttempt, code: str) -> Quote:
     """Apply a promo code after the API accepted it; raise ``InvalidPromoCode`` if not."""
-    normalized = promo_validate(attempt=attempt, code=code)
+    candidate, answers = _with_code_round(attempt, promo_code=promo_normalize(code))
+    normalized = promo_validate(attempt=candidate, code=code, answers=answers)
     attempt = _editable(attempt)
     attempt.promo_code = normalized
     attempt.save(update_fields=["promo_code", "updated_at"])
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Promo code applied."), promo_code=normalized)
-    return attempt_quote(attempt=attempt)
+    candidate.promo_code = normalized
+    return _quote_with(attempt, candidate, answers)
 
 
 def attempt_remove_promo(*, attempt: CheckoutAttempt) -> Quote:
@@ -426,13 +503,14 @@ def attempt_remove_promo(*, attempt: CheckoutAttempt) -> Quote:
 
 def attempt_apply_gift_card(*, attempt: CheckoutAttempt, code: str) -> Quote:
     """Apply a gift card with a usable balance; raise ``InvalidGiftCard`` if it has none."""
-    normalized = gift_card_validate(code=code)
+    candidate, answers = _with_code_round(attempt, gift_card_code=gift_card_normalize(code))
+    normalized = gift_card_validate(code=code, answers=answers)
     attempt = _editable(attempt)
     attempt.gift_card_code = normalized
     attempt.save(update_fields=["gift_card_code", "updated_at"])
     # Only the last four characters: the code is as good as cash.
     _event(attempt, OrderEvent.Kind.ATTEMPT, _("Gift card applied."), gift_card=normalized[-4:])
-    return attempt_quote(attempt=attempt)
+    return _quote_with(attempt, candidate, answers)
 
 
 def attempt_remove_gift_card(*, attempt: CheckoutAttempt) -> Quote:

@@ -18,6 +18,7 @@ from checkout.exceptions import (
     SpectraError,
     SpectraPaymentRefused,
     SpectraRejection,
+    SpectraUnknownOutcome,
     SpectraValidationError,
     StripeProviderError,
 )
@@ -29,9 +30,17 @@ from checkout.services.orders.attempts import (
     _move,
     _release_payment,
 )
+from checkout.services.orders.capture import order_payment_verify
+from checkout.services.orders.lookup import OrderLookup, order_lookup
 from checkout.services.orders.paying import mark_authorized
 from checkout.services.orders.recording import order_record
-from checkout.services.orders.results import PlacementResult, State, Step, _pending
+from checkout.services.orders.results import (
+    PlacementResult,
+    State,
+    Step,
+    _pending,
+    confirmation_delayed,
+)
 from checkout.services.orders.timeline import _event, _recorded_calls
 from checkout.services.payments import (
     PaymentIntentInfo,
@@ -112,7 +121,9 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
         attempt = _fresh(attempt)
     settled = _result_for(attempt)
     if settled is not None:
-        return _wait_for_outcome(attempt) if attempt.state == State.SUBMITTING else settled
+        if attempt.state != State.SUBMITTING or confirmation_delayed(attempt):
+            return settled  # nobody is placing it right now: nothing to wait for
+        return _wait_for_outcome(attempt)
 
     if attempt.state == State.COLLECTING:
         if not attempt.payment_intent_id:
@@ -171,19 +182,67 @@ def order_payload(attempt: CheckoutAttempt) -> dict[str, Any]:
     }
 
 
+# Refusals whose meaning we know: the API refused before creating anything, so the hold
+# can be released. Any other code (an API that grew a new one, a proxy's answer) may come
+# with an order, so it is treated as an unknown outcome, never as a rejection.
+KNOWN_REFUSALS = frozenset(
+    {
+        "bad_request",
+        "invalid_json",
+        "validation_error",
+        "payment_not_authorized",
+        "payment_amount_mismatch",
+        "cart_not_found",
+        "not_found",
+        "cart_empty",
+        "insufficient_stock",
+        "invalid_shipping_method",
+        "invalid_promo_code",
+        "promo_code_invalid",
+        "invalid_gift_card",
+        "gift_card_invalid",
+        "gift_card_balance",
+    }
+)
+
+
+def _refusal_known(err: SpectraRejection) -> bool:
+    # A key or scope problem is refused before the request is looked at.
+    return err.status in (401, 403) or (err.code or "") in KNOWN_REFUSALS
+
+
 def _submit(attempt: CheckoutAttempt, *, may_repost: bool) -> PlacementResult:
     """POST /orders for an attempt this caller has claimed (state ``submitting``)."""
     payload = order_payload(attempt)
     with _recorded_calls(attempt) as client:
         try:
             remote = client.create_order(payload)
-        except SpectraConflict as err:
-            if err.code == "cart_already_ordered":
-                return _resolve(attempt, order_id=err.order_id, may_repost=False, cause=err)
-            # cart_locked: an earlier post of ours may still be running on their side.
-            return _resolve(attempt, order_id=None, may_repost=False, cause=err)
         except SpectraRejection as err:
-            return _reject(attempt, err)
+            if isinstance(err, SpectraConflict) and err.code == "cart_already_ordered":
+                return _resolve(attempt, order_id=err.order_id, may_repost=False, cause=err)
+            if isinstance(err, SpectraConflict) and err.code == "cart_locked":
+                # An earlier post of ours may still be running on their side.
+                return _resolve(attempt, order_id=None, may_repost=False, cause=err)
+            if _refusal_known(err):
+                return _reject(attempt, err)
+            logger.warning(
+                "attempt %s: order refused with unknown code %s %s; treated as unknown",
+                attempt.public_id,
+                err.status,
+                err.code,
+            )
+            _event(
+                attempt,
+                OrderEvent.Kind.ATTEMPT,
+                _(
+                    "Spectra refused with a code we do not know (%(code)s); the order may "
+                    "exist, so the payment is kept and the order looked up."
+                )
+                % {"code": err.code or err.status},
+                code=err.code,
+                status=err.status,
+            )
+            return _resolve(attempt, order_id=None, may_repost=False, cause=err)
         except SpectraError as err:
             # Unknown outcome (timeout, 5xx, dropped connection) or never sent.
             logger.warning("attempt %s: order outcome unknown (%s)", attempt.public_id, err.code)
@@ -199,22 +258,45 @@ def _submit(attempt: CheckoutAttempt, *, may_repost: bool) -> PlacementResult:
         return _adopt(attempt, remote)
 
 
+def _may_still_run(cause: SpectraError) -> bool:
+    """Whether the API may still be processing the post that failed (no answer yet)."""
+    if isinstance(cause, SpectraUnknownOutcome) and cause.status is None:
+        return True  # timeout or dropped connection: the request may be running there
+    return cause.status == 504  # a gateway gave up waiting; the API behind it may not have
+
+
 def _resolve(
     attempt: CheckoutAttempt, *, order_id: int | None, may_repost: bool, cause: SpectraError
 ) -> PlacementResult:
-    """Find the order an unknown or conflicting post may have created; adopt or repost."""
+    """Find the order an unknown or conflicting post may have created; adopt or repost.
+
+    Posting again needs proof that no order exists (``lookup.order_lookup``) and an
+    API that is no longer working on the first post; otherwise the attempt waits for
+    recovery (``attempt_recover``), the hold neither captured nor released.
+    """
     with _recorded_calls(attempt) as client:
         try:
             if order_id is not None:
-                remote: spectra.Order | None = client.get_order(order_id)
+                found = OrderLookup("found", client.get_order(order_id), {"via": "conflict"})
             else:
-                remote = client.find_order_by_cart(attempt.cart_id)
+                found = order_lookup(attempt=attempt, client=client)
         except SpectraError:
             logger.warning("attempt %s: order lookup failed; left for recovery", attempt.public_id)
             return _pending(attempt)
-    if remote is not None:
-        return _adopt(attempt, remote)
-    if isinstance(cause, SpectraConflict) or not may_repost:
+    if found.verdict == "found" and found.order is not None:
+        return _adopt(attempt, found.order)
+    if found.verdict == "unknown":
+        _event(
+            attempt,
+            OrderEvent.Kind.ATTEMPT,
+            _(
+                "Could not prove whether the order exists; waiting for the order list or "
+                "Spectra's webhook. The payment is neither captured nor released."
+            ),
+            **found.evidence,
+        )
+        return _pending(attempt)
+    if isinstance(cause, SpectraRejection) or not may_repost or _may_still_run(cause):
         return _pending(attempt)
     # The lookup proved there is no order: posting again cannot make a second one.
     logger.info("attempt %s: no order found; posting again", attempt.public_id)
@@ -244,7 +326,7 @@ def _adopt(attempt: CheckoutAttempt, remote: spectra.Order) -> PlacementResult:
         }
         _move(
             attempt,
-            from_states=(State.SUBMITTING, State.PAYMENT_AUTHORIZED),
+            from_states=(State.SUBMITTING, State.PAYMENT_AUTHORIZED, State.NEEDS_REVIEW),
             state=State.FAILED,
             finished_at=timezone.now(),
             failure_code="cart_already_ordered",
@@ -253,6 +335,9 @@ def _adopt(attempt: CheckoutAttempt, remote: spectra.Order) -> PlacementResult:
         _event(attempt, OrderEvent.Kind.ATTEMPT, message, spectra_order=remote.id)
         return PlacementResult("rejected", None, "cart_already_ordered", message, None)
     order, _created = order_record(remote=remote, attempt=attempt)  # updates ``attempt``
+    # Outside order_record's transaction: Stripe is called. A failure here leaves the
+    # order ``pending`` capture for reconciliation; the shopper's order stands either way.
+    order_payment_verify(order=order)
     if attempt.state != State.PLACED:
         return _pending(attempt)
     return PlacementResult("placed", order, "placed", _("Your order is placed."), None)

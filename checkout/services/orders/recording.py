@@ -96,7 +96,11 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         order = Order(attempt=locked_attempt, **fields)
         created = insert_unless_conflict(order)
         if not created:
-            found = Order.objects.select_for_update().filter(spectra_id=remote.id).first()
+            found = (
+                Order.objects.select_for_update()
+                .filter(spectra_id=remote.id, is_test=remote.is_test)
+                .first()
+            )
             if found is None:
                 # Not recorded yet, so the conflict was the attempt's own link: it already
                 # has another order (a contradiction, flagged below).
@@ -104,7 +108,9 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
                 created = insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).
-                order = found or Order.objects.select_for_update().get(spectra_id=remote.id)
+                order = found or Order.objects.select_for_update().get(
+                    spectra_id=remote.id, is_test=remote.is_test
+                )
         if not created and (
             locked_attempt is not None
             and order.attempt_id is None

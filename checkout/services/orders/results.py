@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from checkout.conf import app_settings
 from checkout.models import CheckoutAttempt, Order
 
 logger = logging.getLogger(__name__)
@@ -44,7 +47,40 @@ class PlacementResult:
     step: Step | None
 
 
+def in_flight_window() -> dt.timedelta:
+    """How long a POST /orders may still be running: connect + order timeout + a margin."""
+    return dt.timedelta(
+        seconds=app_settings.SPECTRA_CONNECT_TIMEOUT + app_settings.SPECTRA_ORDER_TIMEOUT + 30
+    )
+
+
+def confirmation_delayed(attempt: CheckoutAttempt) -> bool:
+    """Whether the order's outcome is still unknown after its request would have ended."""
+    if attempt.state == CheckoutAttempt.State.NEEDS_REVIEW:
+        return True
+    return (
+        attempt.state == CheckoutAttempt.State.SUBMITTING
+        and attempt.submitted_at is not None
+        and timezone.now() - attempt.submitted_at > in_flight_window()
+    )
+
+
 def _pending(attempt: CheckoutAttempt) -> PlacementResult:
+    if confirmation_delayed(attempt):
+        # True to what happens next: the hold stays until the order is confirmed (then
+        # the confirmation email goes out) or, if it cannot be, released by us or staff.
+        return PlacementResult(
+            "pending",
+            None,
+            "confirming_delayed",
+            _(
+                "Confirming your order is taking longer than usual. Your card is authorized "
+                "but not charged. We will email your confirmation as soon as the order is "
+                "placed; if it cannot be placed, the authorization is released. Please don't "
+                "pay again."
+            ),
+            None,
+        )
     return PlacementResult(
         "pending",
         None,

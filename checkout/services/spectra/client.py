@@ -75,6 +75,7 @@ from .protocol import (
     _many,
     _never_sent,
     _one,
+    _order_if_full,
     _paged,
     _parse,
     _Retry,
@@ -425,23 +426,25 @@ class SpectraClient:
         page = self.list_orders(cart_id=cart_id, per_page=MAX_PER_PAGE)
         return next((order for order in page.items if order.cart_id == cart_id), None)
 
-    def set_order_status(self, order_id: int, status: str) -> Order:
-        """Move an order to a new status and return it."""
+    def set_order_status(self, order_id: int, status: str) -> Order | None:
+        """Move an order to a new status; return it, or None when the answer is thinner
+        than an order (read it with ``get_order``)."""
         return self._call(
             "PATCH",
             self._api_url("orders", order_id, "status"),
             retry=_Retry.CONNECT_ONLY,
-            parse=_ORDER,
+            parse=_order_if_full,
             body={"status": status},
         )
 
-    def set_tracking(self, order_id: int, *, tracking_number: str, carrier: str) -> Order:
-        """Set an order's tracking number and carrier and return it."""
+    def set_tracking(self, order_id: int, *, tracking_number: str, carrier: str) -> Order | None:
+        """Set an order's tracking number and carrier; return the order, or None when the
+        answer is thinner than an order (read it with ``get_order``)."""
         return self._call(
             "POST",
             self._api_url("orders", order_id, "tracking"),
             retry=_Retry.CONNECT_ONLY,
-            parse=_ORDER,
+            parse=_order_if_full,
             body={"tracking_number": tracking_number, "carrier": carrier},
         )
 
@@ -715,7 +718,11 @@ class SpectraClient:
             payload = None
         if isinstance(payload, Mapping) and payload.get("success") is False:
             raise self._error(response, method, path, unknown_outcome)
-        if not isinstance(payload, Mapping) or "data" not in payload:
+        # ``{"success": true}`` alone is a thin but valid answer (a write's, say); a
+        # parser that needs ``data`` refuses it.
+        if not isinstance(payload, Mapping) or (
+            "data" not in payload and payload.get("success") is not True
+        ):
             error_class = SpectraUnknownOutcome if unknown_outcome else SpectraError
             raise error_class(
                 "Spectra answered without the expected JSON envelope",
@@ -727,7 +734,7 @@ class SpectraClient:
             )
         pagination = payload.get("pagination")
         return _Envelope(
-            payload["data"],
+            payload.get("data"),
             pagination if isinstance(pagination, Mapping) else None,
             method,
             path,

@@ -241,6 +241,21 @@ _CART = _one(Cart.from_api, "a cart")
 _ORDER = _one(Order.from_api, "an order")
 
 
+def _order_if_full(envelope: _Envelope) -> Order | None:
+    """Parse a write's answer: the order when it is a full one, else None.
+
+    The docs show no answer for ``PATCH /orders/{id}/status`` or ``POST .../tracking``: an
+    API may answer ``{"success": true}``, ``{"id", "status"}`` or the whole order. Only the
+    whole order is applied as such; for anything less the caller reads the order.
+    """
+    if not isinstance(envelope.data, Mapping):
+        return None
+    try:
+        return Order.from_api(envelope.data)
+    except ResponseFormatError:
+        return None
+
+
 def _parse(parse: Callable[[_Envelope], T], envelope: _Envelope, *, unknown_outcome: bool) -> T:
     """Parse an envelope, turning a shape mismatch into a Spectra error."""
     try:

@@ -46,7 +46,7 @@ class CartsMixin(StoreState):
         return q(sum((self.variants[i.variant_id].price * i.quantity for i in cart.items), ZERO))
 
     def _cart_dict(self, cart: Cart, base_url: str) -> dict[str, Any]:
-        return {
+        data = {
             "id": cart.id,
             "items": [self._item_dict(i, base_url) for i in cart.items],
             "subtotal": money(self._subtotal(cart)),
@@ -57,6 +57,10 @@ class CartsMixin(StoreState):
             "created_at": iso(cart.created_at),
             "updated_at": iso(cart.updated_at),
         }
+        if self.documented:
+            # A cart naming its order is [ours]: the documented cart only says it is locked.
+            del data["order_id"]
+        return data
 
     def create_cart(self, base_url: str) -> dict[str, Any]:
         with self.lock:
@@ -76,7 +80,7 @@ class CartsMixin(StoreState):
                 409,
                 "cart_locked",
                 "This cart already has an order; its items can no longer change.",
-                extra={"order_id": cart.order_id},
+                extra={} if self.documented else {"order_id": cart.order_id},
             )
         return cart
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -29,6 +30,14 @@ DEFAULT_TIERS: dict[str, list[tuple[int, int]]] = {
 
 DEFAULT_TEST_KEY = "spk_test_sandbox"
 DEFAULT_LIVE_KEY = "spk_live_sandbox"
+FREE_TEST_KEY = "spk_test_free"
+FREE_LIVE_KEY = "spk_live_free"
+
+# The two contracts: "default" is generous wherever the docs are silent ([ours]);
+# "documented" gives only what the docs promise (see docs/sandbox.md for each difference).
+DEFAULT_CONTRACT = "default"
+DOCUMENTED_CONTRACT = "documented"
+CONTRACTS = (DEFAULT_CONTRACT, DOCUMENTED_CONTRACT)
 
 
 class ConfigError(ValueError):
@@ -128,6 +137,22 @@ class SandboxConfig:
     webhook_reorder_hold: float = 2.0
     seed: int = 20260515
     order_id_start: int = 1001
+    contract: str = DEFAULT_CONTRACT
+
+    # Added to every API answer (not the control API), to feel a real API's latency:
+    # latency_ms plus a uniform random share of latency_jitter_ms.
+    latency_ms: float = 0.0
+    latency_jitter_ms: float = 0.0
+
+    def answer_delay(self) -> float:
+        """Return the seconds the next API answer waits (latency plus its jitter)."""
+        jitter = random.uniform(0, self.latency_jitter_ms) if self.latency_jitter_ms else 0.0
+        return max(0.0, self.latency_ms + jitter) / 1000
+
+    @property
+    def documented(self) -> bool:
+        """Whether the sandbox gives only what the docs promise (no [ours] generosity)."""
+        return self.contract == DOCUMENTED_CONTRACT
 
     @property
     def stripe_enabled(self) -> bool:
@@ -137,12 +162,32 @@ class SandboxConfig:
         return {k.key: k for k in self.keys}
 
 
-def default_keys() -> list[KeySpec]:
-    return [make_key(DEFAULT_TEST_KEY, "*"), make_key(DEFAULT_LIVE_KEY, "*")]
+def default_keys(contract: str = DEFAULT_CONTRACT) -> list[KeySpec]:
+    """The keys every sandbox accepts; documented ones carry the tiers' real limits."""
+    if contract != DOCUMENTED_CONTRACT:
+        return [make_key(DEFAULT_TEST_KEY, "*"), make_key(DEFAULT_LIVE_KEY, "*")]
+    # No tier is documented as the default, so the usual keys are Standard and a second
+    # pair shows how little a Free key allows.
+    return [
+        make_key(DEFAULT_TEST_KEY, "*", "standard"),
+        make_key(DEFAULT_LIVE_KEY, "*", "standard"),
+        make_key(FREE_TEST_KEY, "*", "free"),
+        make_key(FREE_LIVE_KEY, "*", "free"),
+    ]
 
 
 def _env(name: str, default: str = "") -> str:
     return os.environ.get(f"SPECTRA_SANDBOX_{name}", default)
+
+
+def _milliseconds(value: str) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        number = -1.0
+    if not 0 <= number <= 60_000:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number of milliseconds in 0-60000")
+    return number
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -192,14 +237,38 @@ def build_parser() -> argparse.ArgumentParser:
         default=float(_env("WEBHOOK_REORDER_HOLD", "2")),
         help="seconds a delivery held for reordering waits at most",
     )
+    parser.add_argument(
+        "--latency-ms",
+        type=_milliseconds,
+        default=_milliseconds(_env("LATENCY_MS", "0")),
+        help="milliseconds every API answer waits, as a real API's latency (default 0)",
+    )
+    parser.add_argument(
+        "--latency-jitter-ms",
+        type=_milliseconds,
+        default=_milliseconds(_env("LATENCY_JITTER_MS", "0")),
+        help="up to this many milliseconds more, at random, per answer (default 0)",
+    )
     parser.add_argument("--seed", type=int, default=int(_env("SEED", "20260515")))
+    parser.add_argument(
+        "--contract",
+        choices=CONTRACTS,
+        # SANDBOX_CONTRACT is the short name the docs and the demo use.
+        default=_env("CONTRACT") or os.environ.get("SANDBOX_CONTRACT") or DEFAULT_CONTRACT,
+        help="default: generous where the docs are silent; documented: only what the "
+        "docs promise (partial orders and webhooks, no cart_id filter, no capture, "
+        "tier limits on keys, customer emails for live orders)",
+    )
     parser.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
     return parser
 
 
 def config_from_args(argv: Sequence[str] | None = None) -> tuple[SandboxConfig, str]:
     """Parse flags and env vars into a config; also return the log level."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.contract not in CONTRACTS:  # argparse checks choices on flags, not defaults
+        parser.error(f"unknown contract {args.contract!r}; choose {' or '.join(CONTRACTS)}")
     config = SandboxConfig(
         host=args.host,
         port=args.port,
@@ -211,12 +280,15 @@ def config_from_args(argv: Sequence[str] | None = None) -> tuple[SandboxConfig, 
         webhook_timeout=args.webhook_timeout,
         webhook_reorder_hold=args.webhook_reorder_hold,
         seed=args.seed,
+        contract=args.contract,
+        latency_ms=args.latency_ms,
+        latency_jitter_ms=args.latency_jitter_ms,
     )
     tier_specs = [*filter(None, _env("TIERS").split()), *args.tier]
     for spec in tier_specs:
         name, windows = parse_tier_spec(spec)
         config.tiers[name] = windows
-    keys: list[KeySpec] = [] if args.no_default_keys else default_keys()
+    keys: list[KeySpec] = [] if args.no_default_keys else default_keys(config.contract)
     env_keys = _env("KEYS").strip()
     if env_keys.startswith("["):
         for item in json.loads(env_keys):

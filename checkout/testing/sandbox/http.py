@@ -141,6 +141,7 @@ class SandboxApp:
         a("GET", CONTROL, self.control_index, "control")
         a("GET", f"{CONTROL}/health", self.health, "control")
         a("GET", f"{CONTROL}/state", self.state, "control")
+        a("GET", f"{CONTROL}/emails", self.customer_emails, "control")
         a("POST", f"{CONTROL}/reset", self.reset, "control")
         a("GET", f"{CONTROL}/faults", self.faults_list, "control")
         a("POST", f"{CONTROL}/faults", self.fault_add, "control")
@@ -152,6 +153,7 @@ class SandboxApp:
         a("DELETE", f"{CONTROL}/keys/{{key}}", self.key_revoke, "control")
         a("POST", f"{CONTROL}/gift-cards", self.gift_card_add, "control")
         a("POST", f"{CONTROL}/clock", self.clock_set, "control")
+        a("POST", f"{CONTROL}/latency", self.latency_set, "control")
 
     def match(self, method: str, path: str) -> tuple[Route | None, dict[str, str], bool]:
         path_known = False
@@ -330,7 +332,13 @@ class SandboxApp:
         sub = self.hub.subscribe(url, [str(e) for e in events], req.api_key.is_test)
         return 201, {**_sub_dict(sub), "secret": sub.secret}, None
 
+    def _undocumented_route(self) -> None:
+        """GET /webhooks and DELETE /webhooks/{id} are [ours]: absent when documented."""
+        if self.config.documented:
+            raise ApiError(404, "not_found", "No resource at this path.")
+
     def webhook_list(self, req: Request) -> Result:
+        self._undocumented_route()
         return 200, [_sub_dict(s) for s in self.hub.subscriptions()], None
 
     def _sub(self, req: Request) -> Any:
@@ -340,6 +348,7 @@ class SandboxApp:
         return sub
 
     def webhook_delete(self, req: Request) -> Result:
+        self._undocumented_route()
         sub = self._sub(req)
         self.hub.delete(sub.id)
         return 200, {"id": sub.id, "deleted": True}, None
@@ -380,6 +389,9 @@ class SandboxApp:
             stripe_enabled=self.config.stripe_enabled,
         )
         return 200, data, None
+
+    def customer_emails(self, req: Request) -> Result:
+        return 200, self.store.customer_email_log(), None
 
     def reset(self, req: Request) -> Result:
         self.hub.reset()
@@ -488,6 +500,18 @@ class SandboxApp:
         with self.store.lock:
             self.store.clock_offset = timedelta(seconds=seconds)
         return 200, {"offset_seconds": seconds, "now": self.store.now().isoformat()}, None
+
+    def latency_set(self, req: Request) -> Result:
+        body = req.json()
+        try:
+            latency = float(body.get("latency_ms", self.config.latency_ms))
+            jitter = float(body.get("latency_jitter_ms", self.config.latency_jitter_ms))
+        except (TypeError, ValueError) as exc:
+            raise ApiError(422, "validation_error", "Latencies are milliseconds.") from exc
+        if not (0 <= latency <= 60_000 and 0 <= jitter <= 60_000):
+            raise ApiError(422, "validation_error", "Latencies must be within 0-60000 ms.")
+        self.config.latency_ms, self.config.latency_jitter_ms = latency, jitter
+        return 200, {"latency_ms": latency, "latency_jitter_ms": jitter}, None
 
 
 @dataclass
@@ -625,6 +649,9 @@ class SandboxRequestHandler(BaseHTTPRequestHandler):
             route, params, path_known = app.match(method, path)
             control = path.startswith(CONTROL + "/")
             if not control:
+                delay = app.config.answer_delay()
+                if delay:
+                    time.sleep(delay)
                 fault = app.route_faults.take(method, path)
                 if fault is not None:
                     drop_after = self._apply_fault(fault)

@@ -47,7 +47,7 @@ class OrdersMixin(StoreState):
 
     def get_order(self, order_id: int, key: KeySpec) -> dict[str, Any]:
         with self.lock:
-            return self._order(order_id, key).as_dict()
+            return self._answer(self._order(order_id, key))
 
     def list_orders(
         self,
@@ -63,11 +63,12 @@ class OrdersMixin(StoreState):
                 for o in self.orders.values()
                 if self._visible(o, key)
                 and (statuses is None or o.status in statuses)
-                and (cart_id is None or o.cart_id == cart_id)
+                # The cart_id filter is [ours]; the documented contract ignores it.
+                and (cart_id is None or self.documented or o.cart_id == cart_id)
                 and (updated_since is None or o.updated_at >= updated_since)
             ]
             orders.sort(key=lambda o: (o.created_at, o.id), reverse=True)
-            return [o.as_dict() for o in orders]
+            return [self._answer(o) for o in orders]
 
     def set_tracking(
         self, order_id: int, key: KeySpec | None, tracking_number: str, carrier: str
@@ -81,7 +82,7 @@ class OrdersMixin(StoreState):
             order.tracking_number = tracking_number
             order.shipping_carrier = carrier
             order.updated_at = self.now()
-            return order.as_dict()
+            return self._answer(order)
 
     def change_status(
         self,
@@ -122,13 +123,19 @@ class OrdersMixin(StoreState):
             if new_status in {"cancelled", "refunded"}:
                 self._release(order)
                 order.payment_status = "voided" if new_status == "cancelled" else "refunded"
-            data = order.as_dict()
-            self.hub.fire(
-                "order.status_changed", {**data, "previous_status": previous}, order.is_test
-            )
+            data = self._answer(order)
+            self._fire("order.status_changed", order, previous)
             if new_status in STATUS_EVENTS:
-                self.hub.fire(STATUS_EVENTS[new_status], data, order.is_test)
-        if refund is not None and new_status in {"cancelled", "refunded"} and pi and charged:
+                self._fire(STATUS_EVENTS[new_status], order)
+            # Under the documented contract the sandbox never captured, so it refunds nothing.
+            captured = not self.documented
+        if (
+            refund is not None
+            and captured
+            and new_status in {"cancelled", "refunded"}
+            and pi
+            and charged
+        ):
             try:
                 refund(pi, charged)
             except Exception:

@@ -9,9 +9,16 @@ from __future__ import annotations
 import itertools
 import threading
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from checkout.testing.sandbox.config import KeySpec, SandboxConfig
-from checkout.testing.sandbox.records import Cart, Order
+from checkout.testing.sandbox.contract import (
+    CUSTOMER_EMAIL_FOR_EVENT,
+    CUSTOMER_EMAIL_FOR_STATUS,
+    event_data,
+    order_answer,
+)
+from checkout.testing.sandbox.records import Cart, Order, iso
 from checkout.testing.sandbox.seed import (
     GiftCard,
     Product,
@@ -52,7 +59,38 @@ class StoreState:
             self.day_sequence: dict[str, int] = {}
             self.order_ids = itertools.count(self.config.order_id_start)
             self.item_ids = itertools.count(1)
-            self.counters: dict[str, int] = {"captures": 0}
+            self.counters: dict[str, int] = {"captures": 0, "gateway_ids_recorded": 0}
+            # Customer emails Spectra sent (documented contract, live orders only).
+            self.customer_emails: list[dict[str, Any]] = []
+
+    @property
+    def documented(self) -> bool:
+        return self.config.documented
+
+    def _answer(self, order: Order) -> dict[str, Any]:
+        """The order as the API answers it under this contract."""
+        return order_answer(order, self.documented)
+
+    def _fire(self, event: str, order: Order, previous_status: str | None = None) -> None:
+        """Send ``event`` about ``order`` to the subscribers; under the documented contract
+        a live order's event also emails the customer (recorded, never sent)."""
+        data = event_data(event, order, self.documented, previous_status)
+        self.hub.fire(event, data, order.is_test)
+        if not self.documented or order.is_test:
+            return
+        kind = CUSTOMER_EMAIL_FOR_EVENT.get(event)
+        if event == "order.status_changed":
+            kind = CUSTOMER_EMAIL_FOR_STATUS.get(order.status)
+        if kind is not None:
+            self.customer_emails.append(
+                {
+                    "kind": kind,
+                    "to": order.email,
+                    "order_id": order.id,
+                    "order_number": order.order_number,
+                    "sent_at": iso(self.now()),
+                }
+            )
 
     def now(self) -> datetime:
         return datetime.now(UTC) + self.clock_offset

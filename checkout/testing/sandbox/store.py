@@ -29,7 +29,11 @@ class Store(PlacementMixin, OrdersMixin, CatalogMixin):
                 "orders": len(self.orders),
                 "orders_by_status": by_status,
                 "carts": len(self.carts),
+                "contract": self.config.contract,
                 "captures": self.counters["captures"],
+                "gateway_ids_recorded": self.counters["gateway_ids_recorded"],
+                "customer_emails": len(self.customer_emails),
+                "customer_emails_by_kind": _count_by(self.customer_emails, "kind"),
                 "gift_cards": {
                     c.code: {"balance": money(c.balance), "status": self._gift_card_status(c)}
                     for c in self.gift_cards.values()
@@ -37,3 +41,15 @@ class Store(PlacementMixin, OrdersMixin, CatalogMixin):
                 "promo_usage": {p.code: p.times_used for p in self.promos.values()},
                 "clock_offset_seconds": self.clock_offset.total_seconds(),
             }
+
+    def customer_email_log(self) -> list[dict[str, Any]]:
+        """Every customer email Spectra sent, oldest first (documented contract only)."""
+        with self.lock:
+            return [dict(e) for e in self.customer_emails]
+
+
+def _count_by(rows: list[dict[str, Any]], name: str) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[str(row[name])] = counts.get(str(row[name]), 0) + 1
+    return counts

@@ -387,3 +387,25 @@ def test_the_timeline_and_the_header_show_dates_in_one_format(
     for iso, text in shown:
         at = timezone.localtime(dt.datetime.fromisoformat(iso))
         assert text == formats.date_format(at, "DATETIME_FORMAT"), (iso, text)
+
+
+def test_an_unpaid_order_needs_attention_until_staff_verify_its_payment(
+    superuser_client: Client, placed_order: Callable[[], Order], live: Live
+) -> None:
+    order = placed_order()
+    # As if Stripe had refused to answer when the order was checked.
+    Order.objects.filter(pk=order.pk).update(capture_state=Order.Capture.FAILED)
+    listing = reverse("admin:checkout_order_changelist")
+    assert (
+        order.order_number in superuser_client.get(listing, {"capture": "failed"}).content.decode()
+    )
+    assert "Verify payment" in superuser_client.get(change_url(order)).content.decode()
+
+    response = superuser_client.post(action_url(order, "verify-payment"))
+
+    assert response.status_code == 302
+    order.refresh_from_db()
+    assert order.capture_state == Order.Capture.CAPTURED  # the sandbox had captured it
+    flagged = superuser_client.get(listing, {"capture": "failed"}).context["cl"].result_list
+    assert list(flagged) == []
+    assert order.events.filter(kind="staff", message__startswith="Payment checked").exists()

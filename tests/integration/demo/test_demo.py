@@ -102,13 +102,23 @@ def broker() -> Iterator[str]:
 
 @pytest.fixture
 def demo(tmp_path: Path, broker: str) -> Iterator[Demo]:
+    yield from _run_demo(tmp_path, {"DEMO_BROKER_URL": broker})
+
+
+@pytest.fixture
+def documented_demo(tmp_path: Path) -> Iterator[Demo]:
+    """The demo on the documented sandbox contract, chosen through its environment."""
+    yield from _run_demo(tmp_path, {"DEMO_SANDBOX_CONTRACT": "documented", "DEMO_EAGER": "1"})
+
+
+def _run_demo(tmp_path: Path, extra_env: dict[str, str]) -> Iterator[Demo]:
     port, sandbox_port, stripe_port = free_port(), free_port(), free_port()
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("CELERY_", "DJANGO_", "CHECKOUT_", "DEMO_"))
+        if not k.startswith(("CELERY_", "DJANGO_", "CHECKOUT_", "DEMO_", "SANDBOX_"))
     }
-    env.update({"DEMO_VAR_DIR": str(tmp_path / "var"), "DEMO_BROKER_URL": broker})
+    env.update({"DEMO_VAR_DIR": str(tmp_path / "var"), **extra_env})
     process = subprocess.Popen(
         [
             sys.executable,
@@ -174,7 +184,7 @@ def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> No
     time.sleep(1)  # anything the servers would still print after the banner
     assert demo.output.rstrip().endswith(READY), demo.output[-2000:]  # the banner is last
     assert "imported automatically" not in demo.output  # no chatter from `shell -c`
-    control = re.search(r"\(control: (http://\S+)\)", demo.output)
+    control = re.search(r"\(control: (http://[^\s;)]+)", demo.output)
     assert control, demo.output
     assert requests.get(control.group(1), timeout=5).status_code == 200
     assert f"Celery worker + beat on {BROKER_URL}" in demo.output
@@ -228,3 +238,22 @@ def test_demo_buy_ship_emails_and_clean_stop(demo: Demo, browser: Browser) -> No
     while time.monotonic() < deadline and any(_running(pid) for pid in started):
         time.sleep(0.1)
     assert not [pid for pid in started if _running(pid)], demo.output[-3000:]
+
+
+def test_demo_runs_the_documented_sandbox_contract(documented_demo: Demo) -> None:
+    demo = documented_demo
+    demo.wait_for(READY, timeout=60)
+    assert "contract: documented" in demo.output
+
+    state = requests.get(f"{demo.sandbox_url}/_sandbox/state", timeout=10).json()["data"]
+    assert state["contract"] == "documented"
+    answer = requests.get(
+        f"{demo.sandbox_url}/api/v1/orders",
+        headers={"Authorization": f"Bearer {DEFAULT_TEST_KEY}"},
+        timeout=10,
+    )
+    assert answer.status_code == 200
+    assert answer.headers["X-RateLimit-Limit"] == "1000"  # a Standard key
+
+    demo.process.send_signal(signal.SIGINT)
+    assert demo.process.wait(timeout=20) == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from io import StringIO
 from typing import Any
 
@@ -10,7 +11,8 @@ import requests
 from django.core.management import CommandError, call_command
 
 from checkout.services.spectra import get_spectra_client
-from checkout.testing.servers import LocalstripeProcess, SandboxProcess
+from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
+from tests.integration.install.smtp_stub import smtp_stub
 
 pytestmark = [pytest.mark.integration]
 
@@ -18,10 +20,17 @@ WEBHOOK_URL = "https://shop.example.com/webhooks/spectra/"
 
 
 @pytest.fixture
+def mail_server() -> Iterator[int]:
+    with smtp_stub() as port:
+        yield port
+
+
+@pytest.fixture
 def configured(
-    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess
+    settings: Any, sandbox_reset: SandboxProcess, localstripe: LocalstripeProcess, mail_server: int
 ) -> SandboxProcess:
-    """A configuration that should pass: sandbox, localstripe, Redis broker, a webhook."""
+    """A configuration that should pass: sandbox, localstripe, Redis broker, a webhook, a
+    mail server."""
     settings.CHECKOUT_SPECTRA_API_BASE = sandbox_reset.api_base
     settings.CHECKOUT_SPECTRA_COMMERCE_BASE = sandbox_reset.commerce_base
     settings.CHECKOUT_SPECTRA_API_KEY = sandbox_reset.test_key
@@ -31,6 +40,8 @@ def configured(
     settings.CELERY_TASK_ALWAYS_EAGER = False
     settings.CELERY_BROKER_URL = "redis://127.0.0.1:6379/5"
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = mail_server
     get_spectra_client().register_webhook(url=WEBHOOK_URL)
     return sandbox_reset
 
@@ -112,3 +123,40 @@ def test_an_unreachable_stripe_fails(configured: SandboxProcess, settings: Any) 
     output, error = doctor()
     assert error is not None
     assert line(output, "Stripe").startswith("[FAIL")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
+def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
+    from checkout.models import WebhookEvent
+
+    output, error = doctor()
+    assert error is None, output  # a warning, not a failure
+    assert line(output, "webhooks:manage").startswith("[OK"), output
+    assert line(output, "Spectra webhook").startswith("[WARN"), output
+    assert "no signed delivery has arrived yet" in output
+
+    WebhookEvent.objects.create(
+        source=WebhookEvent.Source.SPECTRA,
+        event_type="order.created",
+        dedup_key="spectra:doctor",
+        raw_body="{}",
+        signature_valid=True,
+    )
+    output, error = doctor()
+    assert error is None, output
+    assert line(output, "Spectra webhook").startswith("[OK"), output
+    assert "signed deliveries arrive" in output
+
+
+def test_an_unreachable_mail_server_fails_unless_told_not_to_try(
+    configured: SandboxProcess, settings: Any
+) -> None:
+    settings.EMAIL_PORT = free_port()  # nothing listens there
+    output, error = doctor()
+    assert error is not None
+    assert "cannot connect" in line(output, "Email")
+    assert "Email" in str(error)
+    output, error = doctor("--no-smtp")
+    assert error is None, output
+    assert "connection not tried" in line(output, "Email")

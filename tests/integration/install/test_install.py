@@ -1,10 +1,13 @@
-"""The built wheel installs into a brand-new Django site by following docs/install.md.
+"""The built wheel installs into a Django site of its own by following docs/install.md.
 
 Builds the wheel, installs it into a fresh virtualenv (dependencies from the package
-index), runs ``django-admin startproject mysite``, applies the code blocks of
-docs/install.md exactly as written, then: ``check``, ``migrate``,
-``checkout_register_webhook``, ``checkout_doctor``, and ``runserver`` serving the
-storefront, the cart and the admin, all against the sandbox and localstripe.
+index), runs ``django-admin startproject mysite``, gives the site a home page and its own
+mail settings, adds the code blocks of docs/install.md to its files exactly as written
+(appending to settings.py and urls.py, never replacing them), then: ``check`` and
+``migrate`` before any key exists, ``check --deploy`` naming the missing keys, and with
+keys ``checkout_register_webhook``, ``checkout_doctor``, and ``runserver`` serving the
+site's own home page, the optional demo catalog under ``shop/``, the cart under
+``checkout/`` and ``cart-add``, all against the sandbox and localstripe.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ import shutil
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -22,6 +26,7 @@ import pytest
 import requests
 
 from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
+from tests.integration.install.smtp_stub import smtp_stub
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -79,10 +84,35 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "project.license" not in output, output
     assert "SetuptoolsDeprecationWarning" not in output, output
     wheel = next((root / "dist").glob("spectra_checkout-*.whl"))
+    # The "testing" extra brings what the sandbox and localstripe need (docs/sandbox.md).
+    with zipfile.ZipFile(wheel) as archive:
+        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
+        metadata = archive.read(name).decode()
+    assert "Provides-Extra: testing" in metadata
+    for requirement in ("localstripe==1.15.10", "pytest>=8", "pytest-django>=4.8"):
+        assert f'Requires-Dist: {requirement}; extra == "testing"' in metadata
     run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root, env=env)
     bin_dir = root / "venv" / "bin"
     run([str(bin_dir / "pip"), "install", "-q", str(wheel)], cwd=root, env=env, timeout=180)
     return bin_dir
+
+
+# The merchant's own site before the checkout: a home page and a mail server.
+MERCHANT_URLS = """
+from django.http import HttpResponse
+
+
+def home(request):
+    return HttpResponse("Welcome to the merchant's own home page")
+
+
+urlpatterns = [path("", home, name="home"), *urlpatterns]
+"""
+MERCHANT_SETTINGS = """
+EMAIL_HOST = "127.0.0.1"
+EMAIL_PORT = int(os.environ["MERCHANT_SMTP_PORT"])
+DEFAULT_FROM_EMAIL = "The Merchant <hello@merchant.example>"
+"""
 
 
 def test_the_documented_steps_give_a_working_shop(
@@ -91,20 +121,24 @@ def test_the_documented_steps_give_a_working_shop(
     sandbox_reset: SandboxProcess,
     localstripe: LocalstripeProcess,
 ) -> None:
+    with smtp_stub() as smtp_port:
+        _the_documented_steps(installed, tmp_path, sandbox_reset, localstripe, smtp_port)
+
+
+def _the_documented_steps(
+    installed: Path,
+    tmp_path: Path,
+    sandbox_reset: SandboxProcess,
+    localstripe: LocalstripeProcess,
+    smtp_port: int,
+) -> None:
     port = free_port()
     env = {
         "PATH": f"{installed}:{os.environ.get('PATH', '')}",
         "HOME": str(tmp_path),
         "LANG": "C.UTF-8",
         "DJANGO_SETTINGS_MODULE": "mysite.settings",
-        "CHECKOUT_SPECTRA_API_KEY": sandbox_reset.test_key,
-        "CHECKOUT_SPECTRA_API_BASE": sandbox_reset.api_base,
-        "CHECKOUT_SPECTRA_COMMERCE_BASE": sandbox_reset.commerce_base,
-        "CHECKOUT_STRIPE_SECRET_KEY": localstripe.secret_key,
-        "CHECKOUT_STRIPE_PUBLISHABLE_KEY": localstripe.publishable_key,
-        "CHECKOUT_STRIPE_API_BASE": localstripe.api_base,
-        "CHECKOUT_STRIPE_JS_URL": localstripe.js_url,
-        "CHECKOUT_SITE_URL": f"http://127.0.0.1:{port}",
+        "MERCHANT_SMTP_PORT": str(smtp_port),
     }
     python = str(installed / "python")
     run(
@@ -113,11 +147,21 @@ def test_the_documented_steps_give_a_working_shop(
         env=env,
     )
     site = tmp_path
+    settings_py = site / "mysite" / "settings.py"
+    urls_py = site / "mysite" / "urls.py"
+    with urls_py.open("a") as urls:
+        urls.write(MERCHANT_URLS)
+    with settings_py.open("a") as settings:
+        settings.write("\nimport os\n" + MERCHANT_SETTINGS)
 
-    # Steps 2-4 and 6 of docs/install.md, as written.
-    with (site / "mysite" / "settings.py").open("a") as settings:
+    # Steps 2-4 and 6 of docs/install.md, as written: every block adds to the site's files.
+    with settings_py.open("a") as settings:
         settings.write("\n" + doc_block("settings"))
-    (site / "mysite" / "urls.py").write_text(doc_block("urls"))
+        settings.write("\n" + doc_block("templates-dir"))
+        settings.write("\n" + doc_block("celery-settings"))
+    with urls_py.open("a") as urls:
+        urls.write("\n" + doc_block("urls"))
+        urls.write("\n" + doc_block("storefront-urls"))
     (site / "templates").mkdir()
     (site / "templates" / "base.html").write_text(doc_block("base-template"))
     (site / "mysite" / "celery.py").write_text(doc_block("celery"))
@@ -127,28 +171,78 @@ def test_the_documented_steps_give_a_working_shop(
     # The app comes from the wheel, not from the repository.
     where = run([python, "-c", "import checkout; print(checkout.__file__)"], cwd=site, env=env)
     assert str(installed.parent) in where
+    # The site's own settings survive the blocks.
+    own = run(
+        [
+            python,
+            "-c",
+            "import django; django.setup(); from django.conf import settings as s; "
+            "print(s.DEFAULT_FROM_EMAIL, s.EMAIL_PORT, s.ROOT_URLCONF)",
+        ],
+        cwd=site,
+        env=env,
+    )
+    assert own.split() == [
+        "The",
+        "Merchant",
+        "<hello@merchant.example>",
+        str(smtp_port),
+        "mysite.urls",
+    ]
 
+    # Before any key exists the site works: check and migrate pass, check --deploy names
+    # the missing keys.
     run([*manage, "check"], cwd=site, env=env)
     run([*manage, "migrate", "--no-input"], cwd=site, env=env)
+    deploy = subprocess.run(
+        [*manage, "check", "--deploy"],
+        cwd=site,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert deploy.returncode != 0
+    for check_id in ("checkout.E001", "checkout.E004", "checkout.E005"):
+        assert check_id in deploy.stderr
 
-    # Step 8: register the webhook; the secret is printed once.
-    webhook_url = f"http://127.0.0.1:{port}/webhooks/spectra/"
-    out = run([*manage, "checkout_register_webhook", "--url", webhook_url], cwd=site, env=env)
+    env.update(
+        {
+            "CHECKOUT_SPECTRA_API_KEY": sandbox_reset.test_key,
+            "CHECKOUT_SPECTRA_API_BASE": sandbox_reset.api_base,
+            "CHECKOUT_SPECTRA_COMMERCE_BASE": sandbox_reset.commerce_base,
+            "CHECKOUT_STRIPE_SECRET_KEY": localstripe.secret_key,
+            "CHECKOUT_STRIPE_PUBLISHABLE_KEY": localstripe.publishable_key,
+            "CHECKOUT_STRIPE_API_BASE": localstripe.api_base,
+            "CHECKOUT_STRIPE_JS_URL": localstripe.js_url,
+            "CHECKOUT_SITE_URL": f"http://127.0.0.1:{port}",
+        }
+    )
+    run([*manage, "check"], cwd=site, env=env)
+
+    # Step 8: register the webhook (twice: the second run replaces the first); the
+    # secret is printed once.
+    webhook_url = f"http://127.0.0.1:{port}/checkout/webhooks/spectra/"
+    for _ in range(2):
+        out = run([*manage, "checkout_register_webhook", "--url", webhook_url], cwd=site, env=env)
     secret = re.search(r"shown once, store it now\):\s+(\S+)", out)
     assert secret, out
     env["CHECKOUT_WEBHOOK_SECRET"] = secret.group(1)
 
-    # Step 9: the doctor passes.
+    # Step 9: the doctor passes, the mail server included.
     doctor = run([*manage, "checkout_doctor"], cwd=site, env=env)
     assert "All checks passed." in doctor
     assert webhook_url in doctor
+    assert "connection not tried" not in doctor
 
-    product = requests.get(
+    first = requests.get(
         f"{sandbox_reset.api_base}/products",
         headers={"Authorization": f"Bearer {sandbox_reset.test_key}"},
         params={"per_page": 1},
         timeout=10,
-    ).json()["data"][0]["name"]
+    ).json()["data"][0]
+    product = first["name"]
+    sku = next(v["sku"] for v in first["variants"] if v["quantity_available"] > 0)
 
     server = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
@@ -174,14 +268,28 @@ def test_the_documented_steps_give_a_working_shop(
         # The site has no Content-Security-Policy: its pages get none from the app, the
         # checkout's pages get the checkout's own.
         assert "Content-Security-Policy" not in admin.headers
-        storefront = requests.get(f"{base}/", timeout=10)
+        home = requests.get(f"{base}/", timeout=10)
+        assert home.text == "Welcome to the merchant's own home page"
+        assert "Content-Security-Policy" not in home.headers
+        storefront = requests.get(f"{base}/shop/", timeout=10)
         assert storefront.status_code == 200
         assert product in storefront.text
         stripe_origin = "{0.scheme}://{0.netloc}".format(urlsplit(localstripe.js_url))
         policy = storefront.headers["Content-Security-Policy"]
         assert f"script-src 'self' {stripe_origin};" in policy
-        cart = requests.get(f"{base}/cart/", timeout=10)
-        assert cart.status_code == 200
+        # A product from the site's own page into the checkout's cart (cart-add).
+        browser = requests.Session()
+        browser.get(f"{base}/shop/products/{first['id']}/", timeout=10)  # the CSRF cookie
+        added = browser.post(
+            f"{base}/checkout/cart/add/",
+            data={"sku": sku, "quantity": "1", "next": "/checkout/cart/"},
+            headers={"X-CSRFToken": browser.cookies.get("csrftoken", ""), "Referer": base},
+            timeout=10,
+        )
+        assert added.status_code == 200, added.text[:2000]
+        assert added.url == f"{base}/checkout/cart/"
+        assert "was added to your cart" in added.text
+        assert "<title>Your cart · My Shop</title>" in added.text
         assert requests.get(f"{base}/static/checkout/checkout.css", timeout=10).status_code == 200
     finally:
         server.terminate()

@@ -313,3 +313,28 @@ def test_a_merchants_field_template_renders_the_information_step(
     assert 'data-merchant="zip"' in html
     assert 'aria-describedby="id_zip_error"' in html
     assert "Enter a 5-digit ZIP code, like 10001." in html
+
+
+def test_pending_page_is_truthful_when_the_outcome_stays_unknown(client: Client, shop: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
+    add_to_cart(client)
+    complete_information(client)
+    attempt = CheckoutAttempt.objects.get()
+    # Its POST /orders answer was lost long ago and staff now have it: no request is
+    # placing it, and nobody can say yet whether the order exists.
+    CheckoutAttempt.objects.filter(pk=attempt.pk).update(
+        state=CheckoutAttempt.State.NEEDS_REVIEW,
+        failure_code="outcome_unknown",
+        payment_intent_id="pi_kept",
+        submitted_at=timezone.now() - dt.timedelta(hours=1),
+    )
+
+    page = client.get(f"/checkout/pending/{attempt.public_id}/").content.decode()
+
+    assert "taking longer than usual" in page
+    assert "authorized but not charged" in page
+    assert "refreshes itself until" not in page
+    assert 'content="30"' in page

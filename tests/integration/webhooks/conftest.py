@@ -7,6 +7,7 @@ recorded locally with ``orders.order_record``, exactly as a checkout would.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import socket
@@ -35,8 +36,8 @@ from checkout.testing.celery_worker import (
     start_celery_worker,
     use_broker,
 )
-from checkout.testing.pytest_plugin import node_failed
-from checkout.testing.servers import SandboxProcess, ServerStartError, start_sandbox
+from checkout.testing.pytest_plugin import SandboxPool, node_failed
+from checkout.testing.servers import SandboxProcess
 
 LIVE_KEY = "spk_live_sandbox"
 TEST_KEY = "spk_test_sandbox"
@@ -52,16 +53,16 @@ ADDRESS = {
 
 
 @pytest.fixture(scope="session")
-def plain_sandbox() -> Iterator[SandboxProcess]:
-    """A sandbox that accepts any ``pi_`` gateway id (no Stripe behind it)."""
-    try:
-        server = start_sandbox()
-    except ServerStartError as exc:
-        pytest.fail(f"Spectra sandbox did not start: {exc}", pytrace=False)
-    try:
-        yield server
-    finally:
-        server.stop()
+def plain_sandbox(request: pytest.FixtureRequest, sandbox_pool: SandboxPool) -> SandboxProcess:
+    """A sandbox of the session's contract that accepts any ``pi_`` gateway id (no Stripe
+    behind it; the documented contract only records it anyway)."""
+    return sandbox_pool.get(request.config.getoption("sandbox_contract"), None)
+
+
+@pytest.fixture
+def contract_sandbox(sandbox_pool: SandboxPool, sandbox_contract: str) -> SandboxProcess:
+    """Like ``plain_sandbox``, on this test's ``sandbox_contract``."""
+    return sandbox_pool.get(sandbox_contract, None)
 
 
 def free_port() -> int:
@@ -171,6 +172,9 @@ class WebhookEnv:
                 "payment": {"method": "stripe", "gateway_id": f"pi_{uuid.uuid4().hex[:20]}"},
             }
         )
+        if not remote.email:
+            # The documented answer carries no email; a checkout knows it from its form.
+            remote = dataclasses.replace(remote, email=email)
         order, _created = order_record(remote=remote, attempt=None)
         return order
 
@@ -281,11 +285,14 @@ def webhook_env(
     request: pytest.FixtureRequest,
     live_server: Any,
     settings: Any,
-    plain_sandbox: SandboxProcess,
+    contract_sandbox: SandboxProcess,
     tmp_path: Path,
 ) -> Iterator[WebhookEnv]:
-    """Sandbox + live server + webhook registered + publisher on the shared Redis."""
-    yield from _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, SHARED_REDIS)
+    """Sandbox (of ``sandbox_contract``) + live server + webhook registered + publisher on
+    the shared Redis."""
+    yield from _webhook_env(
+        request, live_server, settings, contract_sandbox, tmp_path, SHARED_REDIS
+    )
 
 
 @pytest.fixture
@@ -303,10 +310,12 @@ def webhook_env_own_redis(
     request: pytest.FixtureRequest,
     live_server: Any,
     settings: Any,
-    plain_sandbox: SandboxProcess,
+    contract_sandbox: SandboxProcess,
     tmp_path: Path,
     own_redis: OwnRedis,
 ) -> Iterator[tuple[WebhookEnv, OwnRedis]]:
     """Like ``webhook_env`` but on a redis-server this test owns (and may stop)."""
-    for env in _webhook_env(request, live_server, settings, plain_sandbox, tmp_path, own_redis.url):
+    for env in _webhook_env(
+        request, live_server, settings, contract_sandbox, tmp_path, own_redis.url
+    ):
         yield env, own_redis

@@ -63,3 +63,29 @@ def test_replay_failed_events_now(sandbox_settings: SandboxProcess) -> None:
     event.refresh_from_db()
     assert event.outcome == "ignored"
     assert "Replayed: 1 ignored." in out.getvalue()
+
+
+def test_register_webhook_twice_leaves_one_subscription_with_the_new_secret(
+    sandbox_settings: SandboxProcess,
+) -> None:
+    from checkout.services.spectra import get_spectra_client
+
+    url = "https://shop.example.com/checkout/webhooks/spectra/"
+    other = get_spectra_client().register_webhook(url="https://elsewhere.example.com/hooks/")
+    printed = []
+    for _ in range(2):
+        out = io.StringIO()
+        call_command("checkout_register_webhook", url=url, stdout=out)
+        text = out.getvalue()
+        secret = next(
+            line.strip() for line in text.splitlines() if line.strip().startswith("whsec")
+        )
+        registered = text.split("Registered webhook ", 1)[1].split(".", 1)[0]
+        printed.append((registered, secret))
+    assert printed[0][1] != printed[1][1]
+    assert f"Removed the earlier webhook {printed[0][0]}" in text
+    hooks = get_spectra_client().list_webhooks()
+    to_url = [str(h.id) for h in hooks if h.url == url]
+    # Exactly one delivers to the URL: the one whose secret the second run printed.
+    assert to_url == [printed[1][0]]
+    assert str(other.id) in {str(h.id) for h in hooks}  # another URL's is left alone

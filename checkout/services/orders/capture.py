@@ -1,0 +1,214 @@
+"""Capture: after an order exists, make sure the card hold behind it became money.
+
+The docs do not say whether Spectra captures the PaymentIntent it is given as
+``gateway_id`` (our sandbox does; the documented contract only records it). So whoever
+``CHECKOUT_CAPTURE_BY`` names ("api" or "app"), the app reads the PaymentIntent once the
+order exists: captured is recorded; a hold still standing is captured for the order's
+``amount_charged`` (with "api" that means Spectra did not, which the timeline says);
+a hold that is gone (cancelled, expired) leaves the order unpaid, flagged for staff.
+Stripe unreachable leaves the order ``pending``: reconciliation tries again, long before
+a hold could lapse (about 7 days). ``order_payment_verify`` is idempotent and safe to
+run from placement, reconciliation and staff at once (the capture's idempotency key is
+the order's).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from checkout.conf import app_settings
+from checkout.exceptions import StripeProviderError
+from checkout.models import Order, OrderEvent
+from checkout.services.payments import (
+    PaymentIntentInfo,
+    payment_intent_capture,
+    payment_intent_retrieve,
+)
+
+logger = logging.getLogger(__name__)
+
+Capture = Order.Capture
+SETTLED = (Capture.CAPTURED, Capture.NOT_REQUIRED)
+ZERO = Decimal("0.00")
+
+
+def order_payment_intent_id(order: Order) -> str:
+    """The PaymentIntent behind an order: the API's ``gateway_id``, else its attempt's."""
+    if order.payment_intent_id:
+        return order.payment_intent_id
+    attempt = order.attempt
+    return attempt.payment_intent_id if attempt is not None else ""
+
+
+def _save(
+    order: Order, state: str, message: str, *, captured: Decimal | None, **data: object
+) -> str:
+    now = timezone.now()
+    fields: dict[str, object] = {"capture_state": state, "payment_checked_at": now}
+    if captured is not None:
+        fields["captured_amount"] = captured
+    with transaction.atomic():
+        # Conditional: when placement, reconciliation and staff verify at once, the state
+        # (and its timeline entry) is written once.
+        moved = (
+            Order.objects.filter(pk=order.pk)
+            .exclude(capture_state=state)
+            .update(**fields, updated_at=now)
+        )
+        if moved:
+            OrderEvent.objects.create(
+                order=order,
+                attempt_id=order.attempt_id,
+                kind=OrderEvent.Kind.PAYMENT,
+                message=message,
+                data={"capture_state": state, **{k: str(v) for k, v in data.items()}},
+            )
+        else:
+            Order.objects.filter(pk=order.pk).update(payment_checked_at=now)
+            order.refresh_from_db(fields=["capture_state", "captured_amount"])
+            return order.capture_state
+    for name, value in fields.items():
+        setattr(order, name, value)
+    return state
+
+
+def _checked(order: Order) -> None:
+    now = timezone.now()
+    Order.objects.filter(pk=order.pk).update(payment_checked_at=now)
+    order.payment_checked_at = now
+
+
+def order_payment_verify(*, order: Order) -> str:
+    """Verify (and if needed capture) the payment of ``order``; return its capture state.
+
+    ``pending`` means it could not be decided now (Stripe unreachable, or the intent is
+    still processing): reconciliation calls this again.
+    """
+    order.refresh_from_db()
+    if order.capture_state in SETTLED:
+        return order.capture_state
+    if order.attempt_id is None:
+        # Placed elsewhere (CHECKOUT_ADOPT_UNKNOWN_ORDERS): its payment is not ours.
+        return _save(
+            order,
+            Capture.NOT_REQUIRED,
+            _("Placed outside this checkout: its payment is not captured here."),
+            captured=ZERO,
+        )
+    pi_id = order_payment_intent_id(order)
+    if not pi_id:
+        if order.amount_charged <= ZERO:
+            # A gift card paid it all.
+            return _save(
+                order,
+                Capture.NOT_REQUIRED,
+                _("No card payment to capture for this order."),
+                captured=ZERO,
+            )
+        return _save(
+            order,
+            Capture.FAILED,
+            _("Needs attention: the order was charged to a card, but no payment is on record."),
+            captured=None,
+        )
+    try:
+        intent = payment_intent_retrieve(payment_intent_id=pi_id)
+    except StripeProviderError:
+        logger.warning("order %s: payment check failed; retried later", order.order_number)
+        _checked(order)
+        return Capture.PENDING
+    return _settle(order, intent)
+
+
+def _settle(order: Order, intent: PaymentIntentInfo) -> str:
+    by_api = app_settings.CAPTURE_BY != "app"
+    if intent.captured:
+        message = (
+            _("Payment verified: Spectra captured %(amount)s.")
+            if by_api
+            else _("Payment verified: %(amount)s captured.")
+        )
+        return _save(
+            order,
+            Capture.CAPTURED,
+            message % {"amount": intent.received},
+            captured=intent.received,
+            payment_intent=intent.id,
+        )
+    if intent.requires_capture:
+        return _capture(order, intent, by_api=by_api)
+    if intent.status == "processing":
+        _checked(order)
+        return Capture.PENDING
+    # canceled, requires_payment_method...: the hold is gone and nothing was taken.
+    logger.error(
+        "order %s: PaymentIntent %s is %s; the order is not paid",
+        order.order_number,
+        intent.id,
+        intent.status,
+    )
+    return _save(
+        order,
+        Capture.FAILED,
+        _(
+            "Needs attention: the card hold is gone (Stripe says %(status)s) and nothing was "
+            "captured; the order is not paid."
+        )
+        % {"status": intent.status},
+        captured=ZERO,
+        payment_intent=intent.id,
+        status=intent.status,
+    )
+
+
+def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
+    # Never more than the hold: a larger amount_charged is already flagged at placement.
+    amount = min(order.amount_charged, intent.amount)
+    if by_api:
+        OrderEvent.objects.create(
+            order=order,
+            attempt_id=order.attempt_id,
+            kind=OrderEvent.Kind.PAYMENT,
+            message=_("Spectra did not capture the payment; the app captures it now."),
+            data={"payment_intent": intent.id},
+        )
+    try:
+        captured = payment_intent_capture(
+            payment_intent_id=intent.id,
+            amount=amount,
+            idempotency_key=f"checkout-order-{order.pk}-capture",
+        )
+    except StripeProviderError as err:
+        try:
+            now = payment_intent_retrieve(payment_intent_id=intent.id)
+        except StripeProviderError:
+            now = None
+        if now is not None and not now.requires_capture and not now.captured:
+            return _settle(order, now)  # the hold is gone: flagged
+        logger.warning("order %s: capture failed (%s); retried later", order.order_number, err)
+        _checked(order)
+        return Capture.PENDING
+    if not captured.captured:
+        return _settle(order, captured)
+    return _save(
+        order,
+        Capture.CAPTURED,
+        _("Payment captured: %(amount)s.") % {"amount": amount},
+        captured=amount,
+        payment_intent=intent.id,
+    )
+
+
+def orders_to_verify(*, limit: int) -> list[int]:
+    """Ids of orders whose payment is not settled, least recently checked first."""
+    return list(
+        Order.objects.filter(capture_state=Capture.PENDING)
+        .order_by(F("payment_checked_at").asc(nulls_first=True), "id")
+        .values_list("pk", flat=True)[:limit]
+    )
