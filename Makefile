@@ -8,7 +8,7 @@ DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
 REDIS_URL ?= redis://127.0.0.1:6379/0
 PYTEST_ARGS ?=
 
-.PHONY: install browser wrk screenshots demo test test-unit test-integration test-browser test-matrix lint format typecheck bench bench-smoke clean
+.PHONY: install browser wrk gettext messages screenshots demo test test-unit test-integration test-browser test-matrix lint format typecheck bench bench-smoke clean
 
 install: $(STAMP)
 
@@ -31,16 +31,34 @@ wrk:
 	  echo "Installing wrk from apt (needs root)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; }
 
+# GNU gettext (apt) for the translation catalogs: `make messages`, and the test that
+# checks them (tests/unit/test_translations.py).
+gettext:
+	@command -v msgfmt >/dev/null || { \
+	  echo "Installing gettext from apt (needs root)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq gettext; }
+
+# Update the catalogs of every language in LANGS from the sources, then compile them: the
+# app's (checkout/locale/) and the demo site's (locale/). New or changed strings come out
+# untranslated (or fuzzy): translate them in the .po files and run it again.
+LANGS ?= de fr
+MESSAGES_IGNORE := --ignore='.*' --ignore=node_modules --ignore=tests --ignore=bench \
+	--ignore=docs --ignore=var --ignore=build --ignore=dist
+messages: install gettext
+	$(PY) manage.py makemessages $(addprefix --locale=,$(LANGS)) --no-obsolete \
+	  --add-location=file $(MESSAGES_IGNORE)
+	$(PY) manage.py compilemessages $(addprefix --locale=,$(LANGS)) $(MESSAGES_IGNORE)
+
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 
 demo: install
 	$(PY) -m checkout.demo
 
-test: install browser
+test: install browser gettext
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-test-unit: install
+test-unit: install gettext
 	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
 
 test-integration: install
@@ -53,7 +71,7 @@ test-browser: install browser
 # the database and Redis of `make test`. Virtualenvs are kept in .nox/ between runs;
 # NOX_ARGS picks sessions, e.g. NOX_ARGS='-s "tests(django=6.1)"'.
 NOX_ARGS ?=
-test-matrix: install
+test-matrix: install gettext
 	DATABASE_URL=$(DATABASE_URL) REDIS_URL=$(REDIS_URL) $(VENV)/bin/nox $(NOX_ARGS)
 
 # Refresh the README's screenshots of each checkout step.

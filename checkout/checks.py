@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, Warning, register
 
@@ -122,6 +123,7 @@ def check_stripe_settings(
 
 
 RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place", "order_lookup")
+RETENTION_SETTINGS = ("ATTEMPT", "WEBHOOK_BODY", "OUTBOX")
 
 
 def _proxy_messages() -> list[CheckMessage]:
@@ -199,14 +201,7 @@ def check_shop_settings(
                 id="checkout.E022",
             )
         )
-    if not app_settings.ALLOWED_COUNTRIES:
-        messages.append(
-            Error(
-                "CHECKOUT_ALLOWED_COUNTRIES is empty: no shopper could enter an address.",
-                hint='For example ("US",).',
-                id="checkout.E023",
-            )
-        )
+    messages.extend(_shipping_country_messages())
     if app_settings.CAPTURE_BY not in ("api", "app"):
         messages.append(
             Error(
@@ -227,6 +222,19 @@ def check_shop_settings(
                 id="checkout.E041",
             )
         )
+    for name in RETENTION_SETTINGS:
+        value = app_settings.get(f"RETENTION_{name}_DAYS")
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            messages.append(
+                Error(
+                    f"CHECKOUT_RETENTION_{name}_DAYS must be a whole number of days (1 or "
+                    "more), or None to keep the data for good.",
+                    hint="For example 30.",
+                    id="checkout.E050",
+                )
+            )
     if app_settings.CURRENCY != "USD":
         messages.append(
             Warning(
@@ -280,6 +288,47 @@ def check_required_keys(
     return messages
 
 
+def _shipping_country_messages() -> list[CheckMessage]:
+    from checkout.addresses import country_is_known
+
+    messages: list[CheckMessage] = []
+    if hasattr(settings, "CHECKOUT_ALLOWED_COUNTRIES"):
+        messages.append(
+            Error(
+                "CHECKOUT_ALLOWED_COUNTRIES was renamed CHECKOUT_SHIPPING_COUNTRIES.",
+                hint="Rename the setting; billing addresses may be in any country.",
+                id="checkout.E027",
+            )
+        )
+    if not apps.is_installed("django_countries"):
+        messages.append(
+            Warning(
+                "django_countries is not in INSTALLED_APPS: country names are in English only.",
+                hint='Add "django_countries" to INSTALLED_APPS.',
+                id="checkout.W021",
+            )
+        )
+    if not app_settings.SHIPPING_COUNTRIES:
+        messages.append(
+            Error(
+                "CHECKOUT_SHIPPING_COUNTRIES is empty: no shopper could enter an address.",
+                hint='For example ("US",).',
+                id="checkout.E023",
+            )
+        )
+    unknown = [c for c in app_settings.SHIPPING_COUNTRIES if not country_is_known(c)]
+    if unknown:
+        messages.append(
+            Error(
+                f"CHECKOUT_SHIPPING_COUNTRIES has codes that name no country: "
+                f"{', '.join(unknown)}.",
+                hint='Use ISO 3166-1 alpha-2 codes, like "US" or "CA".',
+                id="checkout.E026",
+            )
+        )
+    return messages
+
+
 @register(Tags.security, deploy=True)
 def check_deploy_settings(
     app_configs: Sequence[Any] | None = None, **kwargs: Any
@@ -321,3 +370,50 @@ def check_deploy_settings(
             )
         )
     return messages
+
+
+@register(Tags.templates)
+def check_payment_page_assets(
+    app_configs: Sequence[Any] | None = None, **kwargs: Any
+) -> list[CheckMessage]:
+    """Check the site's templates give the payment page its content, CSS, JS and Stripe.js."""
+    from checkout.assets import payment_page_assets
+
+    found = payment_page_assets()
+    if found.not_ready:
+        # Before migrate or collectstatic the page cannot render yet, through no fault of
+        # the templates; the doctor, run on the working site, tells.
+        return []
+    if found.error:
+        return [
+            Warning(
+                f"The payment page could not be rendered to check its scripts: {found.error}",
+                hint="Render a checkout page to see the error; 'manage.py checkout_doctor' "
+                "repeats this check.",
+                id="checkout.W045",
+            )
+        ]
+    if found.content_missing:
+        return [
+            Error(
+                "The checkout's pages render no content: your base.html has no "
+                "{% block content %} (or an override of checkout/base.html drops "
+                "{% block checkout_content %}).",
+                hint="Give base.html a {% block content %}{% endblock %} where a page's main "
+                "content goes, or override checkout/base.html to put {% block "
+                "checkout_content %} in the block your base.html has.",
+                id="checkout.E045",
+            )
+        ]
+    if found.missing:
+        return [
+            Error(
+                f"The payment page does not load {', '.join(found.missing)}: shoppers would "
+                "get no card field and could not pay.",
+                hint="An override of checkout/base.html must keep {% checkout_assets 'css' %}, "
+                "{% checkout_assets 'js' %} and {% block checkout_scripts %} (see "
+                "docs/install.md, Templates).",
+                id="checkout.E046",
+            )
+        ]
+    return []

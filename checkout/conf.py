@@ -53,7 +53,8 @@ DEFAULTS: dict[str, Any] = {
     "SHOP_NAME": "",
     # Where "Continue shopping" goes: a path, an absolute URL or a URL name.
     "CONTINUE_SHOPPING_URL": "/",
-    "ALLOWED_COUNTRIES": ("US",),
+    # The sandbox, like the Spectra tenant it stands for, ships to US addresses only.
+    "SHIPPING_COUNTRIES": ("US",),
     "CURRENCY": "USD",
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
     # Customer accounts: link a guest's order to the account whose email is the order's
@@ -133,6 +134,13 @@ DEFAULTS: dict[str, Any] = {
     # Extra img-src origins for the Content-Security-Policy (checkout/csp.py); the
     # Spectra API's own origin (product images) is always allowed.
     "CSP_IMG_SOURCES": (),
+    # Personal data (checkout/services/retention.py, ``checkout_purge``): days after which
+    # an abandoned attempt (no order) is deleted, or stripped of the shopper's details when
+    # a payment was tried on it; a handled webhook's raw body and headers are blanked; a
+    # published outbox row is deleted. None keeps them for good.
+    "RETENTION_ATTEMPT_DAYS": 30,
+    "RETENTION_WEBHOOK_BODY_DAYS": 30,
+    "RETENTION_OUTBOX_DAYS": 7,
 }
 
 
@@ -234,8 +242,8 @@ class AppSettings:
         return str(self.get("CONTINUE_SHOPPING_URL") or "/")
 
     @property
-    def ALLOWED_COUNTRIES(self) -> tuple[str, ...]:
-        return tuple(str(c).upper() for c in self.get("ALLOWED_COUNTRIES"))
+    def SHIPPING_COUNTRIES(self) -> tuple[str, ...]:
+        return tuple(str(c).upper() for c in self.get("SHIPPING_COUNTRIES"))
 
     @property
     def CURRENCY(self) -> str:
@@ -350,6 +358,12 @@ class AppSettings:
     def CSP_IMG_SOURCES(self) -> tuple[str, ...]:
         value = self.get("CSP_IMG_SOURCES") or ()
         return (value,) if isinstance(value, str) else tuple(str(v) for v in value)
+
+    # --- Personal data ------------------------------------------------------------------
+    def retention_days(self, name: str) -> int | None:
+        """Return ``RETENTION_<name>_DAYS`` (None: keep for good); checked by checkout.E050."""
+        value = self.get(f"RETENTION_{name}_DAYS")
+        return None if value is None else int(value)
 
 
 def money(value: Any) -> Decimal:

@@ -6,7 +6,8 @@ has a visible label and the autocomplete token browsers and password managers ex
 
 Fields render through Django's form renderer with the field template
 ``checkout/forms/field.html`` (see ``CheckoutBoundField``), which a site overrides as any
-form template. Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
+of the checkout's templates, in its own ``templates/`` (``checkout.renderers``).
+Django's ``BoundField`` adds ``required``, ``aria-invalid`` and
 ``aria-describedby`` (naming the help text ``<id>_helptext`` and the errors ``<id>_error``)
 whenever a field renders, so errors a view adds after validation are wired too.
 """
@@ -15,45 +16,28 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from typing import Any, cast
+from typing import Any, Self, cast
 
 from django import forms
 from django.forms.boundfield import BoundField, BoundWidget
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from checkout.addresses import (
+    ADDRESS_KEYS,
+    AddressError,
+    PhoneError,
+    address_normalize,
+    address_rules,
+    billing_countries,
+    country_is_known,
+    phone_example,
+    phone_normalize,
+    shipping_countries,
+)
 from checkout.conf import app_settings
+from checkout.renderers import CheckoutFormRenderer
 from checkout.services.spectra import Product, ShippingRate, Variant
-
-US_STATES: tuple[tuple[str, str], ...] = (
-    ("AL", "Alabama"), ("AK", "Alaska"), ("AZ", "Arizona"), ("AR", "Arkansas"),
-    ("CA", "California"), ("CO", "Colorado"), ("CT", "Connecticut"), ("DE", "Delaware"),
-    ("DC", "District of Columbia"), ("FL", "Florida"), ("GA", "Georgia"), ("HI", "Hawaii"),
-    ("ID", "Idaho"), ("IL", "Illinois"), ("IN", "Indiana"), ("IA", "Iowa"),
-    ("KS", "Kansas"), ("KY", "Kentucky"), ("LA", "Louisiana"), ("ME", "Maine"),
-    ("MD", "Maryland"), ("MA", "Massachusetts"), ("MI", "Michigan"), ("MN", "Minnesota"),
-    ("MS", "Mississippi"), ("MO", "Missouri"), ("MT", "Montana"), ("NE", "Nebraska"),
-    ("NV", "Nevada"), ("NH", "New Hampshire"), ("NJ", "New Jersey"), ("NM", "New Mexico"),
-    ("NY", "New York"), ("NC", "North Carolina"), ("ND", "North Dakota"), ("OH", "Ohio"),
-    ("OK", "Oklahoma"), ("OR", "Oregon"), ("PA", "Pennsylvania"), ("RI", "Rhode Island"),
-    ("SC", "South Carolina"), ("SD", "South Dakota"), ("TN", "Tennessee"), ("TX", "Texas"),
-    ("UT", "Utah"), ("VT", "Vermont"), ("VA", "Virginia"), ("WA", "Washington"),
-    ("WV", "West Virginia"), ("WI", "Wisconsin"), ("WY", "Wyoming"),
-    ("AS", "American Samoa"), ("GU", "Guam"), ("MP", "Northern Mariana Islands"),
-    ("PR", "Puerto Rico"), ("VI", "U.S. Virgin Islands"),
-    ("AA", "Armed Forces Americas"), ("AE", "Armed Forces Europe"),
-    ("AP", "Armed Forces Pacific"),
-)  # fmt: skip
-US_STATE_CODES = frozenset(code for code, _name in US_STATES)
-US_ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
-PHONE_RE = re.compile(r"^\+?[\d\s().-]{7,20}$")
-
-COUNTRY_NAMES = {
-    "US": _("United States"),
-    "CA": _("Canada"),
-    "MX": _("Mexico"),
-    "GB": _("United Kingdom"),
-}
 
 # The autocomplete token of each address field, after its section ("shipping", "billing").
 ADDRESS_AUTOCOMPLETE = {
@@ -67,6 +51,9 @@ ADDRESS_AUTOCOMPLETE = {
 }
 
 FIELD_TEMPLATE_NAME = "checkout/forms/field.html"
+# Django's select markup, its options written in one template rather than one include
+# each: a list of every country renders in a third of the time.
+SELECT_TEMPLATE_NAME = "checkout/forms/select.html"
 
 
 class CheckoutBoundField(BoundField):
@@ -88,14 +75,36 @@ class CheckoutForm(forms.Form):
     """Base of the checkout's forms: fields render with the checkout's field template."""
 
     bound_field_class = CheckoutBoundField
+    # Reads the site's templates/ first, so a site's checkout/forms/field.html is used.
+    default_renderer = CheckoutFormRenderer()
+
+
+class RegionField(forms.ChoiceField):
+    """A region from the country's list, also taken by its name or in any case ("new
+    york", " ny "), as autofill and API clients send it."""
+
+    def to_python(self, value: Any) -> str:
+        text = " ".join(str(super().to_python(value)).split())
+        for key, label in cast(list[tuple[str, str]], self.choices):
+            if text.casefold() in (str(key).casefold(), str(label).casefold()):
+                return str(key)
+        return text
 
 
 class AddressForm(CheckoutForm):
-    """A postal address; ``section`` is the autocomplete section (shipping / billing)."""
+    """A postal address laid out by its country's rules (``checkout.addresses``).
+
+    The fields, their labels, which are required and the region choices follow the
+    chosen country: the submitted one when bound, else the initial one. ``section`` is the
+    autocomplete section (shipping / billing). When the submitted country differs from
+    the one the fields were shown for (``shown_country``), ``country_changed`` is true and
+    the view shows ``refreshed()`` instead of errors meant for another country's form.
+    """
 
     section = "shipping"
-    # The order the pages show the fields in, so the error summary lists them that way.
-    field_order = ["country", "name", "address1", "address2", "city", "state", "zip"]
+    # The fields before the address's own, whose order follows the country; the error
+    # summary lists errors in this order too.
+    leading_fields: tuple[str, ...] = ("country",)
 
     name = forms.CharField(label=_("Full name"), max_length=120)
     address1 = forms.CharField(label=_("Address"), max_length=200)
@@ -103,51 +112,107 @@ class AddressForm(CheckoutForm):
         label=_("Apartment, suite, etc. (optional)"), max_length=200, required=False
     )
     city = forms.CharField(label=_("City"), max_length=100)
-    state = forms.ChoiceField(label=_("State"))
-    zip = forms.CharField(label=_("ZIP code"), max_length=10)
+    state = forms.CharField(label=_("State"), max_length=64)
+    zip = forms.CharField(label=_("ZIP code"), max_length=12)
     country = forms.ChoiceField(label=_("Country"))
+    shown_country = forms.CharField(widget=forms.HiddenInput, required=False)
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        allowed = app_settings.ALLOWED_COUNTRIES
-        countries = [(code, COUNTRY_NAMES.get(code, code)) for code in allowed]
         country = cast(forms.ChoiceField, self.fields["country"])
-        country.choices = countries
-        country.initial = countries[0][0] if countries else "US"
-        if allowed == ("US",):
-            state = cast(forms.ChoiceField, self.fields["state"])
-            state.choices = [("", _("Select a state")), *US_STATES]
-        else:
-            # Other countries have their own regions: accept text, check US ones in clean().
-            self.fields["state"] = forms.CharField(label=_("State / province"), max_length=64)
-            self.fields["zip"].label = _("ZIP / postal code")
+        # A callable: the list is built (from a per-language cache) only when the field
+        # is validated or rendered, not for every form.
+        country.choices = self.country_choices
+        country.widget.attrs["data-address-country"] = ""
+        country.widget.template_name = SELECT_TEMPLATE_NAME
+        submitted = str(self.data.get(self.add_prefix("country")) or "").upper()
+        initial = str(self.initial.get("country") or "").upper()
+        shipping = app_settings.SHIPPING_COUNTRIES
+        self.country_code = next(
+            (c for c in (submitted, initial, *shipping) if self.country_allowed(c)), ""
+        )
+        country.initial = self.country_code
+        # What the page shows is this country's fields, whatever initial data said.
+        self.initial = {**self.initial, "shown_country": self.country_code}
+        self.rules = address_rules(self.country_code)
+        self._layout_fields()
+        self.order_fields([*self.leading_fields, *self.rules.fields])
+
+    def country_choices(self) -> list[tuple[str, str]]:
+        """Return the countries this address may be in, named and sorted."""
+        return shipping_countries()
+
+    def country_allowed(self, code: str) -> bool:
+        """Return whether this address may be in the country ``code``."""
+        return bool(code) and code in app_settings.SHIPPING_COUNTRIES
+
+    def _layout_fields(self) -> None:
+        rules = self.rules
+        for name in ("city", "state", "zip"):
+            if name not in rules.fields:
+                del self.fields[name]
+                continue
+            self.fields[name].label = rules.label(name)
+        if "state" in self.fields and rules.state_choices:
+            self.fields["state"] = RegionField(
+                label=rules.label("state"),
+                choices=[("", gettext("Select")), *rules.state_choices],
+            )
+            self.fields["state"].widget.template_name = SELECT_TEMPLATE_NAME
+        for name in ("name", "address1", "city", "state", "zip"):
+            if name in self.fields:
+                self.fields[name].required = name in rules.required
         for name, token in ADDRESS_AUTOCOMPLETE.items():
-            self.fields[name].widget.attrs["autocomplete"] = f"{self.section} {token}"
-        self.fields["zip"].widget.attrs.update({"inputmode": "numeric", "spellcheck": "false"})
+            if name in self.fields:
+                self.fields[name].widget.attrs["autocomplete"] = f"{self.section} {token}"
+        if "zip" in self.fields:
+            numeric = all(re.fullmatch(r"[\d -]+", e) for e in rules.zip_examples)
+            self.fields["zip"].widget.attrs.update(
+                {"inputmode": "numeric" if numeric else "text", "spellcheck": "false"}
+            )
+            if not numeric:
+                self.fields["zip"].widget.attrs["autocapitalize"] = "characters"
+
+    @property
+    def address_fields(self) -> list[list[BoundField]]:
+        """Return the address's bound fields (the country aside), line by line as the
+        country writes them, for the template."""
+        lines = [[self[n] for n in line if n in self.fields] for line in self.rules.lines]
+        return [line for line in lines if line]
+
+    @property
+    def country_changed(self) -> bool:
+        """Return whether a bound form's country is not the one its fields were shown for."""
+        shown = str(self.data.get(self.add_prefix("shown_country")) or "").upper()
+        return self.is_bound and bool(shown) and shown != self.country_code
+
+    def refreshed(self) -> Self:
+        """Return an unbound form for the newly chosen country, keeping what was typed."""
+        names = [n for n in (*self.base_fields, "phone", "email") if n != "shown_country"]
+        initial = {
+            name: self.data.get(self.add_prefix(name))
+            for name in names
+            if self.data.get(self.add_prefix(name))
+        }
+        initial["country"] = self.country_code
+        return type(self)(prefix=self.prefix, initial=initial)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        country = data.get("country") or ""
-        if country == "US":
-            state = str(data.get("state") or "").strip().upper()
-            if "state" in data and state not in US_STATE_CODES:
-                self.add_error("state", gettext("Choose a US state."))
-            else:
-                data["state"] = state
-            zip_code = str(data.get("zip") or "").strip()
-            if "zip" in data and not US_ZIP_RE.match(zip_code):
-                self.add_error("zip", gettext("Enter a 5-digit ZIP code, like 10001."))
-            else:
-                data["zip"] = zip_code
+        try:
+            normalized = address_normalize({**data, "country": self.country_code})
+        except AddressError as err:
+            for name, message in err.errors.items():
+                if name not in self.errors:  # the field's own error says it already
+                    self.add_error(name if name in self.fields else None, message)
+        else:
+            data.update(normalized)
         return data
 
     def address(self) -> dict[str, str]:
         """Return the cleaned address in the API's shape."""
         data = self.cleaned_data
-        return {
-            key: str(data.get(key) or "").strip()
-            for key in ("name", "address1", "address2", "city", "state", "zip", "country")
-        }
+        return {key: str(data.get(key) or "").strip() for key in ADDRESS_KEYS}
 
 
 class InformationForm(AddressForm):
@@ -171,19 +236,36 @@ class InformationForm(AddressForm):
         ),
     )
 
-    field_order = ["email", "phone", *AddressForm.field_order]
+    leading_fields = ("email", "phone", "country")
 
     def clean_phone(self) -> str:
+        """Return the phone in E.164, read as a number of the address's country."""
         phone = str(self.cleaned_data.get("phone") or "").strip()
-        if phone and not PHONE_RE.match(phone):
-            raise forms.ValidationError(gettext("Enter a phone number, like 212-555-0100."))
-        return phone
+        if not phone:
+            return phone
+        try:
+            return phone_normalize(phone=phone, region=self.country_code)
+        except PhoneError:
+            raise forms.ValidationError(
+                gettext(
+                    "Enter a valid phone number, like %(example)s. Start a number from "
+                    "another country with + and its country code."
+                )
+                % {"example": phone_example(region=self.country_code)}
+            ) from None
 
 
 class BillingForm(AddressForm):
-    """The billing address (only validated when it differs from the shipping one)."""
+    """The billing address (only validated when it differs from the shipping one): the
+    cardholder's, so in any country."""
 
     section = "billing"
+
+    def country_choices(self) -> list[tuple[str, str]]:
+        return billing_countries()
+
+    def country_allowed(self, code: str) -> bool:
+        return country_is_known(code)
 
 
 class ShippingMethodForm(CheckoutForm):

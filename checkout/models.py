@@ -13,18 +13,27 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 ZERO = Decimal("0.00")
 
 
-def _money(verbose_name: str) -> models.DecimalField[Decimal, Decimal]:
-    return models.DecimalField(_(verbose_name), max_digits=12, decimal_places=2, default=ZERO)
+def _money(verbose_name: StrOrPromise) -> models.DecimalField[Decimal, Decimal]:
+    # The caller marks the name (``_("subtotal")``), so makemessages extracts it.
+    return models.DecimalField(verbose_name, max_digits=12, decimal_places=2, default=ZERO)
+
+
+def _language() -> models.CharField[str, str]:
+    # A code from settings.LANGUAGES ("de", "pt-br"); blank: the site's LANGUAGE_CODE.
+    return models.CharField(_("language"), max_length=16, blank=True)
 
 
 class CheckoutAttempt(models.Model):
@@ -62,6 +71,8 @@ class CheckoutAttempt(models.Model):
 
     email = models.EmailField(_("email"), blank=True)
     phone = models.CharField(_("phone"), max_length=32, blank=True)
+    # The shopper's language when they last submitted a step; the order inherits it.
+    language = _language()
     shipping_address: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         _("shipping address"), default=dict, blank=True
     )
@@ -76,12 +87,12 @@ class CheckoutAttempt(models.Model):
     gift_card_code = models.CharField(_("gift card code"), max_length=32, blank=True)
 
     currency = models.CharField(_("currency"), max_length=3, default="USD")
-    subtotal = _money("subtotal")
-    shipping_total = _money("shipping")
-    discount_total = _money("discount")
-    tax_estimate = _money("estimated tax")
-    gift_card_amount = _money("gift card")
-    amount_due = _money("amount due")
+    subtotal = _money(_("subtotal"))
+    shipping_total = _money(_("shipping"))
+    discount_total = _money(_("discount"))
+    tax_estimate = _money(_("estimated tax"))
+    gift_card_amount = _money(_("gift card"))
+    amount_due = _money(_("amount due"))
 
     payment_intent_id = models.CharField(
         _("PaymentIntent id"), max_length=255, blank=True, db_index=True
@@ -166,19 +177,21 @@ class Order(models.Model):
         db_index=False,  # checkout_order_user_idx (user, -placed_at) serves every lookup
     )
     customer_name = models.CharField(_("customer name"), max_length=255, blank=True)
+    # The language the shopper checked out in: every email to them is written in it.
+    language = _language()
     # Unknown values from the API are stored as they come: choices are not enforced.
     status = models.CharField(_("status"), max_length=32, default=Status.PENDING)
     payment_status = models.CharField(_("payment status"), max_length=32, blank=True)
     is_test = models.BooleanField(_("test order"), default=False)
 
     currency = models.CharField(_("currency"), max_length=3, default="USD")
-    subtotal = _money("subtotal")
-    shipping_total = _money("shipping")
-    discount_total = _money("discount")
-    tax_total = _money("tax")
-    gift_card_total = _money("gift card")
-    grand_total = _money("grand total")
-    amount_charged = _money("amount charged")
+    subtotal = _money(_("subtotal"))
+    shipping_total = _money(_("shipping"))
+    discount_total = _money(_("discount"))
+    tax_total = _money(_("tax"))
+    gift_card_total = _money(_("gift card"))
+    grand_total = _money(_("grand total"))
+    amount_charged = _money(_("amount charged"))
 
     billing: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         _("billing address"), default=dict, blank=True

@@ -49,6 +49,11 @@ CHECKOUT_BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
         "schedule": 300.0,
         "options": {"expires": 600},
     },
+    "checkout-personal-data-purge": {
+        "task": "checkout.tasks.personal_data_purge",
+        "schedule": 24 * 60 * 60.0,
+        "options": {"expires": 60 * 60},
+    },
 }
 
 
@@ -162,3 +167,13 @@ def orders_reconcile() -> dict[str, Any]:
         "payments_failed": result.payments_failed,
         "budget_left": result.budget_left,
     }
+
+
+@shared_task(name="checkout.tasks.personal_data_purge", ignore_result=True)
+def personal_data_purge() -> dict[str, int]:
+    """Remove personal data past its retention (beat, daily; ``checkout_purge`` by hand)."""
+    from dataclasses import asdict
+
+    from checkout.services.retention import personal_data_purge as purge
+
+    return asdict(purge())

@@ -8,13 +8,14 @@ for sites that want it. Names are kebab-case under ``app_name = "checkout"``
 (``{% url 'checkout:cart' %}``).
 """
 
-from django.urls import path
+from django.urls import URLPattern, URLResolver, path
 
 from checkout import views, webhooks
+from checkout.csrf import csrf_protect_patterns
 
 app_name = "checkout"
 
-urlpatterns = [
+urlpatterns: list[URLPattern | URLResolver] = [
     # Webhooks first: the busiest URLs, matched before the patterns below are tried.
     path("webhooks/spectra/", webhooks.spectra_webhook, name="webhook-spectra"),
     path("webhooks/stripe/", webhooks.stripe_webhook, name="webhook-stripe"),
@@ -46,3 +47,5 @@ urlpatterns = [
     path("orders/", views.customer_orders, name="customer-orders"),
     path("orders/lookup/", views.order_lookup, name="order-lookup"),
 ]
+# CSRF failures on these pages show the checkout's own page (checkout/csrf.py).
+csrf_protect_patterns(urlpatterns)

@@ -14,6 +14,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
+from checkout.addresses import address_lines, phone_display
 from checkout.models import CheckoutAttempt, EmailNotification, Order, WebhookEvent
 
 ORDER_STATUS_TONES = {
@@ -112,18 +113,6 @@ def money_text(value: Decimal | None, currency: str = "USD") -> str:
     return f"${amount}" if currency.upper() == "USD" else f"{amount} {currency.upper()}"
 
 
-ADDRESS_LINES = (
-    ("name",),
-    ("company",),
-    ("address1",),
-    ("address2",),
-    ("city", "state", "zip"),
-    ("country",),
-    ("email",),
-    ("phone",),
-)
-
-
 def gift_card_text(code: str) -> str:
     """Return a gift-card code as staff may see it: only its last four characters."""
     if not code:
@@ -132,15 +121,16 @@ def gift_card_text(code: str) -> str:
 
 
 def address_html(address: Mapping[str, Any] | None) -> SafeString:
-    """Return a postal address as lines, in the order a label would show them."""
+    """Return a postal address as lines in its country's format, then email and phone."""
     if not address:
         return format_html("{}", "-")
-    lines = []
-    for keys in ADDRESS_LINES:
-        parts = [str(address.get(k) or "").strip() for k in keys]
-        text = " ".join(p for p in parts if p)
-        if text:
-            lines.append((text,))
+    lines = [(line,) for line in address_lines(address)]
+    if address.get("company"):
+        lines.insert(1, (str(address["company"]),))
+    for key in ("email", "phone"):
+        value = str(address.get(key) or "").strip()
+        if value:
+            lines.append((phone_display(value) if key == "phone" else value,))
     return format_html(
         '<div class="checkout-address">{}</div>', format_html_join("", "<div>{}</div>", lines)
     )

@@ -157,6 +157,10 @@ class WebhookEventAdmin(StaffActionsAdmin):
 
     @admin.display(description=gettext_lazy("raw body"))
     def raw_body_pretty(self, event: WebhookEvent) -> SafeString:
+        if not event.raw_body:
+            return format_html(
+                "<p>{}</p>", _("Removed after its retention (personal data; checkout_purge).")
+            )
         # Shown byte for byte (the signature is over these bytes); pretty-printed below.
         try:
             pretty = json.dumps(json.loads(event.raw_body), indent=2, sort_keys=True)

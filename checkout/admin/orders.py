@@ -249,7 +249,8 @@ class OrderAdmin(StaffActionsAdmin):
             gettext_lazy("Customer"),
             {
                 "fields": (
-                    ("customer_name", "email", "user"),
+                    ("customer_name", "email"),
+                    ("user", "language"),
                     ("billing_address", "shipping_address"),
                 )
             },
@@ -289,6 +290,7 @@ class OrderAdmin(StaffActionsAdmin):
         "customer_name",
         "email",
         "user",
+        "language",
         "billing_address",
         "shipping_address",
         "items_table",

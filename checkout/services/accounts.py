@@ -24,6 +24,7 @@ from django.db.models import Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from checkout.addresses import ADDRESS_KEYS as ADDRESS_FIELDS
 from checkout.conf import app_settings
 from checkout.models import CheckoutAttempt, Order
 from checkout.services.outbox import outbox_enqueue
@@ -34,7 +35,6 @@ logger = logging.getLogger(__name__)
 ORDER_LOOKUP_TASK = "checkout.tasks.order_lookup_email"
 # The checkout's own session keys all start with this (services.cart, views.common).
 SESSION_PREFIX = "checkout_"
-ADDRESS_FIELDS = ("name", "address1", "address2", "city", "state", "zip", "country")
 
 
 def _user_id(user: Any) -> int | None:

@@ -278,6 +278,9 @@ def webhook_event_process(*, webhook_event_id: int, force: bool = False) -> str:
     """
     try:
         event = WebhookEvent.objects.get(pk=webhook_event_id)
+        if not event.raw_body:  # handled, and its body removed after retention: done
+            logger.info("webhook %s: body removed after retention, not replayed", event.pk)
+            return str(event.outcome)
         if event.source == WebhookEvent.Source.STRIPE:
             return _process_stripe(event_id=webhook_event_id, force=force)
         return _process_spectra(event_id=webhook_event_id, force=force)
@@ -472,7 +475,12 @@ def webhook_events_replay(
     *, ids: list[int] | None = None, since: Any = None, failed_only: bool = False
 ) -> list[int]:
     """Mark stored events for processing again and enqueue them; return their ids."""
-    events = WebhookEvent.objects.filter(signature_valid=True).order_by("received_at", "id")
+    # A body removed after its retention (services/retention.py) cannot be processed again.
+    events = (
+        WebhookEvent.objects.filter(signature_valid=True)
+        .exclude(raw_body="")
+        .order_by("received_at", "id")
+    )
     if ids:
         events = events.filter(pk__in=ids)
     if since is not None:

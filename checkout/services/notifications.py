@@ -15,7 +15,9 @@ the row was marked sent: that email is sent again after the lease (at-least-once
 that window only). The window is the length of one UPDATE.
 
 Emails are templates, not code (allauth style): ``checkout/email/<kind>_subject.txt``,
-``<kind>_message.txt`` and ``<kind>_message.html``, rendered by ``email_render``.
+``<kind>_message.txt`` and ``<kind>_message.html``, rendered by ``email_render`` in the
+language the shopper checked out in (``Order.language``), whoever renders them: a
+Celery worker has no request to take a language from.
 """
 
 from __future__ import annotations
@@ -30,10 +32,11 @@ from django.core.mail import EmailMultiAlternatives
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
 from django.template.loader import render_to_string
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from checkout.conf import app_settings, money
+from checkout.languages import shopper_language
 from checkout.links import order_status_url as status_path
 from checkout.models import EmailNotification, Order, OrderEvent
 from checkout.services.constraints import insert_unless_conflict
@@ -288,15 +291,16 @@ def email_context(*, order: Order, kind: str) -> dict[str, Any]:
 
 
 def email_render(*, order: Order, kind: str) -> RenderedEmail:
-    """Render the subject/text/HTML trio of ``kind`` for ``order``."""
-    context = email_context(order=order, kind=kind)
-    prefix = f"checkout/email/{kind}"
-    subject = render_to_string(f"{prefix}_subject.txt", context)
-    return RenderedEmail(
-        subject=" ".join(subject.split()),
-        text=render_to_string(f"{prefix}_message.txt", context),
-        html=render_to_string(f"{prefix}_message.html", context),
-    )
+    """Render the subject/text/HTML trio of ``kind`` for ``order``, in the order's language."""
+    with translation.override(shopper_language(order.language)):
+        context = email_context(order=order, kind=kind)
+        prefix = f"checkout/email/{kind}"
+        subject = render_to_string(f"{prefix}_subject.txt", context)
+        return RenderedEmail(
+            subject=" ".join(subject.split()),
+            text=render_to_string(f"{prefix}_message.txt", context),
+            html=render_to_string(f"{prefix}_message.html", context),
+        )
 
 
 # --- sending -----------------------------------------------------------------------------

@@ -8,6 +8,7 @@ add-to-cart form posting to ``checkout:cart-add``; ``{% checkout_shop_name %}`` 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -21,9 +22,11 @@ from django.urls import NoReverseMatch
 from django.utils.text import slugify
 from django.utils.translation import gettext
 
+from checkout.addresses import address_lines as format_address_lines
+from checkout.addresses import country_name as format_country_name
 from checkout.conf import app_settings
 from checkout.conf import money as to_money
-from checkout.forms import COUNTRY_NAMES, attr_display_name
+from checkout.forms import attr_display_name
 from checkout.services.cart import cart_count_from_session
 
 register = template.Library()
@@ -131,8 +134,15 @@ def attr_label(name: str) -> str:
 
 @register.filter
 def country_name(code: str) -> str:
-    """Return the country's name for its code ("US" -> "United States")."""
-    return str(COUNTRY_NAMES.get(str(code or "").upper(), code or ""))
+    """Return the country's name for its code ("DE" -> "Germany")."""
+    return format_country_name(code)
+
+
+@register.filter
+def address_lines(address: Any) -> list[str]:
+    """Return an address as the lines its country writes it in, the country last; the
+    pages and emails join them (``checkout/includes/address.html``)."""
+    return format_address_lines(address if isinstance(address, Mapping) else None)
 
 
 @register.filter

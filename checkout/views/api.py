@@ -34,6 +34,7 @@ from checkout.views.common import (
     json_body,
     json_error,
     provider_message,
+    remember_language,
     step_url,
 )
 
@@ -83,6 +84,7 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
         return found
     # Whoever is signed in when paying owns the order (signing in halfway counts).
     attempt = accounts.attempt_set_user(attempt=found, user=request.user)
+    remember_language(attempt)
     try:
         outcome = orders.attempt_pay(
             attempt=attempt,
@@ -113,6 +115,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     if attempt is None:
         return _no_checkout()
     attempt = accounts.attempt_set_user(attempt=attempt, user=request.user)
+    remember_language(attempt)
     try:
         # The attempt was read just now: order_place claims it with a compare-and-set.
         result = orders.order_place(attempt=attempt, reload=False)

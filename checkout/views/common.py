@@ -1,6 +1,7 @@
 """What every checkout view shares: step names, JSON errors, the shopper-safe provider
-message, the session's own attempt, the CSRF failure view, and ``checkout_configured``,
-the guard that answers "not set up" instead of failing when the keys are missing.
+message, the session's own attempt and its language, the CSRF failure view, and
+``checkout_configured``, the guard that answers "not set up" instead of failing when the
+keys are missing.
 """
 
 from __future__ import annotations
@@ -16,13 +17,17 @@ from django.conf import settings
 from django.http import (
     Http404,
     HttpRequest,
+    HttpResponse,
     HttpResponseBase,
     JsonResponse,
 )
+from django.middleware.csrf import REASON_NO_CSRF_COOKIE
 from django.shortcuts import render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
-from django.views.csrf import csrf_failure as django_csrf_failure
 
 from checkout.checks import missing_keys
 from checkout.models import CheckoutAttempt, Order
@@ -123,6 +128,11 @@ def current_attempt(request: HttpRequest) -> CheckoutAttempt | None:
         return None
 
 
+def remember_language(attempt: CheckoutAttempt) -> None:
+    """Keep the page's language on the attempt: the order's emails are written in it."""
+    orders.attempt_remember_language(attempt=attempt, language=get_language())
+
+
 @dataclass(frozen=True)
 class RecentOrder:
     """The order this session placed last, or is still placing, and where to see it."""
@@ -156,12 +166,51 @@ def recent_order(request: HttpRequest) -> RecentOrder | None:
     return None
 
 
-def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponseBase:
-    """``CSRF_FAILURE_VIEW``: JSON for the machine endpoints, Django's page otherwise."""
+# Where the CSRF failure page sends the shopper back to, by the view that refused the post.
+CSRF_RETURN = {
+    "checkout-information": "checkout:checkout-information",
+    "checkout-shipping": "checkout:checkout-shipping",
+    "checkout-payment": "checkout:checkout-payment",
+    "checkout-promo": "checkout:checkout-payment",
+    "checkout-gift-card": "checkout:checkout-payment",
+    "cart-update": "checkout:cart",
+    "cart-remove": "checkout:cart",
+}
+
+
+def _csrf_return_url(request: HttpRequest) -> str:
+    match = request.resolver_match
+    url_name = (match.url_name or "") if match is not None else ""
+    if url_name == "cart-add":  # posted from one of the merchant's pages: back to it
+        referer = request.headers.get("Referer", "")
+        if url_has_allowed_host_and_scheme(
+            referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            return referer
+        return reverse("checkout:cart")
+    name = CSRF_RETURN.get(url_name)
+    if name is None:
+        return request.path  # the page the form was on (a product page, say)
+    try:
+        return reverse(name)
+    except NoReverseMatch:
+        return request.path
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """Answer a refused post to a checkout view: JSON for the machine endpoints, else a page
+    telling the shopper to reload, with a link back to the step (see ``checkout.csrf``)."""
     if wants_json(request):
         return json_error(
             "csrf_failed",
             _("Your session has expired. Reload the page and try again."),
             http_status=403,
         )
-    return django_csrf_failure(request, reason=reason)
+    response = render(
+        request,
+        "checkout/csrf_failure.html",
+        {"return_url": _csrf_return_url(request), "no_cookie": reason == REASON_NO_CSRF_COOKIE},
+        status=403,
+    )
+    add_never_cache_headers(response)
+    return response

@@ -25,6 +25,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods
 
+from checkout.addresses import country_name
 from checkout.conf import app_settings
 from checkout.csp import checkout_csp
 from checkout.exceptions import (
@@ -34,6 +35,7 @@ from checkout.exceptions import (
     ShopperError,
 )
 from checkout.forms import (
+    AddressForm,
     BillingForm,
     CodeForm,
     InformationForm,
@@ -57,6 +59,7 @@ from checkout.views.common import (
     json_error,
     provider_message,
     recent_order,
+    remember_language,
     step_url,
     wants_json,
 )
@@ -252,8 +255,11 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
     form: InformationForm | SimpleLazyObject
     if request.method == "POST":
         form = InformationForm(request.POST)
-        if form.is_valid():
+        if _address_refresh(request, form):
+            form = form.refreshed()
+        elif form.is_valid():
             try:
+                remember_language(attempt)
                 orders.attempt_save_information(
                     attempt=attempt,
                     email=form.cleaned_data["email"],
@@ -267,7 +273,8 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
                 form.add_error(None, provider_message())
             else:
                 return redirect("checkout:checkout-shipping")
-        status = 400
+        if form.is_bound:  # not shown again for a new country: it has errors
+            status = 400
     else:
         # A signed-in customer starts with the account's email and a last-used address
         # (``?address=<n>`` picks another of them).
@@ -281,7 +288,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         form = SimpleLazyObject(lambda: InformationForm(initial=initial))
     quote = _snapshot_quote(request, guard)
     context = _step_context(
-        request, "information", attempt, quote, guard=guard if status == 200 else None
+        request, "information", attempt, quote, guard=guard if request.method == "GET" else None
     )
     context["form"] = form
     context["saved_addresses"] = addresses
@@ -375,6 +382,24 @@ def _summary_figures(quote: orders.Quote) -> dict[str, str]:
     }
 
 
+def _address_refresh(request: HttpRequest, form: AddressForm) -> bool:
+    """Return whether to show ``form`` again for its newly chosen country, not to save it.
+
+    checkout.js asks for that (``refresh_address``) when the shopper picks a country, and
+    swaps in the new fields; without JavaScript the next submit shows them, with a note.
+    """
+    if "refresh_address" in request.POST:
+        return True
+    if form.country_changed:
+        messages.info(
+            request,
+            _("The address now has the fields %(country)s uses. Check them and continue.")
+            % {"country": country_name(form.country_code)},
+        )
+        return True
+    return False
+
+
 def _billing_form(attempt: CheckoutAttempt, data: Any = None) -> BillingForm:
     if data is not None:
         return BillingForm(data, prefix="billing")
@@ -465,6 +490,14 @@ def checkout_payment(request: HttpRequest) -> HttpResponse:
 
     same = request.POST.get("same_as_shipping") in {"on", "true", "1"}
     billing_form = _billing_form(attempt, None if same else request.POST)
+    if not same and not wants_json(request) and _address_refresh(request, billing_form):
+        return _render_payment(
+            request,
+            attempt,
+            billing_form=billing_form.refreshed(),
+            same_as_shipping=False,
+            guard=guard,
+        )
     if not same and not billing_form.is_valid():
         if wants_json(request):
             return json_error(

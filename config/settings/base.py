@@ -9,6 +9,7 @@ from typing import Any
 
 import django
 import environ
+from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -24,6 +25,11 @@ TIME_ZONE = "UTC"
 LANGUAGE_CODE = "en-us"
 USE_I18N = True
 USE_TZ = True
+# The languages the checkout ships catalogs for (checkout/locale); LocaleMiddleware picks
+# one from the shopper's choice (the switcher's cookie) or their browser's Accept-Language.
+LANGUAGES = [("en", _("English")), ("de", _("German")), ("fr", _("French"))]
+# The demo's own strings (templates/): `make messages` updates both catalogs.
+LOCALE_PATHS = [BASE_DIR / "locale"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -33,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django_countries",  # country names in the shopper's language
     "checkout",
 ]
 
@@ -63,6 +70,7 @@ MIDDLEWARE = [
     csp_middleware,
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -83,6 +91,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
             ],
@@ -146,8 +155,8 @@ STATIC_URL = "/static/"
 STATIC_ROOT = BASE_DIR / "var" / "staticfiles"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 
-# CSRF failures on the JSON endpoints answer JSON; pages get Django's usual 403 page.
-CSRF_FAILURE_VIEW = "checkout.views.csrf_failure"
+# No CSRF_FAILURE_VIEW: the checkout's views answer a CSRF failure with their own page
+# (checkout/csrf.py), and the site's other views with Django's.
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "DENY"

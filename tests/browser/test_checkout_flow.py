@@ -114,7 +114,7 @@ def test_validation_errors_beside_fields_keep_input(page: Page, shop_url: str) -
     zip_input = page.get_by_label("ZIP code")
     expect(zip_input).to_have_value("1234")
     expect(zip_input).to_have_attribute("aria-invalid", "true")
-    expect(page.locator("#id_zip_error")).to_contain_text("5-digit ZIP")
+    expect(page.locator("#id_zip_error")).to_contain_text("Enter a valid ZIP code")
     expect(page.get_by_label("Address", exact=True)).to_have_value("1 Main St")
     expect(page.get_by_label("Phone")).to_have_value("212-555-0100")
     # The summary links to the field.

@@ -30,8 +30,22 @@ def test_money_and_addresses() -> None:
     assert display.money_text(Decimal("1234.5")) == "$1,234.50"
     assert display.money_text(Decimal("3"), "eur") == "3.00 EUR"
     html = display.address_html(
-        {"name": "Ann <x>", "address1": "1 Main St", "city": "Brooklyn", "state": "NY", "zip": "1"}
+        {
+            "name": "Ann <x>",
+            "address1": "1 Main St",
+            "city": "Brooklyn",
+            "state": "NY",
+            "zip": "11201",
+            "country": "US",
+            "phone": "+12125550100",
+        }
     )
     assert "Ann &lt;x&gt;" in html
-    assert "<div>Brooklyn NY 1</div>" in html
+    assert "<div>Brooklyn, NY 11201</div><div>United States of America</div>" in html
+    assert "<div>+1 212-555-0100</div>" in html
+    german = display.address_html(
+        {"name": "Erika", "address1": "Heidestraße 17", "city": "Köln", "zip": "51147"}
+        | {"country": "DE"}
+    )
+    assert "<div>51147 Köln</div><div>Germany</div>" in german
     assert display.address_html({}) == "-"

@@ -16,7 +16,6 @@ from django.test import override_settings
 
 from checkout.forms import (
     FIELD_TEMPLATE_NAME,
-    US_STATES,
     AddToCartForm,
     BillingForm,
     CodeForm,
@@ -119,14 +118,19 @@ def test_every_field_but_the_second_address_line_is_required() -> None:
 
 
 NOT_A_CHOICE = "Select a valid choice. %s is not one of the available choices."
+PHONE_ERROR = (
+    "Enter a valid phone number, like %s. Start a number from another country with + and "
+    "its country code."
+)
 
 
 @pytest.mark.parametrize(
     ("changes", "field", "message"),
     [
         ({"email": "nope"}, "email", "Enter a valid email address."),
-        ({"zip": "1"}, "zip", "Enter a 5-digit ZIP code, like 10001."),
-        ({"phone": "call me"}, "phone", "Enter a phone number, like 212-555-0100."),
+        ({"zip": "1"}, "zip", "Enter a valid ZIP code, like 95014."),
+        ({"phone": "call me"}, "phone", PHONE_ERROR % "(201) 555-0123"),
+        ({"phone": "555-1234"}, "phone", PHONE_ERROR % "(201) 555-0123"),
         ({"state": "ZZ"}, "state", NOT_A_CHOICE % "ZZ"),
         ({"country": "FR"}, "country", NOT_A_CHOICE % "FR"),
         (
@@ -144,35 +148,139 @@ def test_bad_values_get_an_error_on_their_field(
     assert form.errors == {field: [message]}
 
 
-def test_us_only_offers_the_states_with_a_placeholder() -> None:
-    state = InformationForm().fields["state"]
-    assert state.choices[0] == ("", "Select a state")  # type: ignore[attr-defined]
-    assert state.choices[1:] == list(US_STATES)  # type: ignore[attr-defined]
-    assert [code for code, _name in InformationForm().fields["country"].choices] == ["US"]  # type: ignore[attr-defined]
-
-
-@override_settings(CHECKOUT_ALLOWED_COUNTRIES=("US", "CA"))
-def test_other_countries_type_their_region_and_us_ones_are_still_checked() -> None:
+def test_us_offers_its_states_and_territories_with_a_placeholder() -> None:
     form = InformationForm()
-    assert str(form.fields["state"].label) == "State / province"
-    assert str(form.fields["zip"].label) == "ZIP / postal code"
-    assert [code for code, _name in form.fields["country"].choices] == ["US", "CA"]  # type: ignore[attr-defined]
-    canadian = InformationForm(_post({**VALID, "country": "CA", "state": "ON", "zip": "K1A 0B1"}))
+    state = form.fields["state"]
+    choices = dict(state.choices[1:])  # type: ignore[attr-defined]
+    assert state.choices[0] == ("", "Select")  # type: ignore[attr-defined]
+    assert choices["NY"] == "New York"
+    assert choices["PR"] == "Puerto Rico"
+    assert len(choices) > 50
+    assert str(state.label) == "State"
+    assert str(form.fields["zip"].label) == "ZIP code"
+    assert [code for code, _name in form.fields["country"].choices] == ["US"]  # type: ignore[attr-defined]
+
+
+def test_a_region_typed_as_its_name_is_stored_as_its_code() -> None:
+    for typed in (" ny ", "New York", "new york"):
+        form = InformationForm(_post({**VALID, "state": typed}))
+        assert form.is_valid(), form.errors
+        assert form.address()["state"] == "NY"
+
+
+@override_settings(CHECKOUT_SHIPPING_COUNTRIES=("US", "CA"))
+def test_shipping_countries_come_from_the_setting_and_each_has_its_rules() -> None:
+    form = InformationForm()
+    assert [code for code, _name in form.fields["country"].choices] == ["CA", "US"]  # type: ignore[attr-defined]
+    assert form.country_code == "US"
+    canadian = InformationForm(
+        _post({**VALID, "country": "CA", "state": "ON", "zip": "k1a0b1", "shown_country": "CA"})
+    )
+    assert str(canadian.fields["state"].label) == "Province"
+    assert str(canadian.fields["zip"].label) == "Postal code"
     assert canadian.is_valid(), canadian.errors
     assert canadian.address()["state"] == "ON"
-    lowercase = InformationForm(_post({**VALID, "state": " ny "}))
-    assert lowercase.is_valid(), lowercase.errors
-    assert lowercase.address()["state"] == "NY"
-    american = InformationForm(_post({**VALID, "state": "ZZ", "zip": "K1A 0B1"}))
-    assert american.errors == {
-        "state": ["Choose a US state."],
-        "zip": ["Enter a 5-digit ZIP code, like 10001."],
+    assert canadian.address()["zip"] == "K1A0B1"
+    wrong = InformationForm(_post({**VALID, "country": "CA", "state": "ON", "zip": "10001"}))
+    assert wrong.errors == {"zip": ["Enter a valid postal code, like H3Z 2Y7."]}
+
+
+def test_the_billing_country_may_be_any_country() -> None:
+    countries = [code for code, _name in BillingForm().fields["country"].choices]  # type: ignore[attr-defined]
+    assert {"US", "DE", "JP", "BR", "GB", "HK"} <= set(countries)
+    assert len(countries) > 200
+    assert "Germany" in dict(BillingForm().fields["country"].choices).values()  # type: ignore[attr-defined]
+
+
+GERMAN = {
+    "country": "DE",
+    "shown_country": "DE",
+    "name": "Erika Mustermann",
+    "address1": "Heidestraße 17",
+    "address2": "",
+    "city": "Köln",
+    "zip": "51147",
+}
+
+
+def test_a_german_address_has_no_state_and_its_postcode_before_the_city() -> None:
+    form = BillingForm(prefix="billing", initial={"country": "DE"})
+    assert "state" not in form.fields
+    assert str(form.fields["zip"].label) == "Postal code"
+    lines = [[field.name for field in line] for line in form.address_fields]
+    assert lines == [["name"], ["address1"], ["address2"], ["zip", "city"]]
+    bound = BillingForm(_post(GERMAN, "billing"), prefix="billing")
+    assert bound.is_valid(), bound.errors
+    assert bound.address() == {
+        "name": "Erika Mustermann",
+        "address1": "Heidestraße 17",
+        "address2": "",
+        "city": "Köln",
+        "state": "",
+        "zip": "51147",
+        "country": "DE",
     }
+    bad = BillingForm(_post({**GERMAN, "zip": "5114"}, "billing"), prefix="billing")
+    assert bad.errors == {"zip": ["Enter a valid postal code, like 26133."]}
+
+
+def test_countries_without_postal_codes_do_not_ask_for_one() -> None:
+    form = BillingForm(
+        _post(
+            {
+                "country": "HK",
+                "shown_country": "HK",
+                "name": "Chan Tai Man",
+                "address1": "1 Queen's Road Central",
+                "state": "Hong Kong Island",
+            },
+            "billing",
+        ),
+        prefix="billing",
+    )
+    assert "zip" not in form.fields
+    assert form.is_valid(), form.errors
+    assert form.address()["zip"] == ""
+
+
+def test_a_new_country_shows_its_fields_again_with_what_was_typed() -> None:
+    form = BillingForm(_post({**GERMAN, "shown_country": "US"}, "billing"), prefix="billing")
+    assert form.country_changed
+    fresh = form.refreshed()
+    assert not fresh.is_bound
+    assert fresh.country_code == "DE"
+    assert "state" not in fresh.fields
+    html = fresh["address1"].as_field_group()
+    assert 'value="Heidestraße 17"' in html
+    assert 'name="billing-address1"' in html
+    assert 'name="billing-shown_country" value="DE"' in str(fresh["shown_country"])
+    assert not BillingForm(_post(GERMAN, "billing"), prefix="billing").country_changed
+
+
+@pytest.mark.parametrize(
+    ("country", "phone", "expected"),
+    [
+        ("US", "(212) 555-0100", "+12125550100"),
+        ("US", "+49 30 901820", "+4930901820"),
+        ("GB", "020 7946 0958", "+442079460958"),
+    ],
+)
+def test_phones_are_read_in_the_address_country_and_kept_in_e164(
+    country: str, phone: str, expected: str
+) -> None:
+    rules = {
+        "US": {},
+        "GB": {"country": "GB", "state": "", "city": "London", "zip": "SW1A 1AA"},
+    }[country]
+    with override_settings(CHECKOUT_SHIPPING_COUNTRIES=("US", "GB")):
+        form = InformationForm(_post({**VALID, **rules, "phone": phone, "shown_country": country}))
+        assert form.is_valid(), form.errors
+    assert form.cleaned_data["phone"] == expected
 
 
 def test_billing_form_is_prefixed_and_autocompletes_the_billing_section() -> None:
     form = BillingForm(_post({**VALID, "zip": "x"}, "billing"), prefix="billing")
-    assert form.errors == {"zip": ["Enter a 5-digit ZIP code, like 10001."]}
+    assert form.errors == {"zip": ["Enter a valid ZIP code, like 95014."]}
     html = form["name"].as_field_group()
     assert 'name="billing-name"' in html
     assert 'id="id_billing-name"' in html
@@ -253,7 +361,7 @@ def test_error_summary_links_each_error_to_its_field() -> None:
     assert not form.is_valid()
     html = render_to_string("checkout/includes/error_summary.html", {"form": form})
     assert "data-error-summary" in html
-    assert '<a href="#id_zip">ZIP code: Enter a 5-digit ZIP code, like 10001.</a>' in html
+    assert '<a href="#id_zip">ZIP code: Enter a valid ZIP code, like 95014.</a>' in html
     assert '<a href="#id_name">Full name: This field is required.</a>' in html
     unbound = render_to_string("checkout/includes/error_summary.html", {"form": InformationForm()})
     assert not unbound.strip()

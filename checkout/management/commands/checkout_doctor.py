@@ -2,9 +2,10 @@
 
 System checks (``manage.py check``) look at settings; the doctor talks to the services:
 the Spectra key authenticates and holds every scope the app uses, Stripe answers with the
-configured key, the Celery broker is reachable, Spectra will deliver webhooks to us, and
-email can go out. Each check prints OK, WARN or FAIL with what to fix; any FAIL makes
-the command exit non-zero. Probes never change data. No secret is ever printed.
+configured key, the site's templates give the payment page its scripts, the Celery
+broker is reachable, Spectra will deliver webhooks to us, and email can go out. Each
+check prints OK, WARN or FAIL with what to fix; any FAIL makes the command exit non-zero.
+Probes never change data. No secret is ever printed.
 """
 
 from __future__ import annotations
@@ -443,6 +444,33 @@ def check_customer_emails() -> Result:
     )
 
 
+def check_payment_page() -> Result:
+    """Check the site's templates give the payment page its content, CSS, JS and Stripe.js."""
+    from checkout.assets import payment_page_assets
+
+    name = _("Payment page")
+    found = payment_page_assets()
+    if found.error:
+        return Result(name, FAIL, _("cannot be rendered: %(error)s") % {"error": found.error})
+    if found.content_missing:
+        return Result(
+            name,
+            FAIL,
+            _(
+                "renders no content: base.html needs {% block content %} (or your "
+                "checkout/base.html must keep {% block checkout_content %})."
+            ),
+        )
+    if found.missing:
+        return Result(
+            name,
+            FAIL,
+            _("does not load %(assets)s: shoppers would get no card field (see docs/install.md).")
+            % {"assets": ", ".join(found.missing)},
+        )
+    return Result(name, OK, _("loads the checkout's CSS, JS and Stripe.js"))
+
+
 def run_checks(options: DoctorOptions) -> list[Result]:
     """Run every check; no check stops another."""
     results: list[Result] = []
@@ -465,6 +493,7 @@ def run_checks(options: DoctorOptions) -> list[Result]:
             )
         client.close()
     results.append(check_stripe())
+    results.append(check_payment_page())
     results.append(check_broker(timeout=options.broker_timeout))
     results.append(check_email(smtp=options.smtp))
     results.append(check_customer_emails())
@@ -477,7 +506,8 @@ class Command(BaseCommand):
     # ``re``, which refuses a lazy translation proxy.
     help = (
         "Check the checkout's configuration end to end: Spectra key and scopes, Stripe, the "
-        "Celery broker, the webhook registration and email. Exits non-zero on a failure."
+        "payment page's scripts, the Celery broker, the webhook registration and email. "
+        "Exits non-zero on a failure."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -32,7 +32,11 @@ class Command(BaseCommand):
         if options["now"]:
             from checkout.models import WebhookEvent
 
-            events = WebhookEvent.objects.filter(signature_valid=True).order_by("received_at")
+            events = (
+                WebhookEvent.objects.filter(signature_valid=True)
+                .exclude(raw_body="")  # removed after its retention
+                .order_by("received_at")
+            )
             if options["ids"]:
                 events = events.filter(pk__in=options["ids"])
             if since:

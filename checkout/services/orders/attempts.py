@@ -23,6 +23,7 @@ from checkout.exceptions import (
     SpectraValidationError,
     StripeProviderError,
 )
+from checkout.languages import supported_language
 from checkout.models import CheckoutAttempt, OrderEvent
 from checkout.services.orders.results import State, Step
 from checkout.services.orders.timeline import _event, _flush_calls
@@ -340,7 +341,10 @@ def attempt_next_step(attempt: CheckoutAttempt) -> Step:
 
 def _clean_address(address: dict[str, Any]) -> dict[str, Any]:
     cleaned = {k: str(v).strip() for k, v in api_address(address).items()}
-    cleaned["state"] = cleaned["state"].upper()
+    if len(cleaned["state"]) <= 3:
+        # A region code ("ny"); regions some countries write out ("Hong Kong Island",
+        # "東京都") keep the form's spelling (checkout.addresses).
+        cleaned["state"] = cleaned["state"].upper()
     cleaned["country"] = (cleaned["country"] or "US").upper()
     return cleaned
 
@@ -388,6 +392,20 @@ def attempt_save_information(
     attempt.save(
         update_fields=["email", "phone", "shipping_address", "shipping_rate", "updated_at"]
     )
+    return attempt
+
+
+def attempt_remember_language(*, attempt: CheckoutAttempt, language: str) -> CheckoutAttempt:
+    """Keep the shopper's current language on the attempt; the order and its emails use it.
+
+    Called when the shopper submits a step, so the language they pay in wins. Only a
+    language of ``settings.LANGUAGES`` is kept. No write when it is unchanged, and
+    ``updated_at`` stays: the quote is the same in every language.
+    """
+    code = supported_language(language)
+    if code and code != attempt.language:
+        CheckoutAttempt.objects.filter(pk=attempt.pk).update(language=code)
+        attempt.language = code
     return attempt
 
 

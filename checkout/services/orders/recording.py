@@ -92,8 +92,9 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
         # The customer's account: the attempt's signed-in user, or (opt-in) by email.
         fields["user_id"] = order_user_id(attempt=locked_attempt, email=fields["email"])
+        language = locked_attempt.language if locked_attempt is not None else ""
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
-        order = Order(attempt=locked_attempt, **fields)
+        order = Order(attempt=locked_attempt, language=language, **fields)
         created = insert_unless_conflict(order)
         if not created:
             found = (
@@ -104,7 +105,7 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             if found is None:
                 # Not recorded yet, so the conflict was the attempt's own link: it already
                 # has another order (a contradiction, flagged below).
-                order = Order(attempt=None, **fields)
+                order = Order(attempt=None, language=language, **fields)
                 created = insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).
@@ -116,11 +117,12 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             and order.attempt_id is None
             and not Order.objects.filter(attempt=locked_attempt).exists()
         ):
-            # Adopted first (a webhook's sync came before the placement answer): the
-            # attempt brings its signed-in customer along.
+            # Recorded first by the webhook sync, which knows no shopper: it now does
+            # (their language, and the signed-in customer who paid).
             order.attempt = locked_attempt
+            order.language = order.language or language
             order.user_id = order.user_id or locked_attempt.user_id
-            order.save(update_fields=["attempt", "user", "updated_at"])
+            order.save(update_fields=["attempt", "language", "user", "updated_at"])
 
         placed = [_placed_entry(order, locked_attempt)]
         if created:

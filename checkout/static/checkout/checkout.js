@@ -1,6 +1,6 @@
 /*
  * The checkout's progressive enhancements: focus the error summary, reveal the billing
- * form, the variant picker, and the card payment flow (localstripe.md, "The browser
+ * form, address fields that follow the chosen country, the variant picker, and the card payment flow (localstripe.md, "The browser
  * flow that works on both"):
  *   1. POST the billing form (JSON answer: billing details + a fresh SetupIntent secret),
  *   2. stripe.confirmCardSetup(secret, {payment_method: {card, billing_details}}),
@@ -52,6 +52,50 @@
     };
     toggle.addEventListener("change", sync);
     sync();
+  }
+
+  // --- Address fields follow the country -----------------------------------------------
+  // Each country has its own address fields, labels, regions and postal code. On a new
+  // country the form is posted with refresh_address (nothing is saved) and the fields the
+  // server renders for that country replace the old ones, keeping what was typed. Without
+  // JavaScript, or if this fails, the next submit shows them instead.
+  function initAddressCountry() {
+    if (!window.fetch || !window.DOMParser) return;
+    document.querySelectorAll("select[data-address-country]").forEach(function (select) {
+      var form = select.form;
+      var shown = form && form.querySelector(
+        "input[name='" + select.name.replace(/country$/, "shown_country") + "']");
+      var block = shown && shown.closest("[data-address-fields]");
+      if (!block) return;
+      var latest = 0;
+      select.addEventListener("change", function () {
+        var request = ++latest;
+        var body = new FormData(form);
+        body.append("refresh_address", "1");
+        block.setAttribute("aria-busy", "true");
+        fetch(form.action, {
+          method: "POST",
+          body: body,
+          credentials: "same-origin",
+          headers: { "X-CSRFToken": csrfToken(form), Accept: "text/html" },
+        }).then(function (response) {
+          if (!response.ok) throw new Error(String(response.status));
+          return response.text();
+        }).then(function (html) {
+          if (request !== latest) return;  // an answer for a country no longer chosen
+          var doc = new DOMParser().parseFromString(html, "text/html");
+          var fresh = doc.getElementById(block.id);
+          if (!fresh) return;
+          var node = document.importNode(fresh, true);
+          block.replaceWith(node);
+          block = node;
+        }).catch(function () {
+          // Left as is: the server shows the new country's fields on the next submit.
+        }).then(function () {
+          block.removeAttribute("aria-busy");
+        });
+      });
+    });
   }
 
   // --- Variant picker ------------------------------------------------------------------
@@ -317,6 +361,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     focusErrorSummary();
     initBillingToggle();
+    initAddressCountry();
     initVariantPicker();
     initRatePicker();
     initPayment();

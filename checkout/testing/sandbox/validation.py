@@ -65,6 +65,9 @@ ZIP_RE = re.compile(r"^\d{5}(-\d{4})?$")
 SHIPPING_REQUIRED_FOR_RATES = ("zip",)
 _BILLING_REQUIRED = ("name", "email", "phone", "address1", "city", "state", "zip", "country")
 _SHIPPING_REQUIRED = ("name", "address1", "city", "state", "zip", "country")
+# Many countries have no states and some no postal codes (Germany; Hong Kong): the API
+# takes an empty one outside the US, where the shopper's form had no such field.
+_REGIONAL = ("state", "zip")
 _ADDRESS_KEYS = (
     "name",
     "email",
@@ -87,14 +90,16 @@ def address_errors(address: Any, prefix: str, required: tuple[str, ...]) -> dict
     errors: dict[str, list[str]] = {}
     if not isinstance(address, dict):
         return {prefix: ["This field is required and must be an object."]}
+    country = str(address.get("country") or "US").upper()
     for name in required:
+        if name in _REGIONAL and country != "US":
+            continue
         value = address.get(name)
         if not isinstance(value, str) or not value.strip():
             errors[f"{prefix}.{name}"] = ["This field is required."]
     for name in ("address2", "phone", "email", "company"):
         if address.get(name) is not None and not isinstance(address.get(name), str):
             errors[f"{prefix}.{name}"] = ["Must be a string."]
-    country = str(address.get("country") or "US").upper()
     zip_code = address.get("zip")
     if (
         isinstance(zip_code, str)

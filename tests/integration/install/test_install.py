@@ -97,6 +97,23 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bin_dir
 
 
+def test_the_wheel_ships_compiled_translations(installed: Path, tmp_path: Path) -> None:
+    """The .mo files are in the wheel, so an installed site speaks German and French."""
+    script = (
+        "import django\n"
+        "from django.conf import settings\n"
+        "settings.configure(INSTALLED_APPS=['checkout'], USE_I18N=True)\n"
+        "django.setup()\n"
+        "from django.utils import translation\n"
+        "for language in ('de', 'fr'):\n"
+        "    with translation.override(language):\n"
+        "        print(translation.gettext('Your cart'))\n"
+    )
+    env = {"PATH": f"{installed}:{os.environ.get('PATH', '')}", "HOME": str(tmp_path)}
+    out = run([str(installed / "python"), "-c", script], cwd=tmp_path, env=env)
+    assert out.splitlines() == ["Ihr Warenkorb", "Votre panier"]
+
+
 # The merchant's own site before the checkout: a home page and a mail server.
 MERCHANT_URLS = """
 from django.http import HttpResponse

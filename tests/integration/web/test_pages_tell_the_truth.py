@@ -25,7 +25,7 @@ def _ship_to(html: str) -> str:
 def test_ship_to_shows_the_whole_address_that_will_be_sent(client: Client, shop: Any) -> None:
     add_to_cart(client)
     complete_information(client, address2="Apt 4B")
-    expected = "Ada Lovelace, 1 Main St, Apt 4B, New York, NY 10001, United States"
+    expected = "Ada Lovelace, 1 Main St, Apt 4B, New York, NY 10001, United States of America"
     assert _ship_to(client.get("/checkout/shipping/").content.decode()) == expected
     complete_shipping(client)
     assert _ship_to(client.get("/checkout/payment/").content.decode()) == expected

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from django.core import mail
+from django.core.mail import EmailMultiAlternatives
 from django.db import connection, transaction
+from django.utils import translation
 
 from checkout.models import EmailNotification, Order
 from checkout.services.notifications import email_render, email_schedule, email_send
@@ -129,3 +131,41 @@ def test_email_goes_out_while_another_transaction_holds_the_order(order: Order) 
     assert [m.subject for m in mail.outbox] == [sent.subject]
     notification.refresh_from_db()
     assert notification.status == EmailNotification.Status.SENT
+
+
+@pytest.mark.parametrize(
+    ("language", "subject", "greeting", "total_label"),
+    [
+        (
+            "de",
+            "Bestellung ORD-20260515-0042 bestätigt",
+            "Vielen Dank für Ihre Bestellung",
+            "Zwischensumme",
+        ),
+        ("fr", "Commande ORD-20260515-0042 confirmée", "Merci pour votre commande", "Sous-total"),
+        ("", "Order ORD-20260515-0042 confirmed", "Thank you for your order", "Subtotal"),
+        ("xx", "Order ORD-20260515-0042 confirmed", "Thank you for your order", "Subtotal"),
+    ],
+)
+def test_email_is_written_in_the_orders_language(
+    order: Order, language: str, subject: str, greeting: str, total_label: str
+) -> None:
+    """The shopper's language (blank or unknown: the site's); the worker has no request."""
+    order.language = language
+    order.save(update_fields=["language"])
+    notification = email_schedule(order=order, kind="confirmation")
+    assert notification is not None
+
+    with translation.override("en"):  # the worker's own language
+        email_send(notification_id=notification.pk)
+
+    [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
+    assert message.subject == subject
+    html = str(message.alternatives[0][0])
+    for body in (message.body, html):
+        assert greeting in body
+        assert total_label in body
+    assert f'<html lang="{language if language in ("de", "fr") else "en"}' in html
+    # Staff read the timeline in the worker's language, whatever the shopper's.
+    assert order.events.filter(message__startswith="Order confirmation email sent to").exists()
