@@ -42,7 +42,8 @@ LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="WARNING")  # noqa: F
 # benchmark reaches: every request comes from 127.0.0.1, and pay alone is sent ~1,000
 # times a round, far over production's "30/h ip".
 CHECKOUT_RATE_LIMITS = dict.fromkeys(
-    ("promo", "gift_card", "pay", "place"), ("1000000/10m session", "1000000/10m ip")
+    ("promo", "gift_card", "pay", "place", "order_lookup"),
+    ("1000000/10m session", "1000000/10m ip"),
 )
 # The stub's orders are test orders; send their emails as a live shop sends a live
 # order's, so placing an order measures the confirmation email's ledger and outbox rows.

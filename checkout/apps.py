@@ -1,4 +1,4 @@
-"""App configuration: registers the system checks when Django starts."""
+"""App configuration: registers the system checks and the sign-out receiver at start-up."""
 
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
@@ -11,3 +11,4 @@ class CheckoutConfig(AppConfig):
 
     def ready(self) -> None:
         from checkout import checks  # noqa: F401  (registers the checks)
+        from checkout.services import accounts  # noqa: F401  (keeps a checkout on logout)

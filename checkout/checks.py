@@ -161,7 +161,7 @@ def check_payment_ui(app_configs: Sequence[Any] | None = None, **kwargs: Any) ->
     return messages
 
 
-RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place")
+RATE_LIMIT_SCOPES = ("promo", "gift_card", "pay", "place", "order_lookup")
 RETENTION_SETTINGS = ("ATTEMPT", "WEBHOOK_BODY", "OUTBOX")
 
 
@@ -211,13 +211,15 @@ def check_rate_limits(
         for problem in rate_limits_validate()
     ]
     messages.extend(_proxy_messages())
-    missing = [s for s in RATE_LIMIT_SCOPES if s not in app_settings.RATE_LIMITS]
+    configured = getattr(settings, "CHECKOUT_RATE_LIMITS", None)
+    missing = [s for s in RATE_LIMIT_SCOPES if configured is not None and s not in configured]
     if missing:
         messages.append(
-            Error(
-                f"CHECKOUT_RATE_LIMITS lacks the scopes {', '.join(missing)}.",
+            Warning(
+                f"CHECKOUT_RATE_LIMITS lacks the scopes {', '.join(missing)}: their default "
+                "rules apply.",
                 hint="Give each scope its rules, or an empty tuple to switch it off.",
-                id="checkout.E021",
+                id="checkout.W022",
             )
         )
     return messages

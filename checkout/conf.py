@@ -64,6 +64,9 @@ DEFAULTS: dict[str, Any] = {
     # The sandbox, like the Spectra tenant it stands for, ships to US addresses only.
     "SHIPPING_COUNTRIES": ("US",),
     "STATUS_TOKEN_MAX_AGE": 60 * 60 * 24 * 180,
+    # Customer accounts: link a guest's order to the account whose email is the order's
+    # (as the site keeps it on the user; only safe if the site confirms addresses).
+    "LINK_GUEST_ORDERS_BY_EMAIL": False,
     # Emails
     "EMAIL_KINDS": DEFAULT_EMAIL_KINDS,
     "EMAIL_FROM": None,
@@ -120,6 +123,8 @@ DEFAULTS: dict[str, Any] = {
         "gift_card": ("10/10m session", "30/10m ip"),
         "pay": ("8/10m session", "30/h ip"),
         "place": ("30/10m session", "120/10m ip"),
+        # The guest order lookup, which may send an email: a few tries per visitor.
+        "order_lookup": ("5/10m session", "20/h ip"),
     },
     # Reverse proxies in front of the site that append to X-Forwarded-For (0: use
     # REMOTE_ADDR only, never the header).
@@ -260,6 +265,10 @@ class AppSettings:
     def STATUS_TOKEN_MAX_AGE(self) -> int:
         return int(self.get("STATUS_TOKEN_MAX_AGE"))
 
+    @property
+    def LINK_GUEST_ORDERS_BY_EMAIL(self) -> bool:
+        return bool(self.get("LINK_GUEST_ORDERS_BY_EMAIL"))
+
     # --- Emails ----------------------------------------------------------------
     @property
     def EMAIL_KINDS(self) -> tuple[str, ...]:
@@ -338,10 +347,12 @@ class AppSettings:
     # --- Abuse and browser security -----------------------------------------------------
     @property
     def RATE_LIMITS(self) -> dict[str, tuple[str, ...]]:
-        value = self.get("RATE_LIMITS") or {}
+        # A scope the site's setting does not name keeps its default rules, so a new scope
+        # in an upgrade never leaves a view unlimited nor stops the site (checkout.W022).
+        value = {**DEFAULTS["RATE_LIMITS"], **dict(self.get("RATE_LIMITS") or {})}
         return {
             str(scope): ((rules,) if isinstance(rules, str) else tuple(rules or ()))
-            for scope, rules in dict(value).items()
+            for scope, rules in value.items()
         }
 
     @property

@@ -1,4 +1,5 @@
-"""The shopper's forms: add to cart, cart lines, the three checkout steps, promo, gift card.
+"""The shopper's forms: add to cart, cart lines, the three checkout steps, promo, gift card,
+the guest order lookup.
 
 Forms validate and clean what the shopper typed; they never compute a price. Every field
 has a visible label and the autocomplete token browsers and password managers expect.
@@ -328,6 +329,30 @@ class CartAddForm(forms.Form):
         if data.get("quantity") is None and "quantity" not in self.errors:
             data["quantity"] = 1
         return data
+
+
+class OrderLookupForm(CheckoutForm):
+    """A guest's order lookup: the email the order was placed with and its number."""
+
+    email = forms.EmailField(
+        label=_("Email"),
+        max_length=254,
+        help_text=_("The address you placed the order with."),
+        widget=forms.EmailInput(
+            attrs={"autocomplete": "email", "spellcheck": "false", "autocapitalize": "off"}
+        ),
+    )
+    order_number = forms.CharField(
+        label=_("Order number"),
+        max_length=32,
+        help_text=_("From your order confirmation, like ORD-20250101-0001."),
+        widget=forms.TextInput(
+            attrs={"autocomplete": "off", "autocapitalize": "characters", "spellcheck": "false"}
+        ),
+    )
+
+    def clean_order_number(self) -> str:
+        return str(self.cleaned_data["order_number"]).strip().upper()
 
 
 class CartLineForm(forms.Form):

@@ -56,6 +56,16 @@ class CheckoutAttempt(models.Model):
     # session_owner), never the session key: nothing stored here can be replayed as a
     # session cookie, and the binding survives the key rotation at login.
     owner = models.CharField(_("owner"), max_length=64, blank=True, db_index=True)
+    # The customer signed in when the shopper last paid or placed (services.accounts):
+    # what the order is linked to. Signing in or out mid-checkout only changes this.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     state = models.CharField(
         _("state"), max_length=32, choices=State.choices, default=State.COLLECTING
     )
@@ -156,6 +166,17 @@ class Order(models.Model):
     )
     cart_id = models.CharField(_("cart id"), max_length=64, blank=True, db_index=True)
     email = models.EmailField(_("email"), blank=True, db_index=True)
+    # The customer's account (services.accounts): the attempt's signed-in user, or by
+    # email when the site opts in (CHECKOUT_LINK_GUEST_ORDERS_BY_EMAIL); None for guests.
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer account"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="checkout_orders",
+        db_index=False,  # checkout_order_user_idx (user, -placed_at) serves every lookup
+    )
     customer_name = models.CharField(_("customer name"), max_length=255, blank=True)
     # The language the shopper checked out in: every email to them is written in it.
     language = _language()
@@ -220,6 +241,7 @@ class Order(models.Model):
             ),
             models.Index(fields=["is_test", "-placed_at"], name="checkout_order_test_idx"),
             models.Index(fields=["last_synced_at"], name="checkout_order_synced_idx"),
+            models.Index(fields=["user", "-placed_at"], name="checkout_order_user_idx"),
             models.Index(
                 fields=["capture_state"],
                 condition=~Q(capture_state__in=["captured", "not_required"]),

@@ -125,6 +125,14 @@ def email_send(self: Any, notification_id: int) -> bool:
         raise
 
 
+@shared_task(name="checkout.tasks.order_lookup_email", ignore_result=True, **RETRY_POLICY)
+def order_lookup_email(email: str, order_number: str) -> bool:
+    """Email an order's status link to a guest who looked it up, if the details match."""
+    from checkout.services.accounts import order_lookup_email_send
+
+    return order_lookup_email_send(email=email, order_number=order_number)
+
+
 @shared_task(name="checkout.tasks.outbox_relay", ignore_result=True, **DELIVERY)
 def outbox_relay() -> int:
     """Publish due outbox rows (beat, twice a second)."""

@@ -1,5 +1,6 @@
 """The checkout app's URLs: the cart, the three checkout steps, payment endpoints,
-confirmation, the signed order-status page and the webhook endpoints.
+confirmation, the signed order-status page, a customer's orders, the guest order lookup
+and the webhook endpoints.
 
 Include it under a prefix of your site: ``path("checkout/", include("checkout.urls"))``.
 The demo catalog (product list and detail) is not here: it is ``checkout.urls_storefront``,
@@ -42,6 +43,9 @@ urlpatterns: list[URLPattern | URLResolver] = [
         name="checkout-confirmation",
     ),
     path("orders/status/<str:token>/", views.order_status, name="order-status"),
+    # Customers: a signed-in customer's orders, and the guest lookup by email and number.
+    path("orders/", views.customer_orders, name="customer-orders"),
+    path("orders/lookup/", views.order_lookup, name="order-lookup"),
 ]
 # CSRF failures on these pages show the checkout's own page (checkout/csrf.py).
 csrf_protect_patterns(urlpatterns)

@@ -139,7 +139,7 @@ class CheckoutAttemptAdmin(StaffActionsAdmin):
         ),
         (
             gettext_lazy("Shopper"),
-            {"fields": (("email", "phone"), ("shipping", "billing"), "shipping_rate")},
+            {"fields": (("email", "phone", "user"), ("shipping", "billing"), "shipping_rate")},
         ),
         (
             gettext_lazy("Amounts (the checkout's own estimate)"),

@@ -249,7 +249,8 @@ class OrderAdmin(StaffActionsAdmin):
             gettext_lazy("Customer"),
             {
                 "fields": (
-                    ("customer_name", "email", "language"),
+                    ("customer_name", "email"),
+                    ("user", "language"),
                     ("billing_address", "shipping_address"),
                 )
             },
@@ -288,6 +289,7 @@ class OrderAdmin(StaffActionsAdmin):
         "last_synced_at",
         "customer_name",
         "email",
+        "user",
         "language",
         "billing_address",
         "shipping_address",

@@ -387,6 +387,24 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
     return notification
 
 
+def email_send_direct(*, order: Order, kind: str, to: str) -> None:
+    """Render and send ``kind`` for ``order`` now, outside the ledger.
+
+    For emails a visitor asks for (the order lookup's status link), which may be sent
+    any number of times; the caller's rate limit bounds them. Raises on a delivery error.
+    """
+    rendered = email_render(order=order, kind=kind)
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=app_settings.EMAIL_FROM,
+        to=[to],
+        reply_to=list(app_settings.EMAIL_REPLY_TO) or None,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    message.send(fail_silently=False)
+
+
 def _mark_sent(notification_id: int, *, subject: str) -> None:
     """Record the send; ride out a dropped database connection instead of failing.
 

@@ -1,7 +1,8 @@
 """The shopper's pages, one module per part: ``storefront`` (the demo catalog, optional),
 ``cart`` (the cart and ``cart-add`` for a merchant's own pages), ``steps`` (information,
 shipping, payment), ``api`` (the JSON endpoints checkout.js calls), ``after_payment``
-(pending, confirmation, order status) and ``common``.
+(pending, confirmation, order status), ``accounts`` (a customer's orders, the guest
+order lookup) and ``common``.
 
 Views only handle the session and HTTP: every decision (which step is reachable, what
 is due, whether an order is placed) belongs to ``checkout.services``. Errors are
@@ -16,6 +17,7 @@ including a host base template's per-user header, is never served to another. A
 session reaches only the checkout attempt it owns (``cart.session_owner``).
 """
 
+from checkout.views.accounts import customer_orders, order_lookup
 from checkout.views.after_payment import checkout_confirmation, checkout_pending, order_status
 from checkout.views.api import checkout_pay, checkout_place
 from checkout.views.cart import cart_add, cart_detail, cart_remove, cart_update
@@ -46,6 +48,8 @@ __all__ = [
     "checkout_shipping",
     "checkout_start",
     "csrf_failure",
+    "customer_orders",
+    "order_lookup",
     "order_status",
     "product_detail",
     "product_list",

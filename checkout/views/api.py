@@ -26,8 +26,8 @@ from checkout.models import CheckoutAttempt
 from checkout.ratelimit import (
     rate_limited,
 )
+from checkout.services import accounts, orders
 from checkout.services import cart as cart_service
-from checkout.services import orders
 from checkout.services.payment_element import is_confirmation_token_id, payment_element_active
 from checkout.views.common import (
     checkout_configured,
@@ -94,7 +94,8 @@ def checkout_pay(request: HttpRequest) -> JsonResponse:
     found = _payable_attempt(request)
     if isinstance(found, JsonResponse):
         return found
-    attempt = found
+    # Whoever is signed in when paying owns the order (signing in halfway counts).
+    attempt = accounts.attempt_set_user(attempt=found, user=request.user)
     remember_language(attempt)
     try:
         outcome = orders.attempt_pay(
@@ -126,6 +127,7 @@ def checkout_place(request: HttpRequest) -> JsonResponse:
     attempt = current_attempt(request)
     if attempt is None:
         return _no_checkout()
+    attempt = accounts.attempt_set_user(attempt=attempt, user=request.user)
     remember_language(attempt)
     try:
         # The attempt was read just now: order_place claims it with a compare-and-set.

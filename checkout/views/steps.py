@@ -48,8 +48,8 @@ from checkout.ratelimit import (
     rate_limited,
     rate_limited_json,
 )
+from checkout.services import accounts, orders
 from checkout.services import cart as cart_service
-from checkout.services import orders
 from checkout.services.payment_element import payment_element_active, payment_element_options
 from checkout.templatetags.checkout_tags import money
 from checkout.views.common import (
@@ -163,12 +163,13 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
     """Where this step page's content may be cached (``{% checkout_cache %}``), or None.
 
     Only a plain GET whose quote came with a cache token, and only when
-    ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step, the attempt and
-    its state (its fingerprint moves with every change of details), the cart version and
-    quote the token names, the language, and a digest of this browser's CSRF secret (the
-    content holds CSRF tokens, and the secret changes at login). The guard has already
-    checked that this session owns the attempt. The site's own layout around the content
-    (a signed-in header, messages) is never inside it.
+    ``CHECKOUT_FRAGMENT_CACHE_SECONDS`` is set. The key names the step (with its query
+    string), the attempt and its state (its fingerprint moves with every change of
+    details), the cart version and quote the token names, the language, the signed-in
+    user, and a digest of this browser's CSRF secret (the content holds CSRF tokens, and
+    the secret changes at login). The guard has already checked that this session owns
+    the attempt. The site's own layout around the content (a signed-in header, messages)
+    is never inside it.
     """
     seconds = app_settings.FRAGMENT_CACHE_SECONDS
     if not seconds or request.method != "GET" or guard is None or guard.attempt is None:
@@ -178,8 +179,13 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
         return None
     get_token(request)  # the secret exists before it names the key
     csrf = hashlib.sha256(str(request.META.get("CSRF_COOKIE", "")).encode()).hexdigest()
+    # The information step's form is prefilled from the signed-in account (and the query
+    # string picks a saved address): both name the key, since signing out keeps the
+    # browser's CSRF secret.
+    user = getattr(request, "user", None)
     parts = (
-        request.path,
+        request.get_full_path(),
+        getattr(user, "pk", None) if getattr(user, "is_authenticated", False) else "-",
         guard.attempt.public_id,
         *orders.attempt_fingerprint(guard.attempt),
         snapshot.token,
@@ -246,6 +252,7 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         return guard.response
     attempt = guard.attempt
     assert attempt is not None
+    addresses = accounts.addresses_recent(user=request.user)  # none for a guest
     status = 200
     form: InformationForm | SimpleLazyObject
     if request.method == "POST":
@@ -271,18 +278,28 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
         if form.is_bound:  # not shown again for a new country: it has errors
             status = 400
     else:
-        initial: dict[str, Any] = dict(attempt.shipping_address or {})
-        initial.update({"email": attempt.email, "phone": attempt.phone})
-        # Built when the page is rendered, not when its content comes from the cache.
-        form = SimpleLazyObject(
-            lambda: InformationForm(initial={k: v for k, v in initial.items() if v})
+        # A signed-in customer starts with the account's email and a last-used address
+        # (``?address=<n>`` picks another of them).
+        initial = accounts.information_initial(
+            attempt=attempt,
+            user=request.user,
+            addresses=addresses,
+            address_index=_address_choice(request),
         )
+        # Built when the page is rendered, not when its content comes from the cache.
+        form = SimpleLazyObject(lambda: InformationForm(initial=initial))
     quote = _snapshot_quote(request, guard)
     context = _step_context(
         request, "information", attempt, quote, guard=guard if request.method == "GET" else None
     )
     context["form"] = form
+    context["saved_addresses"] = addresses
     return render(request, "checkout/information.html", context, status=status)
+
+
+def _address_choice(request: HttpRequest) -> int | None:
+    value = request.GET.get("address", "")
+    return int(value) if value.isdigit() and len(value) < 3 else None
 
 
 @checkout_csp

@@ -79,6 +79,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "config.urls"
+# Customers sign in with django.contrib.auth's views (config/urls.py, accounts/).
+LOGIN_REDIRECT_URL = "checkout:customer-orders"
 WSGI_APPLICATION = "config.wsgi.application"
 
 TEMPLATES = [

@@ -52,7 +52,7 @@ def test_good_configuration_is_clean() -> None:
             },
             "checkout.E020",
         ),
-        ({"CHECKOUT_RATE_LIMITS": {"promo": ("10/m session",)}}, "checkout.E021"),
+        ({"CHECKOUT_RATE_LIMITS": {"promo": ("10/m session",)}}, "checkout.W022"),
         ({"CHECKOUT_EMAIL_KINDS": ("confirmation", "returned")}, "checkout.E022"),
         ({"CHECKOUT_SHIPPING_COUNTRIES": ()}, "checkout.E023"),
         ({"CHECKOUT_SHIPPING_COUNTRIES": ("US", "USA")}, "checkout.E026"),
@@ -132,3 +132,18 @@ def test_every_check_is_documented_for_merchants() -> None:
     # Pairs share a row: "`checkout.E004` / `E005`".
     missing = {i for i in ids if f"`{i}`" not in guide and f"`{i.split('.')[1]}`" not in guide}
     assert not missing, f"add to docs/install.md: {sorted(missing)}"
+
+
+def test_a_scope_missing_from_the_sites_limits_keeps_its_default_rules() -> None:
+    """A scope added in an upgrade is limited by its defaults, not an error that stops
+    ``migrate`` on a site that set its own CHECKOUT_RATE_LIMITS before the scope existed."""
+    from checkout.ratelimit import rate_limit_rules
+
+    site_limits = {"promo": ("5/10m session",), "gift_card": (), "pay": (), "place": ()}
+    with override_settings(CHECKOUT_RATE_LIMITS=site_limits):
+        assert len(rate_limit_rules("promo")) == 1  # the site's own rule
+        assert rate_limit_rules("order_lookup")  # the default rules, not ImproperlyConfigured
+        assert rate_limit_rules("pay") == ()  # the site's own choice (off) stands
+        ids = {m.id for m in checks.run_checks() if m.id and m.id.startswith("checkout.")}
+    assert "checkout.W022" in ids
+    assert not any(i.startswith("checkout.E02") for i in ids)

@@ -22,6 +22,7 @@ from checkout import signals
 from checkout.conf import money
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
+from checkout.services.accounts import order_user_id
 from checkout.services.constraints import insert_unless_conflict
 from checkout.services.notifications import email_schedule
 from checkout.services.orders.attempts import _clean_address
@@ -155,6 +156,8 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             )
             if locked_attempt is None:
                 raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+        # The customer's account: the attempt's signed-in user, or (opt-in) by email.
+        fields["user_id"] = order_user_id(attempt=locked_attempt, email=fields["email"])
         language = locked_attempt.language if locked_attempt is not None else ""
         # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, language=language, **fields)
@@ -180,10 +183,12 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
             and order.attempt_id is None
             and not Order.objects.filter(attempt=locked_attempt).exists()
         ):
-            # Recorded first by the webhook sync, which knows no shopper: it now does.
+            # Recorded first by the webhook sync, which knows no shopper: it now does
+            # (their language, and the signed-in customer who paid).
             order.attempt = locked_attempt
             order.language = order.language or language
-            order.save(update_fields=["attempt", "language", "updated_at"])
+            order.user_id = order.user_id or locked_attempt.user_id
+            order.save(update_fields=["attempt", "language", "user", "updated_at"])
 
         placed = [_placed_entry(order, locked_attempt)]
         if created:
