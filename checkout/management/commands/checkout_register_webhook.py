@@ -5,6 +5,11 @@ run cannot reuse an old subscription's secret. It creates the new subscription f
 then deletes every other subscription to the same URL, so afterwards exactly one delivers
 there, signed with the secret just printed; none is left signing with a secret the site
 does not have (its deliveries would all be refused with 401).
+
+Listing and deleting subscriptions (``GET /webhooks``, ``DELETE /webhooks/{id}``) are not
+in Spectra's docs. Where the API has no list, the command still registers and prints the
+secret, and says that an earlier subscription to the URL must be deleted in the Spectra
+dashboard.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from checkout.exceptions import SpectraError
+from checkout.exceptions import SpectraError, SpectraNotFound
 from checkout.services.spectra import get_spectra_client
 
 
@@ -41,8 +46,11 @@ class Command(BaseCommand):
         if not url.startswith(("https://", "http://")):
             raise CommandError("--url must be an absolute http(s) URL.")
         client = get_spectra_client()
+        listed = True
         try:
             earlier = [h for h in client.list_webhooks() if _same_url(h.url, url)]
+        except SpectraNotFound:
+            listed, earlier = False, []  # no list route: nothing to compare against
         except SpectraError as exc:
             raise CommandError(f"Could not list the webhooks registered: {exc}") from exc
         self.stdout.write(f"Registering {url} for {', '.join(events)} ...")
@@ -61,6 +69,15 @@ class Command(BaseCommand):
             )
         else:
             self.stdout.write(self.style.WARNING("Spectra returned no secret."))
+        if not listed:
+            self.stdout.write(
+                self.style.WARNING(
+                    "Spectra offers no list of webhook subscriptions, so earlier ones to this "
+                    "URL could not be removed. If you registered it before, delete the older "
+                    "subscription in the Spectra dashboard: it signs with a secret this site "
+                    "no longer has, and its deliveries are refused."
+                )
+            )
         # Only after the new one exists, so deliveries to the URL never stop; the old
         # subscriptions sign with secrets this run cannot show.
         left: list[str] = []

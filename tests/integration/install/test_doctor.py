@@ -159,6 +159,7 @@ def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
     assert "signed deliveries arrive" in output
 
 
+@pytest.mark.django_db  # the webhook line reads the last signed delivery where no list exists
 def test_an_unreachable_mail_server_fails_unless_told_not_to_try(
     configured: SandboxProcess, settings: Any
 ) -> None:

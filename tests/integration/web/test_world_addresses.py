@@ -39,6 +39,7 @@ def _card(localstripe: Any) -> str:
     return str(method.id)
 
 
+@pytest.mark.default_contract("reads the addresses back from the order's answer")
 def test_a_german_cardholder_buys_and_the_api_gets_their_address_and_phone(
     client: Client, shop: Any, localstripe: Any
 ) -> None:

@@ -65,6 +65,7 @@ def test_replay_failed_events_now(sandbox_settings: SandboxProcess) -> None:
     assert "Replayed: 1 ignored." in out.getvalue()
 
 
+@pytest.mark.default_contract("lists and deletes subscriptions (GET/DELETE /webhooks, [ours])")
 def test_register_webhook_twice_leaves_one_subscription_with_the_new_secret(
     sandbox_settings: SandboxProcess,
 ) -> None:
@@ -89,3 +90,21 @@ def test_register_webhook_twice_leaves_one_subscription_with_the_new_secret(
     # Exactly one delivers to the URL: the one whose secret the second run printed.
     assert to_url == [printed[1][0]]
     assert str(other.id) in {str(h.id) for h in hooks}  # another URL's is left alone
+
+
+@pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
+def test_without_a_list_of_subscriptions_it_registers_and_says_what_to_delete(
+    settings: Any, contract_sandbox: SandboxProcess
+) -> None:
+    contract_sandbox.reset()
+    settings.CHECKOUT_SPECTRA_API_BASE = contract_sandbox.api_base
+    settings.CHECKOUT_SPECTRA_COMMERCE_BASE = contract_sandbox.commerce_base
+    settings.CHECKOUT_SPECTRA_API_KEY = LIVE_KEY
+    clear_spectra_clients()
+    out = io.StringIO()
+    call_command(
+        "checkout_register_webhook", url="https://shop.example.com/webhooks/spectra/", stdout=out
+    )
+    text = out.getvalue()
+    assert any(line.strip().startswith("whsec") for line in text.splitlines())
+    assert "delete the older subscription in the Spectra dashboard" in text
