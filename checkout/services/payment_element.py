@@ -28,12 +28,7 @@ from django.utils.translation import gettext as _
 from checkout.conf import app_settings
 from checkout.exceptions import PaymentDeclined
 from checkout.money import to_minor_units
-from checkout.services.payments import (
-    PaymentIntentInfo,
-    _decline,
-    _provider_error,
-    get_stripe_client,
-)
+from checkout.services.payments import PaymentIntentInfo, payment_intent_create_confirmed
 
 logger = logging.getLogger(__name__)
 
@@ -102,39 +97,23 @@ def payment_intent_confirm_token(
         "payment_method_types": list(app_settings.PAYMENT_METHOD_TYPES),
         "metadata": dict(metadata),
     }
-    try:
-        intent = get_stripe_client().v1.payment_intents.create(
-            params=params,  # type: ignore[arg-type]
-            options={"idempotency_key": idempotency_key},
-        )
-    except stripe.CardError as err:
-        declined = _decline(err)
-        logger.info(
-            "PaymentIntent declined (%s/%s) key=%s",
-            declined.code,
-            declined.decline_code or "-",
-            idempotency_key,
-        )
-        raise declined from err
-    except stripe.InvalidRequestError as err:
+
+    def unusable(err: stripe.InvalidRequestError) -> PaymentDeclined | None:
         if getattr(err, "param", None) == "confirmation_token" or err.code in {
             "resource_missing",
             "confirmation_token_expired",
         }:
             # Unknown, used or expired token (a stale page or a forged request): the
             # shopper can enter the payment details again; Stripe is not down.
-            logger.info(
-                "PaymentIntent refused the confirmation token (%s) key=%s",
-                err.code,
-                idempotency_key,
-            )
-            raise PaymentDeclined(
+            return PaymentDeclined(
                 _("We could not use those payment details. Please enter them again."),
                 code="invalid_confirmation_token",
-            ) from err
-        raise _provider_error(err, "PaymentIntent create") from err
-    except stripe.StripeError as err:
-        raise _provider_error(err, "PaymentIntent create") from err
+            )
+        return None
+
+    intent = payment_intent_create_confirmed(
+        params=params, idempotency_key=idempotency_key, unusable=unusable
+    )
     info = PaymentIntentInfo.from_stripe(intent)
     logger.info(
         "PaymentIntent %s confirmed with a ConfirmationToken status=%s key=%s",

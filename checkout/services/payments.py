@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -265,8 +265,46 @@ def payment_intent_create(
         "confirm": True,
         "metadata": dict(metadata),
     }
+
+    def unusable(err: stripe.InvalidRequestError) -> PaymentDeclined | None:
+        # Stripe names the parameter (resource_missing, param payment_method); localstripe
+        # answers a bare 404. Creating references nothing else that could be missing.
+        if (
+            getattr(err, "param", None) == "payment_method"
+            or err.code == "resource_missing"
+            or err.http_status == 404
+        ):
+            # An unknown or unusable payment method id (a forged request, or a stale page):
+            # the shopper can fix it by entering the card again; Stripe is not down.
+            return PaymentDeclined(
+                _("We could not use those card details. Please enter your card again."),
+                code="invalid_payment_method",
+            )
+        return None
+
+    intent = payment_intent_create_confirmed(
+        params=params, idempotency_key=idempotency_key, unusable=unusable
+    )
+    info = PaymentIntentInfo.from_stripe(intent)
+    logger.info("PaymentIntent %s created status=%s key=%s", info.id, info.status, idempotency_key)
+    return info
+
+
+def payment_intent_create_confirmed(
+    *,
+    params: dict[str, Any],
+    idempotency_key: str,
+    unusable: Callable[[stripe.InvalidRequestError], PaymentDeclined | None],
+) -> Any:
+    """Create (and confirm) a PaymentIntent with ``params``; return Stripe's object.
+
+    The one place both payment forms create an intent. A card error becomes
+    ``PaymentDeclined``; an invalid request becomes what ``unusable`` makes of it (the
+    shopper can enter their details again) or, if nothing, ``StripeProviderError``, as does
+    any other Stripe error.
+    """
     try:
-        intent = get_stripe_client().v1.payment_intents.create(
+        return get_stripe_client().v1.payment_intents.create(
             params=params,  # type: ignore[arg-type]
             options={"idempotency_key": idempotency_key},
         )
@@ -280,28 +318,15 @@ def payment_intent_create(
         )
         raise declined from err
     except stripe.InvalidRequestError as err:
-        # Stripe names the parameter (resource_missing, param payment_method); localstripe
-        # answers a bare 404. Creating references nothing else that could be missing.
-        if (
-            getattr(err, "param", None) == "payment_method"
-            or err.code == "resource_missing"
-            or err.http_status == 404
-        ):
-            # An unknown or unusable payment method id (a forged request, or a stale page):
-            # the shopper can fix it by entering the card again; Stripe is not down.
+        refused = unusable(err)
+        if refused is not None:
             logger.info(
-                "PaymentIntent refused the payment method (%s) key=%s", err.code, idempotency_key
+                "PaymentIntent refused (%s: %s) key=%s", err.code, refused.code, idempotency_key
             )
-            raise PaymentDeclined(
-                _("We could not use those card details. Please enter your card again."),
-                code="invalid_payment_method",
-            ) from err
+            raise refused from err
         raise _provider_error(err, "PaymentIntent create") from err
     except stripe.StripeError as err:
         raise _provider_error(err, "PaymentIntent create") from err
-    info = PaymentIntentInfo.from_stripe(intent)
-    logger.info("PaymentIntent %s created status=%s key=%s", info.id, info.status, idempotency_key)
-    return info
 
 
 def payment_intent_retrieve(*, payment_intent_id: str) -> PaymentIntentInfo:
