@@ -37,6 +37,10 @@ STATIC_ROOT = env("BENCH_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
 EMAIL_BACKEND = "bench.mail.RedisRecordingBackend"
 BENCH_EMAIL_LOG_KEY = env("BENCH_EMAIL_LOG_KEY", default="bench:emails")
 CHECKOUT_SITE_URL = "http://127.0.0.1"
+# The stub and localstripe stand in for Stripe, and speak the Card Element's flow (a
+# PaymentMethod id posted to pay); production's Payment Element needs Stripe itself
+# (checkout.E061 refuses it with another Stripe API base).
+CHECKOUT_PAYMENT_UI = "card_element"
 LOGGING["root"]["level"] = env("DJANGO_LOG_LEVEL", default="WARNING")  # noqa: F405
 # The limiter stays on (its cache round trips are part of what we measure), with limits no
 # benchmark reaches: every request comes from 127.0.0.1, and pay alone is sent ~1,000
