@@ -29,7 +29,11 @@ def nonce_attribute(context: template.Context) -> SafeString:
     """Return ``' nonce="..."'`` when the site's CSP middleware gives the request one."""
     # Both middlewares' lazy nonce is falsy until read: test for None, then read it (which
     # tells the middleware to put it in the header).
-    nonce = getattr(context.get("request"), "csp_nonce", None)
+    request = context.get("request")
+    nonce = getattr(request, "csp_nonce", None)  # django-csp
+    if nonce is None:
+        # Django 6's own ContentSecurityPolicyMiddleware (django.middleware.csp.get_nonce).
+        nonce = getattr(request, "_csp_nonce", None)
     if nonce is None:
         return mark_safe("")
     return format_html(' nonce="{}"', str(nonce))

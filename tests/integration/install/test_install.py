@@ -125,9 +125,20 @@ def home(request):
 
 urlpatterns = [path("", home, name="home"), *urlpatterns]
 """
+# Django 6.1's startproject configures email as MAILERS (EMAIL_HOST and EMAIL_PORT then
+# refuse to load); earlier releases read EMAIL_HOST and EMAIL_PORT.
 MERCHANT_SETTINGS = """
-EMAIL_HOST = "127.0.0.1"
-EMAIL_PORT = int(os.environ["MERCHANT_SMTP_PORT"])
+if "MAILERS" in globals():
+    MAILERS = {
+        "default": {
+            "BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+            "OPTIONS": {"host": "127.0.0.1", "port": int(os.environ["MERCHANT_SMTP_PORT"])},
+        }
+    }
+    MERCHANT_SMTP_PORT = MAILERS["default"]["OPTIONS"]["port"]
+else:
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = MERCHANT_SMTP_PORT = int(os.environ["MERCHANT_SMTP_PORT"])
 DEFAULT_FROM_EMAIL = "The Merchant <hello@merchant.example>"
 """
 
@@ -194,7 +205,7 @@ def _the_documented_steps(
             python,
             "-c",
             "import django; django.setup(); from django.conf import settings as s; "
-            "print(s.DEFAULT_FROM_EMAIL, s.EMAIL_PORT, s.ROOT_URLCONF)",
+            "print(s.DEFAULT_FROM_EMAIL, s.MERCHANT_SMTP_PORT, s.ROOT_URLCONF)",
         ],
         cwd=site,
         env=env,
