@@ -38,6 +38,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.http import require_POST
 
+from checkout.conf import app_settings
 from checkout.services.cart import session_owner
 from checkout.services.http import service_session
 
@@ -62,7 +63,8 @@ _RECORD = (
 
 @require_POST
 def place_floor(request: HttpRequest) -> JsonResponse:
-    """Claim the session's paid attempt, post the order, record it, forget the cart."""
+    """Claim the session's paid attempt, post the order, verify and capture the card hold,
+    record it, forget the cart."""
     public_id = request.session.get("checkout_attempt")
     with connection.cursor() as cursor:
         cursor.execute(_CLAIM, [uuid.UUID(str(public_id)), session_owner(request)])
@@ -90,6 +92,11 @@ def place_floor(request: HttpRequest) -> JsonResponse:
         timeout=(3.05, 10),
     )
     order = answer.json()["data"]
+    # Any placement now verifies its card hold and captures it (issue 16): two Stripe calls.
+    stripe = f"{app_settings.STRIPE_API_BASE}/v1/payment_intents/{intent}"
+    auth = {"Authorization": f"Bearer {app_settings.STRIPE_SECRET_KEY}"}
+    _http.get(stripe, headers=auth, timeout=(3.05, 10))
+    _http.post(f"{stripe}/capture", headers=auth, timeout=(3.05, 10))
     with connection.cursor() as cursor:
         cursor.execute(
             _RECORD,

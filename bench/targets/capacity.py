@@ -12,6 +12,7 @@ from bench import loadgen
 from bench.loadgen import Spec
 from bench.stack import HOST, WORKERS, rss_kib
 from bench.targets.checks import VIEWS, Check, Context, api_calls, stub_call
+from bench.targets.latency import ENDPOINTS
 from bench.targets.prepared import attempts_create, cookie, orders_create
 
 if TYPE_CHECKING:
@@ -55,7 +56,10 @@ def capacity_slow(ctx: Context, mode: Mode) -> dict[str, Any]:
         )
     finally:
         stub_call(ctx, "/_bench/config", {"delay_ms": 0})
-    predicted = WORKERS * 1000 / (calls_per_request * delay + own_ms)
+    # The page's calls go in one round (checkout.services.rounds): a sync worker waits one
+    # delay for all of them, not one per call.
+    rounds = ENDPOINTS["shipping_first"][1]
+    predicted = WORKERS * 1000 / (rounds * delay + own_ms)
     return {
         "rps": round(load.rps, 2),
         "api_calls_per_request": round(calls_per_request, 2),
@@ -66,7 +70,8 @@ def capacity_slow(ctx: Context, mode: Mode) -> dict[str, Any]:
         "p99_ms": round(load.p99_ms, 1),
         "summary": (
             f"{load.rps:.2f} req/s; predicted {WORKERS} workers x 1 / "
-            f"({calls_per_request:g} API calls x {delay:.0f} ms + {own_ms:.0f} ms) "
+            f"({calls_per_request:g} API calls in {rounds} round x {delay:.0f} ms + "
+            f"{own_ms:.0f} ms) "
             f"= {predicted:.2f} req/s"
         ),
     }

@@ -47,7 +47,9 @@ ENDPOINTS: dict[str, tuple[str, int, int, bytes]] = {
     "shipping_post": ("shipping POST", 1, 302, b""),
     "payment_post": ("payment POST (billing, SetupIntent)", 1, 200, b"setup_intent_secret"),
     "pay": ("pay POST (PaymentIntent)", 1, 200, b'"authorized"'),
-    "place": ("place-order POST", 1, 200, b'"placed"'),
+    # POST /orders, then the PaymentIntent is read and captured (issue 16's capture
+    # verification): each call needs the answer before it.
+    "place": ("place-order POST", 3, 200, b'"placed"'),
 }
 
 

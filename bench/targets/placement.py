@@ -98,7 +98,8 @@ def checks(ctx: Context) -> list[Check]:
             # No goal: the least any place-order view does in this stack (bench/floors.py),
             # measured in the same run as the real one, so its gap is our code's cost.
             "post_place_floor",
-            "place-order floor (claim, POST /orders, one record statement, session write)",
+            "place-order floor (claim, POST /orders, verify and capture the hold, "
+            "one record statement, session write)",
             {},
             ctx,
             once=True,

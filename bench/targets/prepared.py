@@ -248,13 +248,15 @@ def orders_bulk_sql(n: int) -> None:
               status, payment_status, is_test, currency, subtotal, shipping_total,
               discount_total, tax_total, gift_card_total, grand_total, amount_charged,
               billing, shipping, shipping_method, items, promo_code, payment_intent_id,
-              tracking_number, shipping_carrier, raw, placed_at, created_at, updated_at)
+              tracking_number, shipping_carrier, raw, placed_at, created_at, updated_at,
+              capture_state, captured_amount, language)
             SELECT %(start)s + g, 'ORD-20250101-S' || (%(start)s + g), 'bench-L3-sql',
               'o' || (%(start)s + g) || '@bench.example.com', 'Shopper ' || g,
               (ARRAY['pending','processing','shipped','delivered'])[1 + g %% 4], 'captured',
               g %% 10 = 0, 'USD', 648.97, 8.99, 0, 53.54, 0, 711.50, 711.50,
               '{{}}'::jsonb, '{{}}'::jsonb, '{{}}'::jsonb, '[]'::jsonb, '', '', '', '',
-              '{{}}'::jsonb, now() - (g || ' minutes')::interval, now(), now()
+              '{{}}'::jsonb, now() - (g || ' minutes')::interval, now(), now(),
+              'captured', 711.50, ''
             FROM generate_series(0, %(n)s - 1) AS g
             """,  # noqa: S608
             {"start": start, "n": n},
