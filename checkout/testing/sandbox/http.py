@@ -1,4 +1,7 @@
-"""The HTTP face of the sandbox: server, router, auth, rate limits, envelope, control API.
+"""The HTTP face of the sandbox: server, router, auth, rate limits, envelope, the API routes.
+
+The control API (``/_sandbox``) is ``control.ControlRoutes``; requests and their
+parameters are ``request``.
 
 ``ThreadingHTTPServer`` runs one thread per connection. Each request passes, in order:
 route faults (``/_sandbox/faults``), key lookup (401), rate limit (429), scope (403), then
@@ -16,61 +19,40 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from checkout.testing.sandbox.config import ConfigError, KeySpec, SandboxConfig, make_key
+from checkout.testing.sandbox.config import KeySpec, SandboxConfig
+from checkout.testing.sandbox.control import ControlRoutes
 from checkout.testing.sandbox.faults import (
-    FaultSpecError,
     RateLimiter,
     RouteFaults,
     WebhookFaults,
 )
 from checkout.testing.sandbox.payments import PaymentGateway
 from checkout.testing.sandbox.records import ApiError, parse_iso
+from checkout.testing.sandbox.request import (
+    API,
+    HangUp,
+    RawBody,
+    Request,
+    Result,
+    body_int,
+    body_str,
+    int_param,
+    path_int,
+)
 from checkout.testing.sandbox.store import Store
 from checkout.testing.sandbox.webhooks import WebhookHub
 from checkout.testing.servers import is_loopback
 
 logger = logging.getLogger(__name__)
 
-API = "/api/v1"
 COMMERCE = "/commerce-api/v1"
 CONTROL = "/_sandbox"
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
-
-Result = tuple[int, Any, dict[str, int] | None]
-
-
-@dataclass
-class Request:
-    method: str
-    path: str
-    query: dict[str, str]
-    body: bytes
-    headers: dict[str, str]
-    params: dict[str, str]
-    key: KeySpec | None
-    client_ip: str
-
-    def json(self) -> dict[str, Any]:
-        if not self.body.strip():
-            raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-        try:
-            data = json.loads(self.body)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise ApiError(400, "invalid_json", "The request body is not valid JSON.") from exc
-        if not isinstance(data, dict):
-            raise ApiError(400, "invalid_json", "The request body must be a JSON object.")
-        return data
-
-    @property
-    def api_key(self) -> KeySpec:
-        assert self.key is not None
-        return self.key
 
 
 Handler = Callable[[Request], Result]
@@ -85,7 +67,7 @@ class Route:
     path: str = ""  # as registered, "{name}" placeholders included
 
 
-class SandboxApp:
+class SandboxApp(ControlRoutes):
     """Routes and handlers, bound to one store, hub, gateway and fault set."""
 
     def __init__(self, config: SandboxConfig) -> None:
@@ -169,8 +151,8 @@ class SandboxApp:
     # --- helpers ---------------------------------------------------------------------
     @staticmethod
     def paginate(req: Request, items: list[Any]) -> Result:
-        page = _int_param(req.query, "page", 1)
-        per_page = min(MAX_PER_PAGE, _int_param(req.query, "per_page", DEFAULT_PER_PAGE))
+        page = int_param(req.query, "page", 1)
+        per_page = min(MAX_PER_PAGE, int_param(req.query, "per_page", DEFAULT_PER_PAGE))
         total = len(items)
         total_pages = max(1, -(-total // per_page)) if total else 0
         chunk = items[(page - 1) * per_page : page * per_page]
@@ -193,7 +175,7 @@ class SandboxApp:
         return self.paginate(req, items)
 
     def product_get(self, req: Request) -> Result:
-        return 200, self.store.get_product(_path_int(req, "product_id"), self.base_url), None
+        return 200, self.store.get_product(path_int(req, "product_id"), self.base_url), None
 
     def categories_list(self, req: Request) -> Result:
         return 200, self.store.list_categories(), None
@@ -207,14 +189,14 @@ class SandboxApp:
 
     def cart_add(self, req: Request) -> Result:
         body = req.json()
-        variant_id = _body_int(body, "variant_id", minimum=1)
-        quantity = _body_int(body, "quantity", minimum=1, default=1)
+        variant_id = body_int(body, "variant_id", minimum=1)
+        quantity = body_int(body, "quantity", minimum=1, default=1)
         cart = self.store.add_item(req.params["cart_id"], variant_id, quantity, self.base_url)
         return 201, cart, None
 
     def cart_update(self, req: Request) -> Result:
-        quantity = _body_int(req.json(), "quantity", minimum=0)
-        item_id = _path_int(req, "item_id")
+        quantity = body_int(req.json(), "quantity", minimum=0)
+        item_id = path_int(req, "item_id")
         return (
             200,
             self.store.update_item(req.params["cart_id"], item_id, quantity, self.base_url),
@@ -222,12 +204,12 @@ class SandboxApp:
         )
 
     def cart_remove(self, req: Request) -> Result:
-        item_id = _path_int(req, "item_id")
+        item_id = path_int(req, "item_id")
         return 200, self.store.remove_item(req.params["cart_id"], item_id, self.base_url), None
 
     def shipping_rates(self, req: Request) -> Result:
         body = req.json()
-        cart_id = _body_str(body, "cart_id")
+        cart_id = body_str(body, "cart_id")
         address = body.get("address")
         if not isinstance(address, dict):
             raise ApiError(
@@ -240,8 +222,8 @@ class SandboxApp:
 
     def calculate_tax(self, req: Request) -> Result:
         body = req.json()
-        cart_id = _body_str(body, "cart_id")
-        state = _body_str(body, "shipping_state")
+        cart_id = body_str(body, "cart_id")
+        state = body_str(body, "shipping_state")
         country = str(body.get("shipping_country") or "US")
         promo = body.get("promo_code")
         email = str(body.get("email") or "")
@@ -252,13 +234,13 @@ class SandboxApp:
 
     def validate_promo(self, req: Request) -> Result:
         body = req.json()
-        cart_id = _body_str(body, "cart_id")
-        code = _body_str(body, "code")
+        cart_id = body_str(body, "cart_id")
+        code = body_str(body, "code")
         email = str(body.get("email") or "")
         return 200, self.store.validate_promo(cart_id, code, email), None
 
     def validate_gift_card(self, req: Request) -> Result:
-        code = _body_str(req.json(), "code")
+        code = body_str(req.json(), "code")
         return 200, self.store.validate_gift_card(code), None
 
     # --- orders ------------------------------------------------------------------------
@@ -269,7 +251,7 @@ class SandboxApp:
         return 201, data, None
 
     def order_get(self, req: Request) -> Result:
-        return 200, self.store.get_order(_path_int(req, "order_id"), req.api_key), None
+        return 200, self.store.get_order(path_int(req, "order_id"), req.api_key), None
 
     def orders_list(self, req: Request) -> Result:
         since = None
@@ -289,9 +271,9 @@ class SandboxApp:
         return self.paginate(req, orders)
 
     def order_status(self, req: Request) -> Result:
-        status = _body_str(req.json(), "status")
+        status = body_str(req.json(), "status")
         data = self.store.change_status(
-            _path_int(req, "order_id"), req.api_key, status, self.gateway.refund
+            path_int(req, "order_id"), req.api_key, status, self.gateway.refund
         )
         return 200, data, None
 
@@ -305,7 +287,7 @@ class SandboxApp:
         if errors:
             raise ApiError(422, "validation_error", "Tracking is not valid.", fields=errors)
         data = self.store.set_tracking(
-            _path_int(req, "order_id"),
+            path_int(req, "order_id"),
             req.api_key,
             body["tracking_number"].strip(),
             body["carrier"].strip(),
@@ -343,7 +325,7 @@ class SandboxApp:
         return 200, [_sub_dict(s) for s in self.hub.subscriptions()], None
 
     def _sub(self, req: Request) -> Any:
-        sub = self.hub.get(_path_int(req, "webhook_id"))
+        sub = self.hub.get(path_int(req, "webhook_id"))
         if sub is None:
             raise ApiError(404, "webhook_not_found", "No webhook with this id.")
         return sub
@@ -364,228 +346,6 @@ class SandboxApp:
             raise ApiError(404, "image_not_found", "No image for this SKU.")
         name, color = found
         return 200, RawBody(_svg(name, color, req.params["sku"]), "image/svg+xml"), None
-
-    def control_index(self, req: Request) -> Result:
-        """List the control calls: where the demo's banner points a person."""
-        calls = [f"{r.method} {r.path}" for r in self.routes if r.scope == "control"]
-        return 200, {"calls": calls, "docs": "docs/sandbox.md, Control API"}, None
-
-    def health(self, req: Request) -> Result:
-        return 200, {"status": "ok"}, None
-
-    def state(self, req: Request) -> Result:
-        with self._counter_lock:
-            served = self.requests_served
-        data = self.store.state()
-        data.update(
-            webhooks={
-                "subscriptions": len(self.hub.subscriptions()),
-                "pending": self.hub.pending(),
-                **self.hub.counters,
-            },
-            payments=dict(self.gateway.counters),
-            route_faults={"pending": self.route_faults.list(), "fired": self.route_faults.fired},
-            webhook_faults=self.webhook_faults.describe(),
-            requests_served=served,
-            stripe_enabled=self.config.stripe_enabled,
-        )
-        return 200, data, None
-
-    def customer_emails(self, req: Request) -> Result:
-        return 200, self.store.customer_email_log(), None
-
-    def reset(self, req: Request) -> Result:
-        self.hub.reset()
-        self.store.reset()
-        self.store.clock_offset = self.store.clock_offset * 0
-        self.route_faults.clear()
-        self.webhook_faults.clear()
-        self.limiter.clear()
-        self.gateway.reset_counters()
-        logger.info("sandbox state reset")
-        return 200, {"reset": True}, None
-
-    def faults_list(self, req: Request) -> Result:
-        return (
-            200,
-            {
-                "routes": self.route_faults.list(),
-                "webhooks": self.webhook_faults.describe(),
-            },
-            None,
-        )
-
-    def fault_add(self, req: Request) -> Result:
-        try:
-            fault = self.route_faults.add(req.json())
-        except (FaultSpecError, ValueError, TypeError) as exc:
-            raise ApiError(422, "invalid_fault", str(exc)) from exc
-        return 201, fault.as_dict(), None
-
-    def faults_clear(self, req: Request) -> Result:
-        self.route_faults.clear()
-        self.webhook_faults.clear()
-        return 200, {"cleared": True}, None
-
-    def fault_drop_orders(self, req: Request) -> Result:
-        count = int(req.json().get("count", 1)) if req.body.strip() else 1
-        fault = self.route_faults.add(
-            {"route": f"POST {API}/orders", "action": "drop_after_process", "count": count}
-        )
-        return 201, fault.as_dict(), None
-
-    def webhook_faults_set(self, req: Request) -> Result:
-        try:
-            return 200, self.webhook_faults.configure(req.json()), None
-        except (FaultSpecError, ValueError, TypeError) as exc:
-            raise ApiError(422, "invalid_fault", str(exc)) from exc
-
-    def order_advance(self, req: Request) -> Result:
-        body = req.json()
-        target = _body_str(body, "to")
-        data = self.store.advance(
-            _path_int(req, "order_id"),
-            target,
-            body.get("tracking_number"),
-            body.get("carrier"),
-            self.gateway.refund,
-        )
-        return 200, data, None
-
-    def key_add(self, req: Request) -> Result:
-        body = req.json()
-        try:
-            spec = make_key(
-                _body_str(body, "key"),
-                body.get("scopes", "*"),
-                str(body.get("tier", "unlimited")),
-                tiers=self.config.tiers,
-                limits=body.get("limits"),
-            )
-        except (ConfigError, ValueError, TypeError) as exc:
-            raise ApiError(422, "invalid_key", str(exc)) from exc
-        self.store.add_key(spec)
-        self.limiter.forget(spec.key)
-        return (
-            201,
-            {
-                "key": spec.key,
-                "scopes": sorted(spec.scopes),
-                "tier": spec.tier,
-                "limits": [list(w) for w in spec.limits],
-            },
-            None,
-        )
-
-    def key_revoke(self, req: Request) -> Result:
-        if not self.store.revoke_key(req.params["key"]):
-            raise ApiError(404, "key_not_found", "No such key.")
-        return 200, {"revoked": True}, None
-
-    def gift_card_add(self, req: Request) -> Result:
-        body = req.json()
-        try:
-            balance = Decimal(str(body.get("balance", "25.00")))
-        except InvalidOperation as exc:
-            raise ApiError(422, "validation_error", "balance must be a number.") from exc
-        status = str(body.get("status", "active"))
-        if status not in {"active", "redeemed", "expired", "disabled"}:
-            raise ApiError(422, "validation_error", "Unknown gift card status.")
-        card = self.store.add_gift_card(body.get("code"), balance, status)
-        return 201, {"code": card.code, "balance": float(card.balance), "status": card.status}, None
-
-    def clock_set(self, req: Request) -> Result:
-        from datetime import timedelta
-
-        seconds = float(req.json().get("offset_seconds", 0))
-        with self.store.lock:
-            self.store.clock_offset = timedelta(seconds=seconds)
-        return 200, {"offset_seconds": seconds, "now": self.store.now().isoformat()}, None
-
-    def latency_set(self, req: Request) -> Result:
-        body = req.json()
-        try:
-            latency = float(body.get("latency_ms", self.config.latency_ms))
-            jitter = float(body.get("latency_jitter_ms", self.config.latency_jitter_ms))
-        except (TypeError, ValueError) as exc:
-            raise ApiError(422, "validation_error", "Latencies are milliseconds.") from exc
-        if not (0 <= latency <= 60_000 and 0 <= jitter <= 60_000):
-            raise ApiError(422, "validation_error", "Latencies must be within 0-60000 ms.")
-        self.config.latency_ms, self.config.latency_jitter_ms = latency, jitter
-        return 200, {"latency_ms": latency, "latency_jitter_ms": jitter}, None
-
-    def stock_set(self, req: Request) -> Result:
-        """Give every variant in stock ``quantity_available`` units; sold-out ones stay so.
-
-        A load test's shoppers buy far more than the seeded stock of a few dozen.
-        """
-        try:
-            quantity = int(req.json().get("quantity_available", 0))
-        except (TypeError, ValueError) as exc:
-            raise ApiError(422, "validation_error", "quantity_available is a number.") from exc
-        if not 1 <= quantity <= 1_000_000:
-            raise ApiError(422, "validation_error", "quantity_available must be 1-1000000.")
-        with self.store.lock:
-            restocked = [v for v in self.store.variants.values() if v.quantity_available > 0]
-            for variant in restocked:
-                variant.quantity_available = quantity
-        return 200, {"variants": len(restocked), "quantity_available": quantity}, None
-
-
-@dataclass
-class RawBody:
-    content: bytes
-    content_type: str
-
-
-class HangUp(Exception):
-    """Close the connection without an answer."""
-
-
-def _int_param(query: dict[str, str], name: str, default: int) -> int:
-    raw = query.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ApiError(
-            422,
-            "validation_error",
-            f"{name} must be a positive integer.",
-            fields={name: ["Must be a positive integer."]},
-        )
-    return value
-
-
-def _path_int(req: Request, name: str) -> int:
-    try:
-        return int(req.params[name])
-    except ValueError as exc:
-        raise ApiError(404, "not_found", "No resource at this path.") from exc
-
-
-def _body_int(body: dict[str, Any], name: str, minimum: int, default: int | None = None) -> int:
-    value = body.get(name, default)
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ApiError(
-            422,
-            "validation_error",
-            f"{name} must be an integer >= {minimum}.",
-            fields={name: [f"Must be an integer >= {minimum}."]},
-        )
-    return value
-
-
-def _body_str(body: dict[str, Any], name: str) -> str:
-    value = body.get(name)
-    if not isinstance(value, str) or not value.strip():
-        raise ApiError(
-            422, "validation_error", f"{name} is required.", fields={name: ["Required."]}
-        )
-    return value.strip()
 
 
 def _webhook_url_ok(url: str) -> bool:
