@@ -495,36 +495,6 @@ def test_iter_orders_walks_pages_and_yields_each_order_once(
     assert sent_params(spectra_http.calls[1]) == {"page": "2", "per_page": "2", "status": "pending"}
 
 
-def test_find_order_by_cart(spectra: SpectraClient, spectra_http: Mock) -> None:
-    spectra_http.get(
-        f"{API}/orders",
-        match=[matchers.query_param_matcher({"cart_id": CART_ID, "page": "1", "per_page": "100"})],
-        json=ok([ORDER], page_meta(1, 1, total=1)),
-    )
-
-    found = spectra.find_order_by_cart(CART_ID)
-
-    assert found is not None
-    assert found.id == 1234
-
-
-def test_find_order_by_cart_none(spectra: SpectraClient, spectra_http: Mock) -> None:
-    spectra_http.get(f"{API}/orders", json=ok([], page_meta(1, 0)))
-
-    assert spectra.find_order_by_cart(CART_ID) is None
-
-
-def test_find_order_by_cart_ignores_orders_of_other_carts(
-    spectra: SpectraClient, spectra_http: Mock
-) -> None:
-    # An API that ignored the cart_id filter must not make us adopt a stranger's order.
-    spectra_http.get(
-        f"{API}/orders", json=ok([order(id=9, cart_id="someone-else"), order(cart_id="")])
-    )
-
-    assert spectra.find_order_by_cart(CART_ID) is None
-
-
 def test_set_order_status(spectra: SpectraClient, spectra_http: Mock) -> None:
     spectra_http.patch(
         f"{API}/orders/1234/status",

@@ -418,14 +418,6 @@ class SpectraClient:
             key=lambda order: order.id,
         )
 
-    def find_order_by_cart(self, cart_id: str) -> Order | None:
-        """Return the order placed from a cart, or None if there is none."""
-        # The cart_id filter is our sandbox's, not documented. Check each answer's
-        # cart_id ourselves, so an API that ignored the filter can never make us adopt
-        # somebody else's order.
-        page = self.list_orders(cart_id=cart_id, per_page=MAX_PER_PAGE)
-        return next((order for order in page.items if order.cart_id == cart_id), None)
-
     def set_order_status(self, order_id: int, status: str) -> Order | None:
         """Move an order to a new status; return it, or None when the answer is thinner
         than an order (read it with ``get_order``)."""

@@ -19,7 +19,7 @@ from checkout.exceptions import (
 )
 from checkout.testing.servers import free_port
 
-from .conftest import CABLE, HUGE_GIFT_CARD, Contract, wait_until
+from .conftest import CABLE, HUGE_GIFT_CARD, Contract, order_for_cart, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -103,7 +103,7 @@ def test_order_post_5xx_is_an_unknown_outcome_sent_once(contract: Contract) -> N
     assert contract.recorder.sleeps == []
     assert fired(contract, "error") == 1
     # The injected 5xx came before processing: resolving by lookup finds nothing.
-    assert client.find_order_by_cart(cart.id) is None
+    assert order_for_cart(client, cart.id) is None
     assert contract.state()["orders"] == 0
 
 
@@ -209,11 +209,11 @@ def test_order_post_hang_then_close_is_unknown_and_no_order(contract: Contract) 
     assert excinfo.value.code == "timeout"
     assert len(contract.recorder.attempts("POST", "/api/v1/orders")) == 1
     time.sleep(0.6)  # let the sandbox finish its hang (it drops the request unprocessed)
-    assert client.find_order_by_cart(cart.id) is None
+    assert order_for_cart(client, cart.id) is None
     assert contract.state()["orders"] == 0
 
 
-@pytest.mark.default_contract("find_order_by_cart through the cart_id filter")
+@pytest.mark.default_contract("finds the order through the cart_id filter")
 def test_order_post_hang_then_answer_is_unknown_but_placed(contract: Contract) -> None:
     client = contract.client(order_timeout=0.2)
     cart = contract.cart(client)
@@ -224,7 +224,7 @@ def test_order_post_hang_then_answer_is_unknown_but_placed(contract: Contract) -
 
     assert excinfo.value.code == "timeout"
     assert len(contract.recorder.attempts("POST", "/api/v1/orders")) == 1
-    found = wait_until(lambda: client.find_order_by_cart(cart.id))
+    found = wait_until(lambda: order_for_cart(client, cart.id))
     assert found is not None
     assert found.cart_id == cart.id
     assert contract.state()["orders"] == 1
@@ -248,7 +248,7 @@ def test_write_hang_is_not_retried(contract: Contract) -> None:
 # --- Created, then the answer dropped ----------------------------------------------------
 
 
-@pytest.mark.default_contract("find_order_by_cart and the sandbox capturing")
+@pytest.mark.default_contract("the cart_id filter and the sandbox capturing")
 def test_create_then_drop_leaves_an_order_that_lookup_finds(contract: Contract) -> None:
     client = contract.client()
     cart = contract.cart(client, (CABLE, 3))
@@ -265,7 +265,7 @@ def test_create_then_drop_leaves_an_order_that_lookup_finds(contract: Contract) 
     state = contract.state()
     assert state["orders"] == 1
     assert state["captures"] == 1
-    found = client.find_order_by_cart(cart.id)
+    found = order_for_cart(client, cart.id)
     assert found is not None
     assert found.cart_id == cart.id
     assert found.payment_intent_id == intent_id

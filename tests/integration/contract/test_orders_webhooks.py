@@ -20,7 +20,7 @@ from checkout.services.spectra import (
 from checkout.testing.receiver import WebhookReceiver
 from checkout.testing.signing import sign_webhook_body
 
-from .conftest import CABLE, Contract, wait_until
+from .conftest import CABLE, Contract, order_for_cart, wait_until
 
 pytestmark = [pytest.mark.integration]
 
@@ -82,14 +82,14 @@ def test_gift_card_order_needs_no_payment_intent(contract: Contract) -> None:
 
 
 @pytest.mark.default_contract("GET /orders filters by cart_id")
-def test_get_order_list_orders_and_find_by_cart(contract: Contract) -> None:
+def test_get_order_list_orders_and_the_cart_filter(contract: Contract) -> None:
     client = contract.client()
     placed = [contract.gift_card_order(client) for _ in range(5)]
 
     got = client.get_order(placed[2].id)
     page = client.list_orders(per_page=2)
     walked = list(client.iter_orders(per_page=2))
-    found = client.find_order_by_cart(placed[3].cart_id)
+    found = order_for_cart(client, placed[3].cart_id)
 
     assert got == placed[2]
     assert got.created_at == placed[2].created_at
@@ -99,8 +99,8 @@ def test_get_order_list_orders_and_find_by_cart(contract: Contract) -> None:
     assert len(contract.recorder.attempts("GET", "/api/v1/orders")) == 1 + 3 + 1
     assert found is not None
     assert found.id == placed[3].id
-    assert client.find_order_by_cart("no-such-cart") is None
-    assert client.find_order_by_cart(client.create_cart().id) is None
+    assert order_for_cart(client, "no-such-cart") is None
+    assert order_for_cart(client, client.create_cart().id) is None
 
 
 def test_iter_orders_yields_each_order_once_while_the_list_shifts(contract: Contract) -> None:
