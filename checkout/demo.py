@@ -42,6 +42,7 @@ from types import FrameType
 from typing import IO, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
+from checkout.testing.sandbox.config import milliseconds
 from checkout.testing.servers import is_loopback
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -140,14 +141,14 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--api-latency-ms",
-        type=float,
-        default=float(env("DEMO_API_LATENCY_MS", "0")),
+        type=milliseconds,
+        default=milliseconds(env("DEMO_API_LATENCY_MS", "0")),
         help="milliseconds every answer of the Spectra sandbox waits (default 0)",
     )
     parser.add_argument(
         "--api-latency-jitter-ms",
-        type=float,
-        default=float(env("DEMO_API_LATENCY_JITTER_MS", "0")),
+        type=milliseconds,
+        default=milliseconds(env("DEMO_API_LATENCY_JITTER_MS", "0")),
         help="up to this many milliseconds more per sandbox answer, at random (default 0)",
     )
     parser.add_argument(

@@ -180,7 +180,8 @@ def _env(name: str, default: str = "") -> str:
     return os.environ.get(f"SPECTRA_SANDBOX_{name}", default)
 
 
-def _milliseconds(value: str) -> float:
+def milliseconds(value: str) -> float:
+    """Parse a latency flag: a number of milliseconds in 0-60000 (argparse type)."""
     try:
         number = float(value)
     except ValueError:
@@ -239,14 +240,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--latency-ms",
-        type=_milliseconds,
-        default=_milliseconds(_env("LATENCY_MS", "0")),
+        type=milliseconds,
+        default=milliseconds(_env("LATENCY_MS", "0")),
         help="milliseconds every API answer waits, as a real API's latency (default 0)",
     )
     parser.add_argument(
         "--latency-jitter-ms",
-        type=_milliseconds,
-        default=_milliseconds(_env("LATENCY_JITTER_MS", "0")),
+        type=milliseconds,
+        default=milliseconds(_env("LATENCY_JITTER_MS", "0")),
         help="up to this many milliseconds more, at random, per answer (default 0)",
     )
     parser.add_argument("--seed", type=int, default=int(_env("SEED", "20260515")))
