@@ -120,6 +120,7 @@ def attempts_create(
     Each session holds its cart, its attempt and the owner token its attempt is bound to
     (``checkout.services.cart.session_owner``), as after the shopper's earlier steps.
     """
+    from checkout.languages import supported_language
     from checkout.models import CheckoutAttempt
     from checkout.services.cart import owner_hash
 
@@ -130,6 +131,8 @@ def attempts_create(
     for cart, token in zip(carts, tokens, strict=True):
         attempt = CheckoutAttempt(cart_id=cart, owner=owner_hash(token))
         if step in ("shipping", "payment"):
+            # As the information POST leaves it: the shopper's language is kept then.
+            attempt.language = supported_language(settings.LANGUAGE_CODE)
             attempt.email = "ada@example.com"
             attempt.phone = "+1 512 555 0100"
             attempt.shipping_address = dict(ADDRESS)

@@ -48,8 +48,16 @@ def order_payment_intent_id(order: Order) -> str:
 
 
 def _save(
-    order: Order, state: str, message: str, *, captured: Decimal | None, **data: object
+    order: Order,
+    state: str,
+    message: str,
+    *,
+    captured: Decimal | None,
+    before: OrderEvent | None = None,
+    **data: object,
 ) -> str:
+    """Move the order to ``state`` with its timeline entry (and ``before``, an entry that
+    explains it), in one transaction; return the state the order is in."""
     now = timezone.now()
     fields: dict[str, object] = {"capture_state": state, "payment_checked_at": now}
     if captured is not None:
@@ -63,13 +71,14 @@ def _save(
             .update(**fields, updated_at=now)
         )
         if moved:
-            OrderEvent.objects.create(
+            entry = OrderEvent(
                 order=order,
                 attempt_id=order.attempt_id,
                 kind=OrderEvent.Kind.PAYMENT,
                 message=message,
                 data={"capture_state": state, **{k: str(v) for k, v in data.items()}},
             )
+            OrderEvent.objects.bulk_create([before, entry] if before else [entry])
         else:
             Order.objects.filter(pk=order.pk).update(payment_checked_at=now)
             order.refresh_from_db(fields=["capture_state", "captured_amount"])
@@ -85,13 +94,15 @@ def _checked(order: Order) -> None:
     order.payment_checked_at = now
 
 
-def order_payment_verify(*, order: Order) -> str:
+def order_payment_verify(*, order: Order, reload: bool = True) -> str:
     """Verify (and if needed capture) the payment of ``order``; return its capture state.
 
     ``pending`` means it could not be decided now (Stripe unreachable, or the intent is
-    still processing): reconciliation calls this again.
+    still processing): reconciliation calls this again. ``reload=False`` when ``order``
+    is the row just committed (placement), so it is not read again.
     """
-    order.refresh_from_db()
+    if reload:
+        order.refresh_from_db()
     if order.capture_state in SETTLED:
         return order.capture_state
     if order.attempt_id is None:
@@ -171,14 +182,18 @@ def _settle(order: Order, intent: PaymentIntentInfo) -> str:
 def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
     # Never more than the hold: a larger amount_charged is already flagged at placement.
     amount = min(order.amount_charged, intent.amount)
-    if by_api:
-        OrderEvent.objects.create(
+    # Written with the capture's own entry (one commit), or alone if the capture fails.
+    note = (
+        OrderEvent(
             order=order,
             attempt_id=order.attempt_id,
             kind=OrderEvent.Kind.PAYMENT,
             message=_("Spectra did not capture the payment; the app captures it now."),
             data={"payment_intent": intent.id},
         )
+        if by_api
+        else None
+    )
     try:
         captured = payment_intent_capture(
             payment_intent_id=intent.id,
@@ -187,6 +202,8 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
             idempotency_key=f"checkout-order-{order.pk}-capture",
         )
     except StripeProviderError as err:
+        if note is not None:
+            note.save()
         try:
             now = payment_intent_retrieve(payment_intent_id=intent.id)
         except StripeProviderError:
@@ -197,6 +214,8 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
         _checked(order)
         return Capture.PENDING
     if not captured.captured:
+        if note is not None:
+            note.save()
         return _settle(order, captured)
     return _save(
         order,
@@ -204,6 +223,7 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
         _("Payment captured: %(amount)s.")
         % {"amount": format_money(amount, currency=intent.currency)},
         captured=amount,
+        before=note,
         payment_intent=intent.id,
     )
 

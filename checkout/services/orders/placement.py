@@ -337,7 +337,7 @@ def _adopt(attempt: CheckoutAttempt, remote: spectra.Order) -> PlacementResult:
     order, _created = order_record(remote=remote, attempt=attempt)  # updates ``attempt``
     # Outside order_record's transaction: Stripe is called. A failure here leaves the
     # order ``pending`` capture for reconciliation; the shopper's order stands either way.
-    order_payment_verify(order=order)
+    order_payment_verify(order=order, reload=False)  # the row order_record committed
     if attempt.state != State.PLACED:
         return _pending(attempt)
     return PlacementResult("placed", order, "placed", _("Your order is placed."), None)

@@ -105,9 +105,32 @@ def test_api_that_only_records_the_payment_is_captured_by_the_app(
     order = Order.objects.get(spectra_id=501)
     assert order.capture_state == Order.Capture.CAPTURED
     assert order.captured_amount == attempt.amount_due
+    messages = list(order.events.order_by("created_at", "pk").values_list("message", flat=True))
+    # The note and the capture's entry are written together, in the order they happened.
+    note = messages.index("Spectra did not capture the payment; the app captures it now.")
+    assert messages[note + 1].startswith("Payment captured")
+
+
+def test_a_failed_capture_still_says_why_the_app_captures_and_waits(
+    live: Live, ready_attempt: MakeAttempt, api: responses.RequestsMock
+) -> None:
+    attempt = _paid(live, ready_attempt)
+    api.add(
+        "POST", _orders_url(live), json=_envelope(_doc_order(live, attempt, id=505)), status=201
+    )
+    capture_url = (
+        f"{live.localstripe.api_base}/v1/payment_intents/{attempt.payment_intent_id}/capture"
+    )
+    api.add("POST", capture_url, body=requests.ConnectionError("stripe down"))
+
+    assert orders.order_place(attempt=attempt).status == "placed"
+
+    order = Order.objects.get(spectra_id=505)
+    assert order.capture_state == Order.Capture.PENDING  # reconciliation tries again
+    assert live.intent(attempt.payment_intent_id)["status"] == "requires_capture"
     messages = list(order.events.values_list("message", flat=True))
     assert "Spectra did not capture the payment; the app captures it now." in messages
-    assert any(m.startswith("Payment captured") for m in messages)
+    assert not any(m.startswith("Payment captured") for m in messages)
 
 
 def test_capture_by_app_captures_amount_charged_after_the_order_exists(
