@@ -56,8 +56,9 @@ _CLAIM = (
 _RECORD = (
     "WITH settled AS (UPDATE checkout_checkoutattempt SET state = 'placed', "
     "updated_at = now() WHERE id = %s AND state = 'submitting' RETURNING id) "
-    "INSERT INTO checkout_orderevent (attempt_id, kind, message, data, created_at) "
-    "SELECT id, 'attempt', %s, %s, now() FROM settled"
+    "INSERT INTO checkout_orderevent "
+    "(attempt_id, kind, message, message_id, message_params, data, created_at) "
+    "SELECT id, 'attempt', %s, %s, %s, %s, now() FROM settled"
 )
 
 
@@ -100,7 +101,14 @@ def place_floor(request: HttpRequest) -> JsonResponse:
     with connection.cursor() as cursor:
         cursor.execute(
             _RECORD,
-            [attempt_id, f"Order {order['order_number']} placed.", json.dumps({"id": order["id"]})],
+            [
+                attempt_id,
+                f"Order {order['order_number']} placed.",
+                # The entry as the app writes it (checkout.timeline_text): id and parameters.
+                "Order %(number)s placed.",
+                json.dumps({"number": order["order_number"]}),
+                json.dumps({"id": order["id"]}),
+            ],
         )
     request.session.pop("checkout_cart_id", None)
     request.session.pop("checkout_cart_count", None)

@@ -23,6 +23,7 @@ from django.utils.translation import gettext_lazy as _
 if TYPE_CHECKING:
     from django_stubs_ext import StrOrPromise
 from checkout.services.spectra.results import API_CURRENCY
+from checkout.timeline_text import render as render_timeline_text
 
 ZERO = Decimal("0.00")
 
@@ -290,7 +291,16 @@ class OrderEvent(models.Model):
         CheckoutAttempt, on_delete=models.CASCADE, null=True, blank=True, related_name="events"
     )
     kind = models.CharField(_("kind"), max_length=16, choices=Kind.choices)
+    # The entry in English, kept for exports, search and logs; rows written before
+    # message ids (migration 0008) hold it in the language of the request that wrote them.
     message = models.TextField(_("message"))
+    # What pages show, in the reader's language: the gettext message id and its
+    # parameters (checkout.timeline_text). Blank for those older rows and for text that
+    # is the same in every language (an API call's method, path and status).
+    message_id = models.TextField(_("message id"), blank=True)
+    message_params: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
+        _("message parameters"), default=dict, blank=True
+    )
     data: models.JSONField[dict[str, Any], dict[str, Any]] = models.JSONField(
         _("data"), default=dict, blank=True
     )
@@ -309,7 +319,13 @@ class OrderEvent(models.Model):
         ordering = ("created_at", "id")
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()}: {self.message}"
+        return f"{self.get_kind_display()}: {self.get_message_display()}"
+
+    def get_message_display(self) -> str:
+        """Return the entry in the active language (an older row: the text it stored)."""
+        if not self.message_id:
+            return self.message
+        return render_timeline_text(self.message_id, self.message_params)
 
 
 class WebhookEvent(models.Model):

@@ -27,7 +27,7 @@ from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import F, Field
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings
 from checkout.exceptions import SpectraNotFound
@@ -39,6 +39,7 @@ from checkout.services.spectra import Order as RemoteOrder
 from checkout.services.spectra import get_spectra_client
 from checkout.services.spectra.results import ResponseFormatError
 from checkout.services.sync import OrderHint, order_apply_remote, order_find_local
+from checkout.timeline_text import note
 
 logger = logging.getLogger(__name__)
 
@@ -370,11 +371,13 @@ def _wait_for_tracking(event: WebhookEvent, remote: RemoteOrder) -> str:
         OrderEvent.objects.create(
             order=local,
             kind=OrderEvent.Kind.IGNORED,
-            message=_(
-                "Shipped without tracking yet (webhook %(event)s): waiting for "
-                "order.shipped or the next reconciliation."
-            )
-            % {"event": event.event_type},
+            **note(
+                gettext_noop(
+                    "Shipped without tracking yet (webhook %(event)s): waiting for "
+                    "order.shipped or the next reconciliation."
+                ),
+                event=event.event_type,
+            ).fields(),
             data={"webhook_event_id": event.pk, "reason": "awaiting_tracking"},
         )
     _finish(event, WebhookEvent.Outcome.IGNORED)
@@ -453,8 +456,11 @@ def _process_stripe(*, event_id: int, force: bool) -> str:
             attempt=attempt,
             order=attempt.order if has_order else None,
             kind=OrderEvent.Kind.WEBHOOK,
-            message=_("Stripe %(type)s for PaymentIntent %(pi)s.")
-            % {"type": event.event_type, "pi": obj.get("id", "")},
+            **note(
+                gettext_noop("Stripe %(type)s for PaymentIntent %(pi)s."),
+                type=event.event_type,
+                pi=obj.get("id", ""),
+            ).fields(),
             data={"webhook_event_id": event.pk, "status": obj.get("status", "")},
         )
         if (

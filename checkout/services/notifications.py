@@ -34,6 +34,7 @@ from django.db.models import Q
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings, money
 from checkout.languages import shopper_language
@@ -42,6 +43,7 @@ from checkout.models import EmailNotification, Order, OrderEvent
 from checkout.services.constraints import insert_unless_conflict
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
+from checkout.timeline_text import Note, choice, note
 
 logger = logging.getLogger(__name__)
 
@@ -55,6 +57,8 @@ EMAIL_FOR_STATUS: dict[str, str] = {
     Order.Status.REFUNDED: EmailNotification.Kind.REFUNDED,
 }
 
+NO_ADDRESS = gettext_noop("The order has no email address.")
+
 DEFAULT_SEND_LEASE = 300
 MAX_SEND_ATTEMPTS = 20
 MARK_SENT_TRIES = 6  # about 3 s of retries after the send (see _mark_sent)
@@ -64,17 +68,25 @@ def _send_lease() -> dt.timedelta:
     return dt.timedelta(seconds=app_settings.EMAIL_SEND_LEASE or DEFAULT_SEND_LEASE)
 
 
-def _suppressed_reason(*, order: Order, kind: str) -> str:
+def _suppressed_reason(*, order: Order, kind: str) -> Note | None:
     if kind not in app_settings.EMAIL_KINDS:
-        return _("Email kind %(kind)s is switched off (CHECKOUT_EMAIL_KINDS).") % {"kind": kind}
+        return note(
+            gettext_noop("Email kind %(kind)s is switched off (CHECKOUT_EMAIL_KINDS)."), kind=kind
+        )
     if not order.is_test and app_settings.EMAIL_SENDER.get(kind) == "spectra":
         # Spectra emails live customers itself about this kind: ours would be a second.
-        return _("Spectra sends this email to the customer (CHECKOUT_EMAIL_SENDER).")
+        return note(
+            gettext_noop("Spectra sends this email to the customer (CHECKOUT_EMAIL_SENDER).")
+        )
     if order.is_test and not app_settings.SEND_TEST_ORDER_EMAILS:
-        return _("Test order: customer emails are not sent (CHECKOUT_SEND_TEST_ORDER_EMAILS).")
+        return note(
+            gettext_noop(
+                "Test order: customer emails are not sent (CHECKOUT_SEND_TEST_ORDER_EMAILS)."
+            )
+        )
     if not order.email:
-        return _("The order has no email address.")
-    return ""
+        return note(NO_ADDRESS)
+    return None
 
 
 def email_schedule(
@@ -120,7 +132,7 @@ def email_ledger_row(*, order: Order, kind: str) -> EmailNotification:
         kind=kind,
         to_email=order.email,
         status=(EmailNotification.Status.SUPPRESSED if reason else EmailNotification.Status.QUEUED),
-        suppressed_reason=reason[:255],
+        suppressed_reason=str(reason or "")[:255],
     )
 
 
@@ -165,12 +177,15 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
                 if order.email
                 else EmailNotification.Status.SUPPRESSED
             ),
-            suppressed_reason="" if order.email else _("The order has no email address."),
+            suppressed_reason="" if order.email else _(NO_ADDRESS),
         )
         OrderEvent.objects.create(
             order=order,
             kind=OrderEvent.Kind.EMAIL,
-            message=_("Resend of the %(kind)s email requested.") % {"kind": kind},
+            **note(
+                gettext_noop("Resend of the %(kind)s email requested."),
+                kind=choice(EmailNotification.Kind, kind),
+            ).fields(),
             data={"notification_id": notification.pk, "kind": kind},
             actor=notification.requested_by,
         )
@@ -180,34 +195,37 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> EmailNotification:
     return notification
 
 
-def _schedule_message(notification: EmailNotification) -> str:
+def _schedule_message(notification: EmailNotification) -> Note:
+    kind = choice(EmailNotification.Kind, notification.kind)
     if notification.status == EmailNotification.Status.SUPPRESSED:
-        return _("%(kind)s email suppressed: %(reason)s") % {
-            "kind": notification.get_kind_display(),
-            "reason": notification.suppressed_reason,
-        }
-    return _("%(kind)s email queued for %(to)s.") % {
-        "kind": notification.get_kind_display(),
-        "to": notification.to_email,
-    }
+        # The reason again, as a message id: the ledger row keeps it as text.
+        reason = _suppressed_reason(order=notification.order, kind=notification.kind)
+        return note(
+            gettext_noop("%(kind)s email suppressed: %(reason)s"),
+            kind=kind,
+            reason=reason or notification.suppressed_reason,
+        )
+    return note(
+        gettext_noop("%(kind)s email queued for %(to)s."), kind=kind, to=notification.to_email
+    )
 
 
-def _record(notification: EmailNotification, message: str, **data: Any) -> None:
+def _record(notification: EmailNotification, message: Note, **data: Any) -> None:
     _entry(notification, message, **data).save()
 
 
-def _entry(notification: EmailNotification, message: str, **data: Any) -> OrderEvent:
+def _entry(notification: EmailNotification, message: Note, **data: Any) -> OrderEvent:
     """Return the (unsaved) timeline entry for something that happened to an email."""
     return OrderEvent(
         order_id=notification.order_id,
         kind=OrderEvent.Kind.EMAIL,
-        message=message,
         data={
             "notification_id": notification.pk,
             "kind": notification.kind,
             "status": notification.status,
             **data,
         },
+        **message.fields(),
     )
 
 
@@ -377,11 +395,11 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
     notification.subject = rendered.subject[:255]
     _record(
         notification,
-        _("%(kind)s email sent to %(to)s.")
-        % {
-            "kind": notification.get_kind_display(),
-            "to": notification.to_email,
-        },
+        note(
+            gettext_noop("%(kind)s email sent to %(to)s."),
+            kind=choice(EmailNotification.Kind, notification.kind),
+            to=notification.to_email,
+        ),
     )
     logger.info("order %s: %s email sent", order.order_number, notification.kind)
     return notification
@@ -440,11 +458,11 @@ def email_mark_failed(*, notification_id: int, error: str) -> None:
     notification.save(update_fields=["status", "error"])
     _record(
         notification,
-        _("%(kind)s email failed: %(error)s")
-        % {
-            "kind": notification.get_kind_display(),
-            "error": error[:200],
-        },
+        note(
+            gettext_noop("%(kind)s email failed: %(error)s"),
+            kind=choice(EmailNotification.Kind, notification.kind),
+            error=error[:200],
+        ),
     )
 
 

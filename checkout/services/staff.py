@@ -24,15 +24,16 @@ from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.exceptions import CheckoutError, ProviderError, SpectraError, SpectraNotFound
 from checkout.models import CheckoutAttempt, EmailNotification, Order, OrderEvent, WebhookEvent
-from checkout.money import format_money
 from checkout.services import inbox, notifications, orders, payments, sync
 from checkout.services.environments import spectra_environment_is_test
 from checkout.services.orders.capture import order_payment_intent_id
 from checkout.services.spectra import CallRecord, SpectraClient, get_spectra_client
 from checkout.services.spectra import Order as RemoteOrder
+from checkout.timeline_text import Amount, Note, choice, note
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +128,7 @@ def _recording_api_calls(
 
 def _record_staff(
     *,
-    message: str,
+    message: Note,
     actor: Any,
     order: Order | None = None,
     attempt: CheckoutAttempt | None = None,
@@ -138,9 +139,9 @@ def _record_staff(
         order=order,
         attempt=attempt,
         kind=OrderEvent.Kind.STAFF,
-        message=message,
         data={"ok": ok, "actor": _actor_name(actor), **data},
         actor=_actor(actor),
+        **message.fields(),
     )
 
 
@@ -152,7 +153,7 @@ def _api_reason(err: SpectraError) -> str:
 
 
 def _refused(
-    *, what: str, err: Exception, actor: Any, order: Order | None, attempt: Any = None
+    *, what: Note, err: Exception, actor: Any, order: Order | None, attempt: Any = None
 ) -> StaffActionError:
     if isinstance(err, SpectraError):
         reason = _api_reason(err)
@@ -160,14 +161,14 @@ def _refused(
     else:
         reason = str(err) or err.__class__.__name__
         code = getattr(err, "code", "") or ""
-    message = _("%(what)s failed: %(reason)s") % {"what": what, "reason": reason}
+    message = note(gettext_noop("%(what)s failed: %(reason)s"), what=what, reason=reason)
     _record_staff(message=message, actor=actor, order=order, attempt=attempt, ok=False, code=code)
     logger.warning(
         "Staff action on %s refused: %s",
         order.order_number if order else attempt,
         reason,
     )
-    return StaffActionError(message, code=code)
+    return StaffActionError(str(message), code=code)
 
 
 def _apply(*, remote: RemoteOrder, actor: Any) -> Order:
@@ -189,16 +190,11 @@ def order_action_applies(*, order: Order, action: str) -> bool:
     return allowed is None or order.status in allowed
 
 
-def _status_label(status: str) -> str:
-    # Unknown statuses from the API are stored as they come (no choices on the field).
-    return str(dict(Order.Status.choices).get(status, status))
-
-
-def _require_applies(*, order: Order, action: str, what: str) -> None:
+def _require_applies(*, order: Order, action: str, what: Note) -> None:
     if not order_action_applies(order=order, action=action):
         raise StaffActionError(
             _("%(what)s refused: its status is %(status)s.")
-            % {"what": what, "status": _status_label(order.status)},
+            % {"what": what, "status": choice(Order.Status, order.status)},
             code="not_applicable",
         )
 
@@ -216,7 +212,7 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
     """Set tracking on Spectra, then mark the order shipped there; apply the answer locally."""
     tracking_number = tracking_number.strip()
     carrier = carrier.strip()
-    what = _("Shipping order %(number)s") % {"number": order.order_number}
+    what = note(gettext_noop("Shipping order %(number)s"), number=order.order_number)
     if not tracking_number or not carrier:
         raise StaffActionError(_("A tracking number and a carrier are required."))
     _require_applies(order=order, action="ship", what=what)
@@ -260,8 +256,12 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
         )
     order = _apply(remote=remote, actor=actor)
     _record_staff(
-        message=_("Marked shipped: %(carrier)s %(number)s (Spectra status: %(status)s).")
-        % {"carrier": carrier, "number": tracking_number, "status": remote.status},
+        message=note(
+            gettext_noop("Marked shipped: %(carrier)s %(number)s (Spectra status: %(status)s)."),
+            carrier=carrier,
+            number=tracking_number,
+            status=choice(Order.Status, remote.status),
+        ),
         actor=actor,
         order=order,
         action="ship",
@@ -273,7 +273,7 @@ def order_ship(*, order: Order, tracking_number: str, carrier: str, actor: Any) 
 
 
 def _order_set_status(
-    *, order: Order, action: str, status: str, actor: Any, what: str, done: str
+    *, order: Order, action: str, status: str, actor: Any, what: Note, done: Note
 ) -> Order:
     _require_applies(order=order, action=action, what=what)
     client = get_spectra_client()
@@ -295,8 +295,8 @@ def order_deliver(*, order: Order, actor: Any) -> Order:
         action="deliver",
         status="delivered",
         actor=actor,
-        what=_("Marking order %(number)s delivered") % {"number": order.order_number},
-        done=_("Marked delivered."),
+        what=note(gettext_noop("Marking order %(number)s delivered"), number=order.order_number),
+        done=note(gettext_noop("Marked delivered.")),
     )
 
 
@@ -312,8 +312,8 @@ def order_cancel(*, order: Order, actor: Any) -> Order:
         action="cancel",
         status="cancelled",
         actor=actor,
-        what=_("Cancelling order %(number)s") % {"number": order.order_number},
-        done=_("Cancelled in Spectra."),
+        what=note(gettext_noop("Cancelling order %(number)s"), number=order.order_number),
+        done=note(gettext_noop("Cancelled in Spectra.")),
     )
     _cancelled_payment_settle(order=order, actor=actor)
     return order
@@ -324,7 +324,10 @@ def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
     pi_id = order_payment_intent_id(order)
     if not pi_id:
         _record_staff(
-            message=_("No card payment to refund."), actor=actor, order=order, action="refund"
+            message=note(gettext_noop("No card payment to refund.")),
+            actor=actor,
+            order=order,
+            action="refund",
         )
         return
     key = f"checkout-order-{order.pk}-cancel"
@@ -332,14 +335,15 @@ def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
         intent = payments.payment_intent_retrieve(payment_intent_id=pi_id)
         if intent.requires_capture:
             payments.payment_intent_cancel(payment_intent_id=pi_id)
-            message = _("Card hold released: nothing had been captured.")
+            message = note(gettext_noop("Card hold released: nothing had been captured."))
         elif intent.captured:
             refunded = payments.payment_intent_refunded(payment_intent_id=pi_id)
             owed = intent.received - refunded
             if owed <= 0:
-                message = _("Refund verified: Spectra refunded %(amount)s.") % {
-                    "amount": format_money(refunded, currency=intent.currency)
-                }
+                message = note(
+                    gettext_noop("Refund verified: Spectra refunded %(amount)s."),
+                    amount=Amount(refunded, intent.currency),
+                )
             else:
                 payments.payment_intent_refund(
                     payment_intent_id=pi_id,
@@ -347,20 +351,25 @@ def _cancelled_payment_settle(*, order: Order, actor: Any) -> None:
                     currency=intent.currency,
                     idempotency_key=key,
                 )
-                message = _("Spectra did not refund; the app refunded %(amount)s.") % {
-                    "amount": format_money(owed, currency=intent.currency)
-                }
+                message = note(
+                    gettext_noop("Spectra did not refund; the app refunded %(amount)s."),
+                    amount=Amount(owed, intent.currency),
+                )
         else:
-            message = _("Verified: nothing was captured (Stripe says %(status)s).") % {
-                "status": intent.status
-            }
+            message = note(
+                gettext_noop("Verified: nothing was captured (Stripe says %(status)s)."),
+                status=intent.status,
+            )
     except ProviderError as err:
         _record_staff(
-            message=_(
-                "The order is cancelled, but its payment could not be checked (%(error)s): "
-                "check Stripe for %(pi)s and refund it there if needed."
-            )
-            % {"error": err, "pi": pi_id},
+            message=note(
+                gettext_noop(
+                    "The order is cancelled, but its payment could not be checked (%(error)s): "
+                    "check Stripe for %(pi)s and refund it there if needed."
+                ),
+                error=err,
+                pi=pi_id,
+            ),
             actor=actor,
             order=order,
             ok=False,
@@ -376,7 +385,10 @@ def order_payment_check(*, order: Order, actor: Any) -> StaffResult:
     """Verify the order's card payment now (capturing a hold still standing)."""
     state = orders.order_payment_verify(order=order)
     order.refresh_from_db()
-    message = _("Payment checked: %(state)s.") % {"state": order.get_capture_state_display()}
+    message = note(
+        gettext_noop("Payment checked: %(state)s."),
+        state=choice(Order.Capture, order.capture_state),
+    )
     _record_staff(
         message=message,
         actor=actor,
@@ -384,21 +396,24 @@ def order_payment_check(*, order: Order, actor: Any) -> StaffResult:
         ok=state != Order.Capture.FAILED,
         action="verify_payment",
     )
-    return StaffResult(message=message, order=order)
+    return StaffResult(message=str(message), order=order)
 
 
 def order_resync(*, order: Order, actor: Any) -> Order:
     """Fetch the order from Spectra and apply whatever changed."""
 
-    what = _("Re-syncing order %(number)s") % {"number": order.order_number}
+    what = note(gettext_noop("Re-syncing order %(number)s"), number=order.order_number)
     try:
         with _recording_api_calls(order=order):
             order = sync.order_resync(order=order, actor=_actor(actor))
     except SpectraError as err:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     _record_staff(
-        message=_("Re-synced from Spectra (status: %(status)s, payment: %(payment)s).")
-        % {"status": order.status, "payment": order.payment_status or "-"},
+        message=note(
+            gettext_noop("Re-synced from Spectra (status: %(status)s, payment: %(payment)s)."),
+            status=choice(Order.Status, order.status),
+            payment=order.payment_status or "-",
+        ),
         actor=actor,
         order=order,
         action="resync",
@@ -420,13 +435,16 @@ def email_kinds_produced(*, orders: QuerySet[Order] | list[Order]) -> list[str]:
     return [kind for kind in EmailNotification.Kind.values if kind in produced]
 
 
-def _never_sent_reason(original: EmailNotification) -> str:
+def _never_sent_reason(original: EmailNotification) -> Note:
     if original.status == EmailNotification.Status.SUPPRESSED:
-        return _("it was suppressed: %(reason)s") % {"reason": original.suppressed_reason}
-    return _("sending it failed %(n)s times (%(error)s).") % {
-        "n": original.attempts,
-        "error": original.error or "-",
-    }
+        return note(
+            gettext_noop("it was suppressed: %(reason)s"), reason=original.suppressed_reason
+        )
+    return note(
+        gettext_noop("sending it failed %(n)s times (%(error)s)."),
+        n=original.attempts,
+        error=original.error or "-",
+    )
 
 
 def _on_its_way(original: EmailNotification) -> bool:
@@ -466,17 +484,27 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> StaffResult:
         )
     notification = notifications.email_resend(order=order, kind=kind, actor=_actor(actor))
     to = notification.to_email
+    kind_label = choice(EmailNotification.Kind, kind)
     if notification.status == EmailNotification.Status.SUPPRESSED:
-        message = _("The %(kind)s email was not resent: %(reason)s") % {
-            "kind": label,
-            "reason": notification.suppressed_reason,
-        }
+        # A resend is only ever suppressed for want of an address (notifications.email_resend).
+        message = note(
+            gettext_noop("The %(kind)s email was not resent: %(reason)s"),
+            kind=kind_label,
+            reason=note(notifications.NO_ADDRESS),
+        )
     elif original.status == EmailNotification.Status.SENT:
-        message = _("The %(kind)s email is queued again for %(to)s.") % {"kind": label, "to": to}
+        message = note(
+            gettext_noop("The %(kind)s email is queued again for %(to)s."), kind=kind_label, to=to
+        )
     else:
-        message = _(
-            "The %(kind)s email is queued for %(to)s. It was never sent before: %(why)s"
-        ) % {"kind": label, "to": to, "why": _never_sent_reason(original)}
+        message = note(
+            gettext_noop(
+                "The %(kind)s email is queued for %(to)s. It was never sent before: %(why)s"
+            ),
+            kind=kind_label,
+            to=to,
+            why=_never_sent_reason(original),
+        )
     _record_staff(
         message=message,
         actor=actor,
@@ -486,7 +514,7 @@ def email_resend(*, order: Order, kind: str, actor: Any) -> StaffResult:
         notification_id=notification.pk,
         first_sent=original.status == EmailNotification.Status.SENT,
     )
-    return StaffResult(message=message, order=order)
+    return StaffResult(message=str(message), order=order)
 
 
 # --- webhooks -----------------------------------------------------------------------------
@@ -506,7 +534,7 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
         if event.spectra_order_id
         else None
     )
-    what = _("Replaying webhook event %(id)s") % {"id": event.pk}
+    what = note(gettext_noop("Replaying webhook event %(id)s"), id=event.pk)
     if not event.signature_valid:
         raise StaffActionError(
             _("%(what)s refused: its signature did not verify.") % {"what": what}
@@ -518,8 +546,12 @@ def webhook_replay(*, event: WebhookEvent, actor: Any) -> WebhookEvent:
         raise _refused(what=what, err=err, actor=actor, order=order) from err
     event.refresh_from_db()
     _record_staff(
-        message=_("Replayed webhook event %(id)s (%(type)s): %(outcome)s.")
-        % {"id": event.pk, "type": event.event_type, "outcome": event.get_outcome_display()},
+        message=note(
+            gettext_noop("Replayed webhook event %(id)s (%(type)s): %(outcome)s."),
+            id=event.pk,
+            type=event.event_type,
+            outcome=choice(WebhookEvent.Outcome, event.outcome),
+        ),
         actor=actor,
         order=order,
         action="replay_webhook",
@@ -552,7 +584,7 @@ def stuck_attempts_q(*, now: dt.datetime | None = None) -> Q:
 def attempt_recover_now(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
     """Run the recovery sweep's logic on one attempt now: adopt, place or release."""
 
-    what = _("Recovering attempt %(id)s") % {"id": attempt.public_id}
+    what = note(gettext_noop("Recovering attempt %(id)s"), id=str(attempt.public_id))
     try:
         # attempt_recover records its own API calls on the attempt's timeline.
         result = orders.attempt_recover(attempt=attempt)
@@ -560,16 +592,20 @@ def attempt_recover_now(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
         raise _refused(what=what, err=err, actor=actor, order=None, attempt=attempt) from err
     attempt.refresh_from_db()
     if result is None:
-        message = _("Nothing to recover: the attempt is %(state)s.") % {
-            "state": attempt.get_state_display()
-        }
+        message = note(
+            gettext_noop("Nothing to recover: the attempt is %(state)s."),
+            state=choice(CheckoutAttempt.State, attempt.state),
+        )
     elif result.status == "placed" and result.order is not None:
-        message = _("Recovered: order %(number)s.") % {"number": result.order.order_number}
+        message = note(
+            gettext_noop("Recovered: order %(number)s."), number=result.order.order_number
+        )
     else:
-        message = _("Recovery result: %(status)s. %(message)s") % {
-            "status": result.status,
-            "message": result.message,
-        }
+        message = note(
+            gettext_noop("Recovery result: %(status)s. %(message)s"),
+            status=result.status,
+            message=result.message,
+        )
     order = result.order if result is not None else None
     _record_staff(
         message=message,
@@ -579,7 +615,7 @@ def attempt_recover_now(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
         action="recover",
         result=result.status if result else "",
     )
-    return StaffResult(message=message, order=order, attempt=attempt)
+    return StaffResult(message=str(message), order=order, attempt=attempt)
 
 
 def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffResult:
@@ -604,7 +640,7 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
             existing = None
         except SpectraError as err:
             raise _refused(
-                what=_("Checking Spectra for an order"),
+                what=note(gettext_noop("Checking Spectra for an order")),
                 err=err,
                 actor=actor,
                 order=None,
@@ -622,18 +658,19 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
         info = payments.payment_intent_cancel(payment_intent_id=attempt.payment_intent_id)
     except ProviderError as err:
         raise _refused(
-            what=_("Releasing payment %(pi)s") % {"pi": attempt.payment_intent_id},
+            what=note(gettext_noop("Releasing payment %(pi)s"), pi=attempt.payment_intent_id),
             err=err,
             actor=actor,
             order=None,
             attempt=attempt,
         ) from err
     if info.status != "canceled":
-        message = _("The payment could not be released: Stripe says it is %(status)s.") % {
-            "status": info.status
-        }
-        _record_staff(message=message, actor=actor, attempt=attempt, ok=False)
-        raise StaffActionError(message)
+        refused = note(
+            gettext_noop("The payment could not be released: Stripe says it is %(status)s."),
+            status=info.status,
+        )
+        _record_staff(message=refused, actor=actor, attempt=attempt, ok=False)
+        raise StaffActionError(str(refused))
     with transaction.atomic():
         attempt = CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk)
         if attempt.state != CheckoutAttempt.State.PLACED:
@@ -650,11 +687,12 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
                     "updated_at",
                 ]
             )
-        message = _("Payment %(pi)s released (cancelled in Stripe).") % {
-            "pi": attempt.payment_intent_id
-        }
+        released = note(
+            gettext_noop("Payment %(pi)s released (cancelled in Stripe)."),
+            pi=attempt.payment_intent_id,
+        )
         _record_staff(
-            message=message,
+            message=released,
             actor=actor,
             attempt=attempt,
             action="release_payment",
@@ -663,9 +701,9 @@ def attempt_release_payment(*, attempt: CheckoutAttempt, actor: Any) -> StaffRes
         OrderEvent.objects.create(
             attempt=attempt,
             kind=OrderEvent.Kind.PAYMENT,
-            message=message,
             data={"payment_intent_id": attempt.payment_intent_id, "status": info.status},
             actor=_actor(actor),
+            **released.fields(),
         )
     logger.info("Attempt %s: payment %s released by staff", attempt.public_id, info.id)
-    return StaffResult(message=message, attempt=attempt)
+    return StaffResult(message=str(released), attempt=attempt)

@@ -55,7 +55,7 @@ def _event_entry(event: OrderEvent) -> TimelineEntry:
         at=event.created_at,
         kind=event.kind,
         label=event.get_kind_display(),
-        summary=event.message,
+        summary=event.get_message_display(),
         detail=detail,
         ok=ok,
         actor=event.actor.get_username() if event.actor else str(data.get("actor") or ""),

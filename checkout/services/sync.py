@@ -29,7 +29,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings, money
 from checkout.models import Order, OrderEvent, WebhookEvent
@@ -40,6 +40,7 @@ from checkout.services.spectra import Order as RemoteOrder
 from checkout.services.spectra import get_spectra_client
 from checkout.services.spectra.results import ResponseFormatError, parse_datetime
 from checkout.signals import order_status_changed
+from checkout.timeline_text import choice, note
 
 logger = logging.getLogger(__name__)
 
@@ -179,7 +180,9 @@ def order_apply_remote(
             OrderEvent.objects.create(
                 order=order,
                 kind=OrderEvent.Kind.SYNC,
-                message=_("Order placed elsewhere adopted from %(source)s.") % {"source": label},
+                **note(
+                    gettext_noop("Order placed elsewhere adopted from %(source)s."), source=label
+                ).fields(),
                 data=event_data,
                 actor=actor,
             )
@@ -226,8 +229,12 @@ def order_apply_remote(
             OrderEvent.objects.create(
                 order=order,
                 kind=OrderEvent.Kind.STATUS,
-                message=_("Status changed from %(old)s to %(new)s (%(source)s).")
-                % {"old": old, "new": remote.status, "source": label},
+                **note(
+                    gettext_noop("Status changed from %(old)s to %(new)s (%(source)s)."),
+                    old=choice(Order.Status, old),
+                    new=choice(Order.Status, remote.status),
+                    source=label,
+                ).fields(),
                 data={
                     **event_data,
                     "old_status": old,
@@ -255,20 +262,25 @@ def order_apply_remote(
         order.save(update_fields=[*dict.fromkeys(changed), "updated_at"])
         if remote.status == old:
             reason = "duplicate"
-            message = _("Duplicate %(status)s ignored (%(source)s).")
+            msgid = gettext_noop("Duplicate %(status)s ignored (%(source)s).")
         elif remote.status not in FORWARD and remote.status not in FINAL:
             reason = "unknown_status"
-            message = _("Unknown status %(status)s ignored (%(source)s).")
+            msgid = gettext_noop("Unknown status %(status)s ignored (%(source)s).")
         else:
             reason = "stale"
-            message = _("Stale %(status)s ignored: the order is %(current)s (%(source)s).")
+            msgid = gettext_noop("Stale %(status)s ignored: the order is %(current)s (%(source)s).")
         # Reconciliation that finds nothing new writes no timeline noise; webhooks and
         # staff actions always leave a trace.
         if webhook_event is not None or reason != "duplicate" or source != "reconcile":
             OrderEvent.objects.create(
                 order=order,
                 kind=OrderEvent.Kind.IGNORED,
-                message=message % {"status": remote.status, "current": old, "source": label},
+                **note(
+                    msgid,
+                    status=choice(Order.Status, remote.status),
+                    current=choice(Order.Status, old),
+                    source=label,
+                ).fields(),
                 data={**event_data, "reason": reason, "current_status": old},
                 actor=actor,
             )

@@ -14,6 +14,7 @@ from typing import Any, Literal
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.exceptions import (
     CheckoutStateError,
@@ -47,6 +48,7 @@ from checkout.services.quotes import (
 )
 from checkout.services.rounds import Round, api_round
 from checkout.services.spectra import Cart, ShippingRate, get_spectra_client
+from checkout.timeline_text import note
 
 logger = logging.getLogger(__name__)
 
@@ -101,7 +103,9 @@ def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
         _event(
             attempt,
             OrderEvent.Kind.PAYMENT,
-            _("Could not release the card authorization; it will lapse on its own."),
+            note(
+                gettext_noop("Could not release the card authorization; it will lapse on its own.")
+            ),
             payment_intent=pi_id,
             reason=reason,
         )
@@ -110,7 +114,7 @@ def _release_payment(attempt: CheckoutAttempt, *, reason: str) -> None:
     _event(
         attempt,
         OrderEvent.Kind.PAYMENT,
-        _("Card authorization released."),
+        note(gettext_noop("Card authorization released.")),
         payment_intent=pi_id,
         status=intent.status,
         reason=reason,
@@ -211,7 +215,9 @@ def attempt_for_cart(*, cart_id: str, owner: str) -> CheckoutAttempt | None:
         attempt = open_attempts.get()
         return attempt if attempt.owner == owner else None
     logger.info("attempt %s: started for cart %s", attempt.public_id, cart_id)
-    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Checkout started."), cart_id=cart_id)
+    _event(
+        attempt, OrderEvent.Kind.ATTEMPT, note(gettext_noop("Checkout started.")), cart_id=cart_id
+    )
     return attempt
 
 
@@ -505,7 +511,12 @@ def attempt_apply_promo(*, attempt: CheckoutAttempt, code: str) -> Quote:
     attempt = _editable(attempt)
     attempt.promo_code = normalized
     attempt.save(update_fields=["promo_code", "updated_at"])
-    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Promo code applied."), promo_code=normalized)
+    _event(
+        attempt,
+        OrderEvent.Kind.ATTEMPT,
+        note(gettext_noop("Promo code applied.")),
+        promo_code=normalized,
+    )
     candidate.promo_code = normalized
     return _quote_with(attempt, candidate, answers)
 
@@ -527,7 +538,12 @@ def attempt_apply_gift_card(*, attempt: CheckoutAttempt, code: str) -> Quote:
     attempt.gift_card_code = normalized
     attempt.save(update_fields=["gift_card_code", "updated_at"])
     # Only the last four characters: the code is as good as cash.
-    _event(attempt, OrderEvent.Kind.ATTEMPT, _("Gift card applied."), gift_card=normalized[-4:])
+    _event(
+        attempt,
+        OrderEvent.Kind.ATTEMPT,
+        note(gettext_noop("Gift card applied.")),
+        gift_card=normalized[-4:],
+    )
     return _quote_with(attempt, candidate, answers)
 
 

@@ -20,17 +20,17 @@ from decimal import Decimal
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings
 from checkout.exceptions import StripeProviderError
 from checkout.models import Order, OrderEvent
-from checkout.money import format_money
 from checkout.services.payments import (
     PaymentIntentInfo,
     payment_intent_capture,
     payment_intent_retrieve,
 )
+from checkout.timeline_text import Amount, Note, note
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def order_payment_intent_id(order: Order) -> str:
 def _save(
     order: Order,
     state: str,
-    message: str,
+    message: Note,
     *,
     captured: Decimal | None,
     before: OrderEvent | None = None,
@@ -75,8 +75,8 @@ def _save(
                 order=order,
                 attempt_id=order.attempt_id,
                 kind=OrderEvent.Kind.PAYMENT,
-                message=message,
                 data={"capture_state": state, **{k: str(v) for k, v in data.items()}},
+                **message.fields(),
             )
             OrderEvent.objects.bulk_create([before, entry] if before else [entry])
         else:
@@ -110,7 +110,7 @@ def order_payment_verify(*, order: Order, reload: bool = True) -> str:
         return _save(
             order,
             Capture.NOT_REQUIRED,
-            _("Placed outside this checkout: its payment is not captured here."),
+            note(gettext_noop("Placed outside this checkout: its payment is not captured here.")),
             captured=ZERO,
         )
     pi_id = order_payment_intent_id(order)
@@ -120,13 +120,17 @@ def order_payment_verify(*, order: Order, reload: bool = True) -> str:
             return _save(
                 order,
                 Capture.NOT_REQUIRED,
-                _("No card payment to capture for this order."),
+                note(gettext_noop("No card payment to capture for this order.")),
                 captured=ZERO,
             )
         return _save(
             order,
             Capture.FAILED,
-            _("Needs attention: the order was charged to a card, but no payment is on record."),
+            note(
+                gettext_noop(
+                    "Needs attention: the order was charged to a card, but no payment is on record."
+                )
+            ),
             captured=None,
         )
     try:
@@ -141,15 +145,15 @@ def order_payment_verify(*, order: Order, reload: bool = True) -> str:
 def _settle(order: Order, intent: PaymentIntentInfo) -> str:
     by_api = app_settings.CAPTURE_BY != "app"
     if intent.captured:
-        message = (
-            _("Payment verified: Spectra captured %(amount)s.")
+        msgid = (
+            gettext_noop("Payment verified: Spectra captured %(amount)s.")
             if by_api
-            else _("Payment verified: %(amount)s captured.")
+            else gettext_noop("Payment verified: %(amount)s captured.")
         )
         return _save(
             order,
             Capture.CAPTURED,
-            message % {"amount": format_money(intent.received, currency=intent.currency)},
+            note(msgid, amount=Amount(intent.received, intent.currency)),
             captured=intent.received,
             payment_intent=intent.id,
         )
@@ -168,11 +172,13 @@ def _settle(order: Order, intent: PaymentIntentInfo) -> str:
     return _save(
         order,
         Capture.FAILED,
-        _(
-            "Needs attention: the card hold is gone (Stripe says %(status)s) and nothing was "
-            "captured; the order is not paid."
-        )
-        % {"status": intent.status},
+        note(
+            gettext_noop(
+                "Needs attention: the card hold is gone (Stripe says %(status)s) and nothing "
+                "was captured; the order is not paid."
+            ),
+            status=intent.status,
+        ),
         captured=ZERO,
         payment_intent=intent.id,
         status=intent.status,
@@ -183,12 +189,14 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
     # Never more than the hold: a larger amount_charged is already flagged at placement.
     amount = min(order.amount_charged, intent.amount)
     # Written with the capture's own entry (one commit), or alone if the capture fails.
-    note = (
+    why = (
         OrderEvent(
             order=order,
             attempt_id=order.attempt_id,
             kind=OrderEvent.Kind.PAYMENT,
-            message=_("Spectra did not capture the payment; the app captures it now."),
+            **note(
+                gettext_noop("Spectra did not capture the payment; the app captures it now.")
+            ).fields(),
             data={"payment_intent": intent.id},
         )
         if by_api
@@ -202,8 +210,8 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
             idempotency_key=f"checkout-order-{order.pk}-capture",
         )
     except StripeProviderError as err:
-        if note is not None:
-            note.save()
+        if why is not None:
+            why.save()
         try:
             now = payment_intent_retrieve(payment_intent_id=intent.id)
         except StripeProviderError:
@@ -214,16 +222,15 @@ def _capture(order: Order, intent: PaymentIntentInfo, *, by_api: bool) -> str:
         _checked(order)
         return Capture.PENDING
     if not captured.captured:
-        if note is not None:
-            note.save()
+        if why is not None:
+            why.save()
         return _settle(order, captured)
     return _save(
         order,
         Capture.CAPTURED,
-        _("Payment captured: %(amount)s.")
-        % {"amount": format_money(amount, currency=intent.currency)},
+        note(gettext_noop("Payment captured: %(amount)s."), amount=Amount(amount, intent.currency)),
         captured=amount,
-        before=note,
+        before=why,
         payment_intent=intent.id,
     )
 

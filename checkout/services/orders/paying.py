@@ -11,6 +11,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout import signals
 from checkout.exceptions import (
@@ -40,6 +41,7 @@ from checkout.services.quotes import (
     attempt_quote,
     quote_shown,
 )
+from checkout.timeline_text import Note, note
 
 logger = logging.getLogger(__name__)
 
@@ -147,7 +149,7 @@ def _pay_quoted(
     if not quote.payment_required:
         mark_authorized(
             attempt,
-            _("No card payment needed: the gift card covers the total."),
+            note(gettext_noop("No card payment needed: the gift card covers the total.")),
             payment_intent_id="",
             gift_card_amount=quote.gift_card_amount,
         )
@@ -184,13 +186,18 @@ def _pay_quoted(
         logger.exception(
             "attempt %s: PaymentIntent create failed (try %s)", attempt.public_id, tries
         )
-        _event(attempt, OrderEvent.Kind.PAYMENT, _("Stripe could not be reached."), tries=tries)
+        _event(
+            attempt,
+            OrderEvent.Kind.PAYMENT,
+            note(gettext_noop("Stripe could not be reached.")),
+            tries=tries,
+        )
         raise
 
     if intent.requires_capture:
         moved = mark_authorized(
             attempt,
-            _("Card authorized."),
+            note(gettext_noop("Card authorized.")),
             payment_intent_id=intent.id,
             payment_intent=intent.id,
             amount=intent.amount,
@@ -207,7 +214,7 @@ def _pay_quoted(
         _event(
             attempt,
             OrderEvent.Kind.PAYMENT,
-            _("The bank asked for 3-D Secure authentication."),
+            note(gettext_noop("The bank asked for 3-D Secure authentication.")),
             payment_intent=intent.id,
             tries=tries,
         )
@@ -220,7 +227,7 @@ def _pay_quoted(
 
 
 def mark_authorized(
-    attempt: CheckoutAttempt, message: str, *, payment_intent_id: str | None = None, **data: Any
+    attempt: CheckoutAttempt, message: Note, *, payment_intent_id: str | None = None, **data: Any
 ) -> bool:
     """Move a collecting attempt to ``payment_authorized`` with ``message`` on its
     timeline (``data`` with it); ``payment_intent_id`` replaces the attempt's when given.
@@ -264,5 +271,7 @@ def _payment_failed(attempt: CheckoutAttempt, *, code: str, message: str, **data
         failure_message=message,
     )
     logger.info("attempt %s: payment failed (%s)", attempt.public_id, code)
-    _event(attempt, OrderEvent.Kind.PAYMENT, _("Card declined."), code=code, **data)
+    _event(
+        attempt, OrderEvent.Kind.PAYMENT, note(gettext_noop("Card declined.")), code=code, **data
+    )
     signals.payment_failed.send(sender=CheckoutAttempt, attempt=attempt, code=code, message=message)

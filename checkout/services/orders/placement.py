@@ -10,6 +10,7 @@ from typing import Any
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout import signals
 from checkout.conf import money
@@ -47,6 +48,7 @@ from checkout.services.payments import (
     decline_message,
     payment_intent_retrieve,
 )
+from checkout.timeline_text import note
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +136,7 @@ def order_place(*, attempt: CheckoutAttempt, reload: bool = True) -> PlacementRe
             return rejection
         if not mark_authorized(
             attempt,
-            _("Card authorized after 3-D Secure."),
+            note(gettext_noop("Card authorized after 3-D Secure.")),
             payment_intent=attempt.payment_intent_id,
         ):
             return order_place(attempt=attempt)
@@ -234,11 +236,13 @@ def _submit(attempt: CheckoutAttempt, *, may_repost: bool) -> PlacementResult:
             _event(
                 attempt,
                 OrderEvent.Kind.ATTEMPT,
-                _(
-                    "Spectra refused with a code we do not know (%(code)s); the order may "
-                    "exist, so the payment is kept and the order looked up."
-                )
-                % {"code": err.code or err.status},
+                note(
+                    gettext_noop(
+                        "Spectra refused with a code we do not know (%(code)s); the order may "
+                        "exist, so the payment is kept and the order looked up."
+                    ),
+                    code=err.code or err.status,
+                ),
                 code=err.code,
                 status=err.status,
             )
@@ -249,7 +253,7 @@ def _submit(attempt: CheckoutAttempt, *, may_repost: bool) -> PlacementResult:
             _event(
                 attempt,
                 OrderEvent.Kind.ATTEMPT,
-                _("The order's outcome is unknown; looking it up."),
+                note(gettext_noop("The order's outcome is unknown; looking it up.")),
                 code=err.code,
                 status=err.status,
             )
@@ -289,9 +293,11 @@ def _resolve(
         _event(
             attempt,
             OrderEvent.Kind.ATTEMPT,
-            _(
-                "Could not prove whether the order exists; waiting for the order list or "
-                "Spectra's webhook. The payment is neither captured nor released."
+            note(
+                gettext_noop(
+                    "Could not prove whether the order exists; waiting for the order list or "
+                    "Spectra's webhook. The payment is neither captured nor released."
+                )
             ),
             **found.evidence,
         )
@@ -300,7 +306,11 @@ def _resolve(
         return _pending(attempt)
     # The lookup proved there is no order: posting again cannot make a second one.
     logger.info("attempt %s: no order found; posting again", attempt.public_id)
-    _event(attempt, OrderEvent.Kind.ATTEMPT, _("No order was created; submitting again."))
+    _event(
+        attempt,
+        OrderEvent.Kind.ATTEMPT,
+        note(gettext_noop("No order was created; submitting again.")),
+    )
     return _submit(attempt, may_repost=False)
 
 
@@ -321,19 +331,20 @@ def _adopt(attempt: CheckoutAttempt, remote: spectra.Order) -> PlacementResult:
             remote.order_number,
         )
         _release_payment(attempt, reason="cart_already_ordered")
-        message = _("This cart has already been ordered (order %(number)s).") % {
-            "number": remote.order_number
-        }
+        ordered = note(
+            gettext_noop("This cart has already been ordered (order %(number)s)."),
+            number=remote.order_number,
+        )
         _move(
             attempt,
             from_states=(State.SUBMITTING, State.PAYMENT_AUTHORIZED, State.NEEDS_REVIEW),
             state=State.FAILED,
             finished_at=timezone.now(),
             failure_code="cart_already_ordered",
-            failure_message=message,
+            failure_message=str(ordered),
         )
-        _event(attempt, OrderEvent.Kind.ATTEMPT, message, spectra_order=remote.id)
-        return PlacementResult("rejected", None, "cart_already_ordered", message, None)
+        _event(attempt, OrderEvent.Kind.ATTEMPT, ordered, spectra_order=remote.id)
+        return PlacementResult("rejected", None, "cart_already_ordered", str(ordered), None)
     order, _created = order_record(remote=remote, attempt=attempt)  # updates ``attempt``
     # Outside order_record's transaction: Stripe is called. A failure here leaves the
     # order ``pending`` capture for reconciliation; the shopper's order stands either way.
@@ -422,7 +433,7 @@ def _reject(attempt: CheckoutAttempt, err: SpectraRejection) -> PlacementResult:
     _event(
         attempt,
         OrderEvent.Kind.ATTEMPT,
-        _("Spectra refused the order: %(message)s") % {"message": err.message},
+        note(gettext_noop("Spectra refused the order: %(message)s"), message=err.message),
         status=err.status,
         code=code,
         fields=err.fields,
@@ -458,7 +469,10 @@ def _verify_intent(attempt: CheckoutAttempt) -> PlacementResult | None:
     )
     if intent.status == "requires_payment_method":
         _event(
-            attempt, OrderEvent.Kind.PAYMENT, _("Card not authorized."), payment_intent=intent.id
+            attempt,
+            OrderEvent.Kind.PAYMENT,
+            note(gettext_noop("Card not authorized.")),
+            payment_intent=intent.id,
         )
         signals.payment_failed.send(
             sender=CheckoutAttempt, attempt=attempt, code=code, message=message

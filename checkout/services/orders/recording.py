@@ -16,7 +16,7 @@ from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout import signals
 from checkout.conf import money
@@ -28,6 +28,7 @@ from checkout.services.notifications import email_schedule
 from checkout.services.orders.attempts import _clean_address
 from checkout.services.orders.results import ZERO, State
 from checkout.services.orders.timeline import _flush_calls, _jsonable
+from checkout.timeline_text import note
 
 logger = logging.getLogger(__name__)
 
@@ -217,7 +218,7 @@ def _placed_entry(order: Order, attempt: CheckoutAttempt | None) -> OrderEvent:
         order=order,
         attempt=attempt,
         kind=OrderEvent.Kind.ATTEMPT,
-        message=_("Order %(number)s placed.") % {"number": order.order_number},
+        **note(gettext_noop("Order %(number)s placed."), number=order.order_number).fields(),
         data={"spectra_id": order.spectra_id, "amount_charged": str(order.amount_charged)},
     )
 
@@ -279,6 +280,6 @@ def _settle_attempt(attempt: CheckoutAttempt, order: Order, remote: spectra.Orde
             order=order,
             attempt=attempt,
             kind=OrderEvent.Kind.ATTEMPT,
-            message=_("Needs review: %(problem)s") % {"problem": problem},
+            **note(gettext_noop("Needs review: %(problem)s"), problem=problem).fields(),
             data={"problem": problem},
         )

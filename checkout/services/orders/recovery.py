@@ -9,6 +9,7 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings
 from checkout.exceptions import (
@@ -26,6 +27,7 @@ from checkout.services.payments import (
     PaymentIntentInfo,
     payment_intent_retrieve,
 )
+from checkout.timeline_text import note
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +82,11 @@ def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
                 logger.warning("attempt %s: recovery lookup failed", attempt.public_id)
                 return _pending(attempt)
         if found.verdict == "found" and found.order is not None:
-            _event(attempt, OrderEvent.Kind.SYNC, _("Recovery found the order; adopting it."))
+            _event(
+                attempt,
+                OrderEvent.Kind.SYNC,
+                note(gettext_noop("Recovery found the order; adopting it.")),
+            )
             return _adopt(attempt, found.order)
         if found.verdict == "unknown":
             return _still_unknown(attempt, found.evidence, now=now)
@@ -104,7 +110,7 @@ def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
             _event(
                 attempt,
                 OrderEvent.Kind.SYNC,
-                _("Needs review: the card was charged but Spectra has no order."),
+                note(gettext_noop("Needs review: the card was charged but Spectra has no order.")),
                 payment_intent=intent.id,
             )
             return _pending(attempt)
@@ -126,11 +132,13 @@ def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
             failure_code="released",
             failure_message=message,
         )
-        _event(attempt, OrderEvent.Kind.SYNC, _("Recovery released the attempt."))
+        _event(attempt, OrderEvent.Kind.SYNC, note(gettext_noop("Recovery released the attempt.")))
         return PlacementResult("rejected", None, "released", message, None)
 
     if attempt.state == State.PAYMENT_AUTHORIZED:
-        _event(attempt, OrderEvent.Kind.SYNC, _("Recovery is placing the paid order."))
+        _event(
+            attempt, OrderEvent.Kind.SYNC, note(gettext_noop("Recovery is placing the paid order."))
+        )
         return order_place(attempt=attempt, reload=False)
     # Stuck in submitting (or handed to staff), no order exists, the card is still
     # authorized: claim the resubmission (compare-and-set on submitted_at) so two sweeps
@@ -149,7 +157,9 @@ def attempt_recover(*, attempt: CheckoutAttempt) -> PlacementResult | None:
     if not claimed:
         return _pending(attempt)
     attempt = _fresh(attempt)
-    _event(attempt, OrderEvent.Kind.SYNC, _("Recovery is submitting the order again."))
+    _event(
+        attempt, OrderEvent.Kind.SYNC, note(gettext_noop("Recovery is submitting the order again."))
+    )
     return _submit(attempt, may_repost=False)
 
 
@@ -176,10 +186,12 @@ def _still_unknown(
         _event(
             attempt,
             OrderEvent.Kind.SYNC,
-            _(
-                "Needs review: Spectra's answer to the order was lost and the order list "
-                "cannot show whether it exists. The card hold is kept. Check Spectra for "
-                "the order, then recover the attempt (adopts it) or release its payment."
+            note(
+                gettext_noop(
+                    "Needs review: Spectra's answer to the order was lost and the order list "
+                    "cannot show whether it exists. The card hold is kept. Check Spectra for "
+                    "the order, then recover the attempt (adopts it) or release its payment."
+                )
             ),
             **evidence,
         )
@@ -200,8 +212,12 @@ def attempt_adopt_order(*, remote: spectra.Order) -> PlacementResult | None:
     _event(
         attempt,
         OrderEvent.Kind.SYNC,
-        _("Spectra announced order %(number)s, which matches this attempt; adopting it.")
-        % {"number": remote.order_number},
+        note(
+            gettext_noop(
+                "Spectra announced order %(number)s, which matches this attempt; adopting it."
+            ),
+            number=remote.order_number,
+        ),
         spectra_order=remote.id,
     )
     return _adopt(attempt, remote)

@@ -1,5 +1,8 @@
 """The attempt's timeline: entries for each step, and every Spectra API call made for it
 (method, path, status, duration), written with the next entry rather than on its own.
+
+Entries are ``checkout.timeline_text`` notes, stored as message ids and translated when
+read; an API call's line (method, path, status) reads the same in every language.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from django.core.serializers.json import DjangoJSONEncoder
 from checkout.models import CheckoutAttempt, Order, OrderEvent
 from checkout.services import spectra
 from checkout.services.spectra import CallRecord, get_spectra_client
+from checkout.timeline_text import Note
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +27,7 @@ logger = logging.getLogger(__name__)
 def _event(
     attempt: CheckoutAttempt,
     kind: str,
-    message: str,
+    message: Note,
     *,
     order: Order | None = None,
     **data: Any,
@@ -33,11 +37,11 @@ def _event(
 
 
 def _entry(
-    attempt: CheckoutAttempt, kind: str, message: str, *, order: Order | None = None, **data: Any
+    attempt: CheckoutAttempt, kind: str, message: Note, *, order: Order | None = None, **data: Any
 ) -> OrderEvent:
     """An (unsaved) timeline entry of the attempt."""
     return OrderEvent(
-        attempt=attempt, order=order, kind=kind, message=message, data=_jsonable(data)
+        attempt=attempt, order=order, kind=kind, data=_jsonable(data), **message.fields()
     )
 
 
