@@ -304,6 +304,8 @@ def email_context(*, order: Order, kind: str) -> dict[str, Any]:
         ),
         "status_url": order_status_url(order),
         "shipping_address": order.shipping or {},
+        # The confirmation shows it (the cardholder's, maybe abroad); later emails need not.
+        "billing_address": order.billing or {},
         "site_url": app_settings.SITE_URL,
     }
 

@@ -7,11 +7,13 @@ add-to-cart form posting to ``checkout:cart-add``; ``{% checkout_shop_name %}`` 
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from babel.dates import format_skeleton
 from django import template
 from django.core.cache import cache
 from django.core.cache.utils import make_template_fragment_key
@@ -19,13 +21,13 @@ from django.http import HttpRequest
 from django.shortcuts import resolve_url
 from django.urls import NoReverseMatch
 from django.utils.text import slugify
-from django.utils.translation import gettext
+from django.utils.translation import get_language, gettext
 
 from checkout.addresses import address_lines as format_address_lines
 from checkout.addresses import country_name as format_country_name
 from checkout.conf import app_settings
 from checkout.forms import attr_display_name
-from checkout.money import format_money, intl_locale
+from checkout.money import babel_locale, format_money, intl_locale
 from checkout.services.cart import cart_count_from_session
 from checkout.services.spectra import API_CURRENCY
 
@@ -48,6 +50,15 @@ def money(value: Any, currency: str | None = None) -> str:
         return format_money(amount, currency=currency or API_CURRENCY)
     except (InvalidOperation, TypeError, ValueError):
         return ""
+
+
+@register.filter
+def day_and_date(value: dt.date | None) -> str:
+    """Return a date with its weekday, short, as the active language writes it ("Mon, Dec
+    7", "Mo., 7. Dez.", "lun. 7 déc."): CLDR's pattern, not one language's word order."""
+    if not isinstance(value, dt.date):
+        return ""
+    return str(format_skeleton("MMMEd", value, locale=babel_locale(get_language())))
 
 
 @register.simple_tag

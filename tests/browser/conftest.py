@@ -93,12 +93,13 @@ def page(browser: Browser, device: str) -> Iterator[Page]:
     assert not errors, f"JavaScript errors on the page: {errors}"
 
 
-def screenshot(page: Page, name: str, *, full_page: bool = True) -> None:
+def screenshot(page: Page, name: str, *, full_page: bool = True, folder: str = "") -> None:
     """Save ``<SCREENSHOTS>/<name>.png`` (desktop) or ``<SCREENSHOTS>/phone/<name>.png``:
-    the look of each step at both sizes (docs/screenshots/)."""
-    folder = SCREENSHOTS / "phone" if is_phone(page) else SCREENSHOTS
-    folder.mkdir(parents=True, exist_ok=True)
+    the look of each step at both sizes (docs/screenshots/). A ``folder`` keeps a set of
+    its own (``de-phone``: one purchase, step by step)."""
+    folder_path = SCREENSHOTS / (folder or ("phone" if is_phone(page) else ""))
+    folder_path.mkdir(parents=True, exist_ok=True)
     if full_page:
         # The whole page as it reads from the top (the sticky summary where it starts).
         page.evaluate("window.scrollTo(0, 0)")
-    page.screenshot(path=str(folder / f"{name}.png"), full_page=full_page)
+    page.screenshot(path=str(folder_path / f"{name}.png"), full_page=full_page)

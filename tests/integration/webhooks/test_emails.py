@@ -82,6 +82,29 @@ def test_email_money_is_in_the_language_and_the_order_currency(order: Order, kin
     assert "€1,418.67" in rendered.text
 
 
+def test_the_confirmation_gives_the_billing_address_as_its_country_writes_it(
+    order: Order,
+) -> None:
+    # A German cardholder's order shipped to the US (where the shop ships): the email
+    # names the address the card is billed to, in Germany's format and the order's language.
+    order.language = "de"
+    order.billing = {
+        "name": "Erika Mustermann",
+        "address1": "Invalidenstraße 117",
+        "zip": "10115",
+        "city": "Berlin",
+        "country": "DE",
+        "phone": "+49301234567",
+        "email": "ada@example.com",
+    }
+    rendered = email_render(order=order, kind="confirmation")
+    line = "Rechnungsadresse: Erika Mustermann, Invalidenstraße 117, 10115 Berlin, Deutschland"
+    assert line in rendered.text.splitlines()
+    assert line in rendered.html
+    # Later emails are about the parcel: the shipping address only.
+    assert "Rechnungsadresse" not in email_render(order=order, kind="shipped").text
+
+
 @pytest.mark.parametrize("kind", list(DETAILS))
 def test_email_shows_order_items_totals_link_and_status(order: Order, kind: str) -> None:
     rendered = email_render(order=order, kind=kind)
