@@ -61,6 +61,9 @@ EMAIL_FOR_STATUS: dict[str, str] = {
     Order.Status.REFUNDED: EmailNotification.Kind.REFUNDED,
 }
 
+# The status link a visitor asks for on the order lookup page: sent outside the ledger.
+ORDER_LOOKUP_EMAIL = "order_lookup"
+
 DEFAULT_SEND_LEASE = 300
 MAX_SEND_ATTEMPTS = 20
 MARK_SENT_TRIES = 6  # about 3 s of retries after the send (see _mark_sent)
@@ -343,6 +346,23 @@ def email_message(
     )
     message.attach_alternative(rendered.html, "text/html")
     return message
+
+
+def email_kinds_for_order(*, order: Order) -> list[str]:
+    """Return the email kinds that apply to ``order``: those it got or may be resent.
+
+    The confirmation; the email its status made due ("shipped" too once delivered); every
+    kind its ledger holds (a delivered order later refunded had both); in the ledger's
+    order, then the order lookup's status link when the order has an address to send it to.
+    """
+    kinds = {EmailNotification.Kind.CONFIRMATION.value}
+    if status_kind := EMAIL_FOR_STATUS.get(order.status):
+        kinds.add(status_kind)
+    if order.status == Order.Status.DELIVERED:
+        kinds.add(EmailNotification.Kind.SHIPPED)
+    kinds.update(EmailNotification.objects.filter(order=order).values_list("kind", flat=True))
+    applying = [kind for kind in EmailNotification.Kind.values if kind in kinds]
+    return [*applying, ORDER_LOOKUP_EMAIL] if order.email else applying
 
 
 # --- sending -----------------------------------------------------------------------------
