@@ -14,7 +14,9 @@ responses a policy that allows exactly that and works with the site's own policy
 - The view set ``Content-Security-Policy`` itself: it is left alone (both middlewares
   leave such a header alone too).
 
-Nothing here touches a page that is not the checkout's.
+``extend_site_policy`` does the extending alone, for the app's other pages that need a
+source more (the admin's email preview frames the email). Nothing here touches a page
+that does not ask.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "checkout_csp",
     "checkout_policy",
     "checkout_sources",
+    "extend_site_policy",
     "extended",
     "policy_header",
 ]
@@ -221,17 +224,28 @@ def _host_policies(middleware: str) -> tuple[Mapping[str, Any] | None, Mapping[s
     return found[0], found[1]
 
 
+def extend_site_policy(response: HttpResponseBase, sources: Mapping[str, list[str]]) -> bool:
+    """Give ``response`` the site's policies with ``sources`` allowed too.
+
+    Both the enforced and the report-only policy are extended; a site without a CSP
+    middleware is left alone. Return whether the site enforces a policy.
+    """
+    middleware = _host_middleware(tuple(settings.MIDDLEWARE))
+    if middleware is None:
+        return False
+    enforced, report_only = _host_policies(middleware)
+    enforced_attr, report_only_attr = HOST_MIDDLEWARE[middleware]
+    if enforced:
+        setattr(response, enforced_attr, extended(enforced, sources))
+    if report_only:
+        setattr(response, report_only_attr, extended(report_only, sources))
+    return bool(enforced)
+
+
 def apply_checkout_policy(response: HttpResponseBase) -> None:
     """Give ``response`` the checkout's policy, extending the site's where it has one."""
-    middleware = _host_middleware(tuple(settings.MIDDLEWARE))
-    enforced, report_only = _host_policies(middleware) if middleware else (None, None)
-    sources = checkout_sources()
-    if enforced and middleware:
-        setattr(response, HOST_MIDDLEWARE[middleware][0], extended(enforced, sources))
-    elif HEADER not in response:
+    if not extend_site_policy(response, checkout_sources()) and HEADER not in response:
         response[HEADER] = policy_header(checkout_policy())
-    if report_only and middleware:
-        setattr(response, HOST_MIDDLEWARE[middleware][1], extended(report_only, sources))
 
 
 def checkout_csp(view: Callable[P, R]) -> Callable[P, R]:

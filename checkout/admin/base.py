@@ -136,7 +136,10 @@ class StaffActionsAdmin(ReadOnlyAdmin):
             raise Http404(_("No such object."))
         form = None
         if action.form_class is not None:
-            form = action.form_class(request.POST or None, **action.form_kwargs(obj))
+            # A link may preselect a choice (?kind=shipped); the form still validates the POST.
+            form = action.form_class(
+                request.POST or None, initial=request.GET.dict(), **action.form_kwargs(obj)
+            )
         if request.method == "POST" and (form is None or form.is_valid()):
             self.run_action(request, action, obj, form.cleaned_data if form else {})
             return HttpResponseRedirect(self.change_url(obj))
@@ -150,8 +153,19 @@ class StaffActionsAdmin(ReadOnlyAdmin):
             "form": form,
             "cancel_url": self.change_url(obj),
             "media": self.media + (form.media if form else forms.Media()),
+            **self.object_action_context(request, action, obj),
         }
         return TemplateResponse(request, "admin/checkout/action_confirm.html", context)
+
+    def object_action_context(
+        self, request: HttpRequest, action: ObjectAction, obj: Any
+    ) -> dict[str, Any]:
+        """Return more context for an object action's page.
+
+        ``links`` (label and URL pairs) under ``links_title`` are shown beside the form: the
+        previews of the emails a resend offers, for one.
+        """
+        return {}
 
     def run_action(
         self, request: HttpRequest, action: ObjectAction, obj: Any, data: dict[str, Any]

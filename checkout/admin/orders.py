@@ -24,8 +24,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from checkout.admin import display
-from checkout.admin.base import ObjectAction, StaffActionsAdmin, has_codename
+from checkout.admin.base import ObjectAction, has_codename
 from checkout.admin.forms import ResendEmailForm, ShipForm
+from checkout.admin.previews import EmailPreviewAdmin, email_kind_label
 from checkout.conf import app_settings
 from checkout.models import Order
 from checkout.services import staff, staff_timeline
@@ -198,7 +199,7 @@ ORDER_ACTIONS = (
 
 
 @admin.register(Order)
-class OrderAdmin(StaffActionsAdmin):
+class OrderAdmin(EmailPreviewAdmin):
     object_actions = ORDER_ACTIONS
 
     list_display = (
@@ -454,7 +455,12 @@ class OrderAdmin(StaffActionsAdmin):
     def emails_link(self, order: Order) -> SafeString:
         url = reverse("admin:checkout_emailnotification_changelist")
         return format_html(
-            '<a href="{}?order__id__exact={}">{}</a>', url, order.pk, _("Emails for this order")
+            '<a href="{}?order__id__exact={}">{}</a> · <a href="{}">{}</a>',
+            url,
+            order.pk,
+            _("Emails for this order"),
+            self.email_previews_url(order),
+            _("Preview emails"),
         )
 
     @admin.display(description=gettext_lazy("payload"))
@@ -474,7 +480,21 @@ class OrderAdmin(StaffActionsAdmin):
         order = self.get_object(request, object_id)
         if order is not None:
             extra_context["timeline"] = timeline_rows(staff_timeline.order_timeline(order=order))
+            extra_context["email_previews_url"] = self.email_previews_url(order)
         return super().change_view(request, object_id, form_url, extra_context)
+
+    def object_action_context(
+        self, request: HttpRequest, action: ObjectAction, obj: Any
+    ) -> dict[str, Any]:
+        if action.name != self.resend_action:
+            return {}
+        return {
+            "links_title": _("Preview before resending"),
+            "links": [
+                (email_kind_label(kind), self.email_preview_url(obj, kind))
+                for kind in staff.email_kinds_produced(orders=[obj])
+            ],
+        }
 
     # --- search ------------------------------------------------------------------------
 

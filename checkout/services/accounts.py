@@ -212,13 +212,13 @@ def order_lookup_email_send(*, email: str, order_number: str) -> bool:
     Sent to the address the visitor typed, which is the order's own: the link reaches
     only whoever can already read that mailbox.
     """
-    from checkout.services.notifications import email_send_direct
+    from checkout.services.notifications import ORDER_LOOKUP_EMAIL, email_send_direct
 
     order = order_lookup_match(email=email, order_number=order_number)
     if order is None:
         logger.info("order lookup: no order matched (nothing sent)")
         return False
-    email_send_direct(order=order, kind="order_lookup", to=order.email)
+    email_send_direct(order=order, kind=ORDER_LOOKUP_EMAIL, to=order.email)
     logger.info("order %s: status link sent on a lookup", order.order_number)
     return True
 

@@ -17,17 +17,23 @@ that window only). The window is the length of one UPDATE.
 Emails are templates, not code (allauth style): ``checkout/email/<kind>_subject.txt``,
 ``<kind>_message.txt`` and ``<kind>_message.html``, rendered by ``email_render`` in the
 language the shopper checked out in (``Order.language``), whoever renders them: a
-Celery worker has no request to take a language from.
+Celery worker has no request to take a language from. The HTML templates carry their
+CSS once (``includes/styles.css``, classes in the markup); ``email_render`` inlines it
+into each element's ``style`` attribute, as mail clients need. ``email_message`` builds
+the message from the rendering; sending and the admin's preview both use it, so staff see
+exactly what the customer gets.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import time
 from dataclasses import dataclass
 from typing import Any
 
+import css_inline
 from django.core.mail import EmailMultiAlternatives
 from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import Q
@@ -58,6 +64,8 @@ EMAIL_FOR_STATUS: dict[str, str] = {
 }
 
 NO_ADDRESS = gettext_noop("The order has no email address.")
+# The status link a visitor asks for on the order lookup page: sent outside the ledger.
+ORDER_LOOKUP_EMAIL = "order_lookup"
 
 DEFAULT_SEND_LEASE = 300
 MAX_SEND_ATTEMPTS = 20
@@ -310,17 +318,70 @@ def email_context(*, order: Order, kind: str) -> dict[str, Any]:
     }
 
 
+@functools.cache
+def _css_inliner() -> css_inline.CSSInliner:
+    """The one inliner every rendering shares (it holds no state between calls).
+
+    ``keep_at_rules``: ``@media`` rules cannot go into a ``style`` attribute, so they stay
+    in a ``<style>`` for the clients that honour them; every other rule is inlined and
+    removed. ``load_remote_stylesheets=False``: a ``<link>`` in an overridden template
+    must not make rendering an email fetch anything.
+    """
+    return css_inline.CSSInliner(keep_at_rules=True, load_remote_stylesheets=False)
+
+
 def email_render(*, order: Order, kind: str) -> RenderedEmail:
-    """Render the subject/text/HTML trio of ``kind`` for ``order``, in the order's language."""
+    """Render the subject/text/HTML trio of ``kind`` for ``order``, in the order's language.
+
+    The HTML comes out with its stylesheet inlined into the elements' ``style`` attributes.
+    """
     with translation.override(shopper_language(order.language)):
         context = email_context(order=order, kind=kind)
         prefix = f"checkout/email/{kind}"
         subject = render_to_string(f"{prefix}_subject.txt", context)
+        html = render_to_string(f"{prefix}_message.html", context)
         return RenderedEmail(
             subject=" ".join(subject.split()),
             text=render_to_string(f"{prefix}_message.txt", context),
-            html=render_to_string(f"{prefix}_message.html", context),
+            html=_css_inliner().inline(html),
         )
+
+
+def email_message(
+    *, order: Order, kind: str, to: str, headers: dict[str, str] | None = None
+) -> EmailMultiAlternatives:
+    """Return the email of ``kind`` for ``order``, addressed to ``to``, ready to send.
+
+    Building it sends nothing: the admin's preview shows this very message.
+    """
+    rendered = email_render(order=order, kind=kind)
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=app_settings.EMAIL_FROM,
+        to=[to],
+        reply_to=list(app_settings.EMAIL_REPLY_TO) or None,
+        headers=headers,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def email_kinds_for_order(*, order: Order) -> list[str]:
+    """Return the email kinds that apply to ``order``: those it got or may be resent.
+
+    The confirmation; the email its status made due ("shipped" too once delivered); every
+    kind its ledger holds (a delivered order later refunded had both); in the ledger's
+    order, then the order lookup's status link when the order has an address to send it to.
+    """
+    kinds = {EmailNotification.Kind.CONFIRMATION.value}
+    if status_kind := EMAIL_FOR_STATUS.get(order.status):
+        kinds.add(status_kind)
+    if order.status == Order.Status.DELIVERED:
+        kinds.add(EmailNotification.Kind.SHIPPED)
+    kinds.update(EmailNotification.objects.filter(order=order).values_list("kind", flat=True))
+    applying = [kind for kind in EmailNotification.Kind.values if kind in kinds]
+    return [*applying, ORDER_LOOKUP_EMAIL] if order.email else applying
 
 
 # --- sending -----------------------------------------------------------------------------
@@ -366,16 +427,12 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
         return None
     order = notification.order
     try:
-        rendered = email_render(order=order, kind=notification.kind)
-        message = EmailMultiAlternatives(
-            subject=rendered.subject,
-            body=rendered.text,
-            from_email=app_settings.EMAIL_FROM,
-            to=[notification.to_email or order.email],
-            reply_to=list(app_settings.EMAIL_REPLY_TO) or None,
+        message = email_message(
+            order=order,
+            kind=notification.kind,
+            to=notification.to_email or order.email,
             headers={"X-Checkout-Notification": str(notification.pk)},
         )
-        message.attach_alternative(rendered.html, "text/html")
         message.send(fail_silently=False)
     except Exception as exc:
         # Back to ``failed``: the task retries with backoff and the sweep picks it up
@@ -392,9 +449,9 @@ def email_send(*, notification_id: int) -> EmailNotification | None:
         )
         raise
     # Keep this the very next statement after the send: it is the only at-least-once window.
-    _mark_sent(notification.pk, subject=rendered.subject[:255])
+    _mark_sent(notification.pk, subject=message.subject[:255])
     notification.status = EmailNotification.Status.SENT
-    notification.subject = rendered.subject[:255]
+    notification.subject = message.subject[:255]
     _record(
         notification,
         note(
@@ -413,16 +470,7 @@ def email_send_direct(*, order: Order, kind: str, to: str) -> None:
     For emails a visitor asks for (the order lookup's status link), which may be sent
     any number of times; the caller's rate limit bounds them. Raises on a delivery error.
     """
-    rendered = email_render(order=order, kind=kind)
-    message = EmailMultiAlternatives(
-        subject=rendered.subject,
-        body=rendered.text,
-        from_email=app_settings.EMAIL_FROM,
-        to=[to],
-        reply_to=list(app_settings.EMAIL_REPLY_TO) or None,
-    )
-    message.attach_alternative(rendered.html, "text/html")
-    message.send(fail_silently=False)
+    email_message(order=order, kind=kind, to=to).send(fail_silently=False)
 
 
 def _mark_sent(notification_id: int, *, subject: str) -> None:

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from decimal import Decimal
+from html import unescape
+from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -72,7 +76,8 @@ def test_email_money_is_in_the_language_and_the_order_currency(order: Order, kin
     # Emails are rendered in the order's language; amounts follow it and the order's currency.
     order.language = "de"
     rendered = email_render(order=order, kind=kind)
-    for body in (rendered.text, rendered.html):
+    # The inliner writes the no-break space as &nbsp;: the same text to a mail client.
+    for body in (rendered.text, unescape(rendered.html)):
         assert "1.418,67\xa0$" in body
         assert "1.299,00\xa0$" in body or kind == "refunded"
         assert "$1,418.67" not in body
@@ -207,3 +212,90 @@ def test_email_is_written_in_the_orders_language(
     assert f'<html lang="{language if language in ("de", "fr") else "en"}' in html
     # Staff read the timeline in the worker's language, whatever the shopper's.
     assert order.events.filter(message__startswith="Order confirmation email sent to").exists()
+
+
+class Element:
+    """An HTML start tag: its name, attributes and ``style`` declarations."""
+
+    def __init__(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tag = tag
+        self.attrs = {name: value or "" for name, value in attrs}
+        self.style = {
+            name.strip(): value.strip()
+            for name, _sep, value in (
+                part.partition(":") for part in self.attrs.get("style", "").split(";")
+            )
+            if name.strip()
+        }
+
+    @property
+    def classes(self) -> list[str]:
+        return self.attrs.get("class", "").split()
+
+
+def elements(html: str) -> list[Element]:
+    found: list[Element] = []
+
+    class Collector(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            found.append(Element(tag, attrs))
+
+    Collector().feed(html)
+    return found
+
+
+def with_class(html: str, name: str) -> list[Element]:
+    return [element for element in elements(html) if name in element.classes]
+
+
+def style_blocks(html: str) -> list[str]:
+    return re.findall(r"<style[^>]*>(.*?)</style>", html, flags=re.S)
+
+
+def test_the_sent_email_carries_its_styles_on_each_element(order: Order) -> None:
+    """Mail clients drop <style>: the stylesheet goes into each element's style attribute."""
+    notification = email_schedule(order=order, kind="shipped")
+    assert notification is not None
+    email_send(notification_id=notification.pk)
+
+    [message] = mail.outbox
+    assert isinstance(message, EmailMultiAlternatives)
+    html = str(message.alternatives[0][0])
+    [button] = with_class(html, "email-button")
+    assert button.attrs["href"].startswith("https://shop.example.com/orders/status/")
+    assert button.style["background"] == "#3e4c59"
+    assert button.style["color"] == "#ffffff"
+    [heading] = with_class(html, "email-heading")
+    assert heading.tag == "h1"
+    assert heading.style["font-size"] == "22px"
+    [body] = [element for element in elements(html) if element.tag == "body"]
+    assert "Segoe UI" in body.style["font-family"]
+    tracking = with_class(html, "email-link")
+    assert tracking
+    assert all(link.style["color"] == "#2563eb" for link in tracking)
+    # Only what cannot be inlined stays in a <style>: the rules for phones.
+    [kept] = style_blocks(html)
+    assert kept.strip().startswith("@media")
+    assert "max-width: 620px" in kept
+    assert ".email-button" not in kept
+
+
+def test_a_sites_own_stylesheet_restyles_the_emails(
+    order: Order, settings: Any, tmp_path: Path
+) -> None:
+    """A site overrides includes/styles.css alone; its rules reach the elements too."""
+    folder = tmp_path / "checkout" / "email" / "includes"
+    folder.mkdir(parents=True)
+    (folder / "styles.css").write_text(
+        ".email-button { background: #aa0000; }\n.email-heading { color: #aa0000; }\n"
+    )
+    settings.TEMPLATES = [
+        {**settings.TEMPLATES[0], "DIRS": [tmp_path, *settings.TEMPLATES[0]["DIRS"]]}
+    ]
+
+    html = email_render(order=order, kind="confirmation").html
+    [button] = with_class(html, "email-button")
+    assert button.style == {"background": "#aa0000"}
+    [heading] = with_class(html, "email-heading")
+    assert heading.style == {"color": "#aa0000"}
+    assert style_blocks(html) == []  # no @media in the site's stylesheet: nothing left over
