@@ -33,7 +33,10 @@ def order_from_status_token(token: str) -> Order | None:
     if not isinstance(data, dict) or not isinstance(data.get("o"), int):
         return None
     # The API's full answer (``raw``) is for staff; the page never shows it.
-    return Order.objects.defer("raw").filter(pk=data["o"]).first()
+    try:
+        return Order.objects.defer("raw").get(pk=data["o"])
+    except Order.DoesNotExist:
+        return None
 
 
 def order_status_url(order: Order) -> str:

@@ -92,10 +92,16 @@ def format_money(amount: Decimal, *, currency: str, language: str | None = None)
     code = currency.strip().upper()
     currency_exponent(code)  # refuses what is not a currency code
     locale = babel_locale(language or translation.get_language())
-    # CLDR's digits decide the decimals shown (JPY none, KWD three); the sign is ours, so
-    # a deduction reads the same in every language.
-    text = format_currency(abs(amount), code, locale=locale)
+    # The sign is ours, so a deduction reads the same in every language.
+    text = _formatted(abs(amount), code, locale)
     return f"{MINUS_SIGN}{text}" if amount < 0 else text
+
+
+@lru_cache(maxsize=4096)
+def _formatted(amount: Decimal, currency: str, locale: Locale) -> str:
+    # CLDR's digits decide the decimals shown (JPY none, KWD three). A page shows the same
+    # few prices over and over, and babel parses its pattern on every call: kept.
+    return format_currency(amount, currency, locale=locale)
 
 
 def intl_locale(language: str | None = None) -> str:

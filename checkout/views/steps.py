@@ -368,7 +368,8 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "rates": rates,
-            "rate_summaries": {code: _summary_figures(q) for code, q in previews.items()},
+            # A callable: computed only when the page is rendered, not when it is cached.
+            "rate_summaries": lambda: {code: _summary_figures(q) for code, q in previews.items()},
         }
     )
     return render(request, "checkout/shipping.html", context, status=status)
