@@ -167,7 +167,7 @@ def merchant_site(
     assert "System check identified no issues" in checked, checked
     run([*manage, "migrate", "--no-input"], cwd=site, env=env)
 
-    # The merchant's catalog (their own prices and SKUs, Spectra's variants) and a customer.
+    # The merchant's catalog (a row per product, keyed by its Spectra variant) and a customer.
     products = in_stock_products(spectra_sandbox)
     rows = ", ".join(
         f"Product(name={p['name']!r}, slug={p['slug']!r}, price={p['price']!r}, "
