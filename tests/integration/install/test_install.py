@@ -1,24 +1,23 @@
 """The built wheel installs into a Django site of its own by following docs/install.md.
 
-Builds the wheel, installs it into a fresh virtualenv (dependencies from the package
-index), runs ``django-admin startproject mysite``, gives the site a home page and its own
-mail settings, adds the code blocks of docs/install.md to its files exactly as written
-(appending to settings.py and urls.py, never replacing them), then: ``check`` and
-``migrate`` before any key exists, ``check --deploy`` naming the missing keys, and with
-keys ``checkout_register_webhook``, ``checkout_doctor``, and ``runserver`` serving the
-site's own home page, the optional demo catalog under ``shop/``, the cart under
-``checkout/`` and ``cart-add``, all against the sandbox and localstripe.
+Installs the freshly built wheel into a fresh virtualenv (``installed``, conftest.py),
+runs ``django-admin startproject mysite``, gives the site a home page and its own mail
+settings, adds the code blocks of docs/install.md to its files exactly as written
+(appending to settings.py and urls.py, never replacing them; this site has no templates
+or catalog of its own, so it takes the guide's base template and demo catalog), then:
+``check`` and ``migrate`` before any key exists, ``check --deploy`` naming the missing
+keys, and with keys ``checkout_register_webhook``, ``checkout_doctor``, and ``runserver``
+serving the site's own home page, the optional demo catalog under ``shop/``, the cart
+under ``checkout/`` and ``cart-add``, all against the sandbox and localstripe. A
+merchant's shop with templates, products and logins of its own is
+test_merchant_in_browser.py's.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-import time
-import zipfile
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -27,74 +26,9 @@ import requests
 
 from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
 from tests.integration.install.smtp_stub import smtp_stub
+from tests.integration.install.steps import doc_block, run, runserver
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-REPO = Path(__file__).resolve().parents[3]
-DOC = REPO / "docs" / "install.md"
-
-
-def doc_block(marker: str) -> str:
-    """Return the code block that follows ``<!-- install:<marker> -->`` in the doc."""
-    match = re.search(
-        rf"<!-- install:{re.escape(marker)} -->\n```[a-z]*\n(.*?)\n```", DOC.read_text(), re.S
-    )
-    assert match, f"docs/install.md has no block install:{marker}"
-    return match.group(1) + "\n"
-
-
-def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:
-    result = subprocess.run(
-        cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-    assert result.returncode == 0, (
-        f"{' '.join(cmd)} exited {result.returncode}\n{result.stdout}\n{result.stderr}"
-    )
-    return result.stdout
-
-
-@pytest.fixture(scope="module")
-def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A fresh virtualenv with the freshly built wheel installed; yields its bin dir."""
-    root = tmp_path_factory.mktemp("install")
-    source = root / "src"
-    source.mkdir()
-    # Build from a copy so the build leaves nothing in the work tree.
-    shutil.copytree(
-        REPO / "checkout",
-        source / "checkout",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(REPO / name, source / name)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("DJANGO_", "PYTHON"))}
-    built = subprocess.run(
-        [sys.executable, "-m", "build", "--wheel", "--outdir", str(root / "dist"), str(source)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    output = built.stdout + built.stderr
-    assert built.returncode == 0, output
-    # Our metadata is current: setuptools has nothing to deprecate in pyproject.toml
-    # (e.g. ``project.license`` as a table instead of an SPDX string).
-    assert "project.license" not in output, output
-    assert "SetuptoolsDeprecationWarning" not in output, output
-    wheel = next((root / "dist").glob("spectra_checkout-*.whl"))
-    # The "testing" extra brings what the sandbox and localstripe need (docs/sandbox.md).
-    with zipfile.ZipFile(wheel) as archive:
-        name = next(n for n in archive.namelist() if n.endswith(".dist-info/METADATA"))
-        metadata = archive.read(name).decode()
-    assert "Provides-Extra: testing" in metadata
-    for requirement in ("localstripe==1.15.10", "pytest>=8", "pytest-django>=4.8"):
-        assert f'Requires-Dist: {requirement}; extra == "testing"' in metadata
-    run([sys.executable, "-m", "venv", str(root / "venv")], cwd=root, env=env)
-    bin_dir = root / "venv" / "bin"
-    run([str(bin_dir / "pip"), "install", "-q", str(wheel)], cwd=root, env=env, timeout=180)
-    return bin_dir
 
 
 def test_the_wheel_ships_compiled_translations(installed: Path, tmp_path: Path) -> None:
@@ -276,27 +210,8 @@ def _the_documented_steps(
     product = first["name"]
     sku = next(v["sku"] for v in first["variants"] if v["quantity_available"] > 0)
 
-    server = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        cwd=site,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                admin = requests.get(f"{base}/admin/login/", timeout=2)
-                if admin.status_code == 200:
-                    break
-            except requests.ConnectionError:
-                pass
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            assert time.monotonic() < deadline, "runserver did not answer"
-            time.sleep(0.2)
+    with runserver(manage, cwd=site, env=env, port=port, ready_path="/admin/login/") as base:
+        admin = requests.get(f"{base}/admin/login/", timeout=10)
         # The site has no Content-Security-Policy: its pages get none from the app, the
         # checkout's pages get the checkout's own.
         assert "Content-Security-Policy" not in admin.headers
@@ -323,10 +238,3 @@ def _the_documented_steps(
         assert "was added to your cart" in added.text
         assert "<title>Your cart · My Shop</title>" in added.text
         assert requests.get(f"{base}/static/checkout/checkout.css", timeout=10).status_code == 200
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait(timeout=10)
