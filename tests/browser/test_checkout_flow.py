@@ -68,12 +68,12 @@ def test_happy_path_from_product_page_to_confirmation(page: Page, shop_url: str)
     page.get_by_role("button", name="Continue to shipping").click()
 
     expect(page).to_have_url(re.compile(r"/checkout/shipping/$"))
-    rates = page.locator(".rate")
+    rates = page.locator(".checkout-rate")
     assert rates.count() >= 3
     expect(rates.first.locator("input")).to_be_checked()
     prices = [
         Decimal(re.sub(r"[^\d.]", "", t) or "0")
-        for t in page.locator(".rate__price").all_text_contents()
+        for t in page.locator(".checkout-rate__price").all_text_contents()
     ]
     assert prices == sorted(prices)
     screenshot(page, "05-shipping")

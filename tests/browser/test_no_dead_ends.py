@@ -60,7 +60,7 @@ def test_a_refused_code_stays_on_the_payment_step(page: Page, shop_url: str) -> 
     ):
         field = page.get_by_role("textbox", name=name)
         field.fill(code)
-        form = page.locator("form.inline-form", has=field)
+        form = page.locator("form.checkout-inline-form", has=field)
         form.get_by_role("button", name="Apply").click()
         expect(page.get_by_text(message)).to_have_count(1)  # beside the field, not twice
         expect(page).to_have_url(re.compile(r"/checkout/payment/$"))
@@ -97,9 +97,9 @@ def test_product_picture_follows_the_variant_and_nothing_is_missing(
     page.on("response", record)
     page.goto(shop_url + "/")
     page.get_by_role("link", name=re.compile("iPhone 13")).first.click()
-    image = page.locator(".product__media img")
+    image = page.locator(".checkout-product__media img")
     before = image.get_attribute("src")
-    colors = page.locator("fieldset.option-group").first.get_by_role("radio")
+    colors = page.locator("fieldset.checkout-option-group").first.get_by_role("radio")
     for index in range(colors.count()):
         if not colors.nth(index).is_checked():
             colors.nth(index).check()

@@ -68,7 +68,7 @@ def test_the_order_summary_folds_to_one_line_on_a_phone(page: Page, shop_url: st
     page.get_by_role("button", name="Continue to shipping").click()
     expect(page).to_have_url(re.compile(r"/checkout/shipping/$"))
     before = page.get_by_test_id("summary-toggle-total").text_content()
-    page.locator("label.rate").last.get_by_role("radio").check()
+    page.locator("label.checkout-rate").last.get_by_role("radio").check()
     expect(page.get_by_test_id("summary-toggle-total")).not_to_have_text(before or "")
     expect(page.get_by_test_id("summary-toggle-total")).to_have_text(
         page.get_by_test_id("summary-total").text_content() or ""

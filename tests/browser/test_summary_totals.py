@@ -32,9 +32,9 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 def _rate(page: Page, service: str) -> Decimal:
     """Pick the rate named ``service``; return its price as the rate list shows it."""
-    label = page.locator("label.rate", has_text=service)
+    label = page.locator("label.checkout-rate", has_text=service)
     label.get_by_role("radio").check()
-    return read_amount(label.locator(".rate__price").inner_text())
+    return read_amount(label.locator(".checkout-rate__price").inner_text())
 
 
 @pytest.mark.parametrize(
@@ -63,9 +63,9 @@ def test_summary_adds_up_at_every_step_to_the_amount_authorized(
     page.get_by_role("button", name="Continue to shipping").click()
     expect(page).to_have_url(re.compile(r"/checkout/shipping/$"))
     # The rate selected on arrival is priced in the summary, not "Calculated at next step".
-    first = page.locator("label.rate").first
+    first = page.locator("label.checkout-rate").first
     expect(page.get_by_test_id("summary-shipping")).to_have_text(
-        first.locator(".rate__price").inner_text()
+        first.locator(".checkout-rate__price").inner_text()
     )
     expect_summary_adds_up(page)
     price = _rate(page, service)

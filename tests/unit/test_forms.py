@@ -320,10 +320,11 @@ def test_errors_render_beside_the_field_and_are_announced() -> None:
     form = InformationForm(_post({**VALID, "email": "nope", "zip": "1"}))
     assert not form.is_valid()
     email = form["email"].as_field_group()
-    assert 'class="field field--invalid"' in email
+    assert 'class="checkout-field checkout-field--invalid"' in email
     assert 'aria-invalid="true"' in email
     assert 'aria-describedby="id_email_helptext id_email_error"' in email
-    assert '<p class="field__error" id="id_email_error">Enter a valid email address.</p>' in email
+    error = '<p class="checkout-field__error" id="id_email_error">Enter a valid email address.</p>'
+    assert error in email
     assert 'value="nope"' in email  # what the shopper typed stays
     zip_html = form["zip"].as_field_group()
     assert 'aria-describedby="id_zip_error"' in zip_html

@@ -62,7 +62,7 @@
       return;
     }
     // A one-field form (promo code, gift card) has no summary: its field takes focus.
-    var invalid = document.querySelector(".inline-form .field--invalid input");
+    var invalid = document.querySelector(".checkout-inline-form .checkout-field--invalid input");
     if (invalid) invalid.focus();
   }
 
@@ -132,11 +132,11 @@
     if (!toggle) return;
     var label = toggle.querySelector("[data-summary-toggle-label]");
     var set = function (open) {
-      summary.classList.toggle("summary--open", open);
+      summary.classList.toggle("checkout-summary--open", open);
       toggle.setAttribute("aria-expanded", String(open));
       label.textContent = open ? label.dataset.hide : label.dataset.show;
     };
-    summary.classList.add("summary--foldable");
+    summary.classList.add("checkout-summary--foldable");
     toggle.hidden = false;
     set(false);
     toggle.addEventListener("click", function () {
@@ -178,8 +178,8 @@
         var alt = Object.assign({}, choice);
         alt[key] = input.value;
         var candidate = variants.find(function (v) { return matches(v, alt); });
-        var label = input.closest(".option");
-        if (label) label.classList.toggle("option--sold-out", !candidate || !candidate.in_stock);
+        var label = input.closest(".checkout-option");
+        if (label) label.classList.toggle("checkout-option--sold-out", !candidate || !candidate.in_stock);
       });
       if (!variant) {
         price.textContent = "";
@@ -319,7 +319,7 @@
       setBusy(false);
       cardErrors.textContent = message || labels.generic;
       var field = document.getElementById("card-field");
-      if (field) field.classList.add("field--invalid");
+      if (field) field.classList.add("checkout-field--invalid");
       if (usesPaymentElement && card && card.focus) { card.focus(); return; }
       var first = document.querySelector("#card-element input") || button;
       first.focus();
@@ -444,7 +444,7 @@
       if (inFlight) return;  // a double click starts one payment
       cardErrors.textContent = "";
       var field = document.getElementById("card-field");
-      if (field) field.classList.remove("field--invalid");
+      if (field) field.classList.remove("checkout-field--invalid");
       if (paymentNeeded && card && card.value === undefined && document.querySelector("#card-element input")) {
         showError(labels.card_incomplete);
         return;

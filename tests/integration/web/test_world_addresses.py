@@ -93,7 +93,7 @@ def test_a_new_billing_country_shows_its_fields_and_saves_nothing(
     assert '<label for="id_billing-zip">Postal code</label>' in html
     assert 'value="Heidestraße 17"' in html
     assert "Check them and continue." in html
-    assert "field--invalid" not in html
+    assert "checkout-field--invalid" not in html
     assert CheckoutAttempt.objects.get().billing_same_as_shipping
     # checkout.js asks for the fields of a country the same way, with refresh_address.
     japan = {**GERMAN_BILLING, "billing-country": "JP", "refresh_address": "1"}
