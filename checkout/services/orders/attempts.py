@@ -164,7 +164,10 @@ def attempt_in_session(*, public_id: Any, owner: str) -> CheckoutAttempt | None:
     uid = _as_uuid(public_id)
     if uid is None or not owner:
         return None
-    return CheckoutAttempt.objects.filter(public_id=uid, owner=owner).first()
+    try:  # public_id is unique: no ORDER BY, no LIMIT walk
+        return CheckoutAttempt.objects.get(public_id=uid, owner=owner)
+    except CheckoutAttempt.DoesNotExist:
+        return None
 
 
 def _open_attempt(*, cart_id: str) -> CheckoutAttempt | None:

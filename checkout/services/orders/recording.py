@@ -152,11 +152,10 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
-            locked_attempt = (
-                CheckoutAttempt.objects.select_for_update().filter(pk=attempt.pk).first()
-            )
-            if locked_attempt is None:
-                raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
+            try:
+                locked_attempt = CheckoutAttempt.objects.select_for_update().get(pk=attempt.pk)
+            except CheckoutAttempt.DoesNotExist:
+                raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone") from None
         # The customer's account: the attempt's signed-in user, or (opt-in) by email.
         fields["user_id"] = order_user_id(attempt=locked_attempt, email=fields["email"])
         language = locked_attempt.language if locked_attempt is not None else ""
