@@ -221,6 +221,11 @@ def expect_the_merchants_page_around_the_checkout(page: Page, primary: Locator) 
     expect(merchant_header).to_be_visible()
     expect(merchant_header.get_by_role("link", name="Northwind Outfitters")).to_be_visible()
     expect(merchant_header.locator("nav")).to_have_css("background-color", MERCHANT_DARK)
+    # The checkout's classes are its own (checkout-*): the header's Bootstrap-style
+    # .container keeps the merchant's 960 px on the checkout's pages too.
+    expect(merchant_header.locator(".container")).to_have_css("max-width", "960px")
+    width = merchant_header.locator(".container").evaluate("e => e.getBoundingClientRect().width")
+    assert width == 960, width
     expect(primary).to_have_css("background-color", ACCENT)
     page.wait_for_load_state("load")
     loaded = page.evaluate(
