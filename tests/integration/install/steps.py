@@ -3,6 +3,7 @@ command in the site's virtualenv, serve the site with ``runserver``."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -23,6 +24,18 @@ def doc_block(marker: str) -> str:
     )
     assert match, f"docs/install.md has no block install:{marker}"
     return match.group(1) + "\n"
+
+
+def site_env(bin_dir: Path, home: Path, **extra: str) -> dict[str, str]:
+    """The environment of a command in the merchant's site: its virtualenv first on PATH,
+    its own HOME, and ``mysite.settings``."""
+    return {
+        "PATH": f"{bin_dir}:{os.environ.get('PATH', '')}",
+        "HOME": str(home),
+        "LANG": "C.UTF-8",
+        "DJANGO_SETTINGS_MODULE": "mysite.settings",
+        **extra,
+    }
 
 
 def run(cmd: list[str], *, cwd: Path, env: dict[str, str], timeout: float = 120) -> str:

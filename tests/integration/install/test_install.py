@@ -26,7 +26,7 @@ import requests
 
 from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
 from tests.integration.install.smtp_stub import smtp_stub
-from tests.integration.install.steps import doc_block, run, runserver
+from tests.integration.install.steps import doc_block, run, runserver, site_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -95,13 +95,7 @@ def _the_documented_steps(
     smtp_port: int,
 ) -> None:
     port = free_port()
-    env = {
-        "PATH": f"{installed}:{os.environ.get('PATH', '')}",
-        "HOME": str(tmp_path),
-        "LANG": "C.UTF-8",
-        "DJANGO_SETTINGS_MODULE": "mysite.settings",
-        "MERCHANT_SMTP_PORT": str(smtp_port),
-    }
+    env = site_env(installed, tmp_path, MERCHANT_SMTP_PORT=str(smtp_port))
     python = str(installed / "python")
     run(
         [str(installed / "django-admin"), "startproject", "mysite", str(tmp_path)],

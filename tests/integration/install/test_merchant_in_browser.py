@@ -21,7 +21,6 @@ merchant's header around the checkout, and the checkout's stylesheet and scripts
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Iterator
@@ -34,7 +33,7 @@ from playwright.sync_api import Browser, Locator, Page, expect
 
 from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
 from tests.browser.shopper import GOOD_CARD, expect_confirmation, fill_information, pay, type_card
-from tests.integration.install.steps import doc_block, run, runserver
+from tests.integration.install.steps import doc_block, run, runserver, site_env
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser, pytest.mark.timeout(300)]
 
@@ -120,12 +119,7 @@ def merchant_site(
     localstripe.reset()
     site = tmp_path_factory.mktemp("merchant")
     port = free_port()
-    env = {
-        "PATH": f"{installed}:{os.environ.get('PATH', '')}",
-        "HOME": str(site),
-        "LANG": "C.UTF-8",
-        "DJANGO_SETTINGS_MODULE": "mysite.settings",
-    }
+    env = site_env(installed, site)
     python = str(installed / "python")
     manage = [python, "manage.py"]
     run([str(installed / "django-admin"), "startproject", "mysite", str(site)], cwd=site, env=env)
