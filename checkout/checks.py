@@ -192,6 +192,40 @@ def _proxy_messages() -> list[CheckMessage]:
                 id="checkout.W030",
             )
         )
+    messages.extend(_proxy_sighting_messages())
+    return messages
+
+
+def _proxy_sighting_messages() -> list[CheckMessage]:
+    """What the rate limiter saw on requests since (noted in the cache, checkout/proxies.py)."""
+    from checkout.proxies import FORWARDED_UNTRUSTED, proxy_sightings
+
+    messages: list[CheckMessage] = []
+    for sighting in proxy_sightings():
+        when = sighting.at.isoformat(timespec="seconds")
+        if sighting.kind == FORWARDED_UNTRUSTED:
+            messages.append(
+                Warning(
+                    "Requests arrive with X-Forwarded-For, but no proxy is trusted: every "
+                    f"shopper behind the proxy shares one rate limit (last seen {when}, from "
+                    f"{sighting.peer or 'an unknown address'}).",
+                    hint="Set CHECKOUT_TRUSTED_PROXY_COUNT to the number of proxies that "
+                    "append to X-Forwarded-For, and CHECKOUT_TRUSTED_PROXIES to their "
+                    "addresses or networks.",
+                    id="checkout.W031",
+                )
+            )
+        else:
+            messages.append(
+                Warning(
+                    f"Requests with X-Forwarded-For arrive from {sighting.peer}, which is not "
+                    "in CHECKOUT_TRUSTED_PROXIES: their header is ignored, so if that is your "
+                    f"proxy, every shopper behind it shares one rate limit (last seen {when}).",
+                    hint="Add the proxy's address or network to CHECKOUT_TRUSTED_PROXIES; if "
+                    "it is not your proxy, something reaches the app's port directly.",
+                    id="checkout.W032",
+                )
+            )
     return messages
 
 

@@ -117,12 +117,14 @@ DEFAULTS: dict[str, Any] = {
     "EMAIL_SEND_LEASE": 300,
     # Abuse limits per scope (checkout/ratelimit.py):
     # rules "<count>/<period> <session|ip>", period like 30s, 10m, h, d; every rule of
-    # a scope must allow a hit; an empty tuple switches a scope off.
+    # a scope must allow a hit; an empty tuple switches a scope off. Per-session rules are
+    # the first line; per-address rules are sized for a crowd behind one NAT (the
+    # reasoning is in checkout/ratelimit.py's docstring).
     "RATE_LIMITS": {
-        "promo": ("10/10m session", "30/10m ip"),
-        "gift_card": ("10/10m session", "30/10m ip"),
-        "pay": ("8/10m session", "30/h ip"),
-        "place": ("30/10m session", "120/10m ip"),
+        "promo": ("10/10m session", "200/10m ip", "1000/d ip"),
+        "gift_card": ("10/10m session", "100/10m ip", "300/d ip"),
+        "pay": ("8/10m session", "200/10m ip", "1000/d ip"),
+        "place": ("30/10m session", "600/10m ip"),
         # The guest order lookup, which may send an email: a few tries per visitor.
         "order_lookup": ("5/10m session", "20/h ip"),
     },

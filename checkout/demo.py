@@ -26,7 +26,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import secrets
 import signal
 import socket
 import subprocess
@@ -49,7 +48,6 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 DEMO_USERNAME = "demo"
 DEMO_PASSWORD = "demo-staff-password"  # noqa: S105 - a local, offline demo account
 DEMO_REDIS_DB = 12  # the demo's own Redis database: tests and other apps use others
-STRIPE_WEBHOOK_EVENTS = ("payment_intent.succeeded", "payment_intent.payment_failed")
 
 
 class Stoppable(Protocol):
@@ -312,18 +310,13 @@ def register_webhooks(ctx: DemoContext) -> None:
     response.raise_for_status()
     ctx.env["CHECKOUT_WEBHOOK_SECRET"] = str(response.json()["data"]["secret"])
 
-    stripe_secret = "whsec_" + secrets.token_hex(24)
-    response = requests.post(
-        f"{ctx.stripe_url}/_config/webhooks/demo",
-        json={
-            "url": ctx.site_url + reverse("checkout:webhook-stripe"),
-            "secret": stripe_secret,
-            "events": list(STRIPE_WEBHOOK_EVENTS),
-        },
-        timeout=10,
+    # What ``manage.py checkout_register_stripe_webhook`` does against localstripe.
+    from checkout.services.stripe_webhooks import localstripe_webhook_register
+
+    registration = localstripe_webhook_register(
+        api_base=ctx.stripe_url, url=ctx.site_url + reverse("checkout:webhook-stripe")
     )
-    response.raise_for_status()
-    ctx.env["CHECKOUT_STRIPE_WEBHOOK_SECRET"] = stripe_secret
+    ctx.env["CHECKOUT_STRIPE_WEBHOOK_SECRET"] = registration.secret
 
 
 def _url_resolver_ready() -> None:

@@ -20,11 +20,34 @@ trusted proxy saw is then used (``X-Forwarded-For``'s N-th entry from the right)
 further left are the client's own claims and are never trusted. With
 ``CHECKOUT_TRUSTED_PROXIES`` (addresses or networks) the header is believed only when the
 request comes from one of them, so a client that reaches the app's port directly cannot
-rotate the header to escape the per-address limits. Per-session rules are the first line;
-per-address rules are sized so that shoppers sharing one address are not throttled
-together, and a site behind a proxy it does not declare gets a system check warning
-(``checkout.W030``) rather than one shared address for every shopper. IPv6 addresses are
-counted per /64, the block one subscriber usually gets.
+rotate the header to escape the per-address limits. A site behind a proxy it does not
+declare gets system check warnings (``checkout.W030`` from its settings, ``W031`` once a
+request arrives with ``X-Forwarded-For``) rather than one shared address for every
+shopper. IPv6 addresses are counted per /64, the block one subscriber usually gets.
+
+How the default limits are sized (``CHECKOUT_RATE_LIMITS`` in ``checkout/conf.py``):
+
+- Per-session rules are the first line. A shopper pays once, or a few times after a
+  decline or a 3-D Secure failure; ``8/10m session`` on ``pay`` never stops a person and
+  stops a script that keeps its cookie after 8 cards.
+- Per-address rules must not lump a crowd together. One IPv4 address can stand for an
+  office, a university, a hotel, or a mobile carrier's carrier-grade NAT, which puts
+  hundreds of subscribers behind each public address; on a sale day, a few hundred of
+  them may pay within minutes of the announcement. ``200/10m ip`` lets 200 shoppers
+  behind one address pay inside ten minutes (each also places once, so ``place`` allows
+  ``600/10m ip``), and ``1000/d ip`` a thousand payments from that address in a day, far
+  more than any one address sends to one shop.
+- A card-testing script that drops its cookie to dodge the session rule is stopped by
+  the address rules: at one card a second it is refused after 200 cards in ten minutes,
+  gets at most 200 per ten minutes after that, and is cut off for the rest of the day
+  once it reaches 1,000, within the hour. Scripts that rotate addresses are beyond any
+  per-address rule: that is Stripe Radar's job, and the per-session rule's.
+- Promo codes are entered by everyone on a sale day (``200/10m ip``, ``1000/d ip``); gift
+  cards by fewer shoppers and their codes are worth money (``100/10m ip``, ``300/d ip``);
+  the guest order lookup is rare and may send an email (``20/h ip``).
+
+Sites that see bigger crowds behind one address raise the ``ip`` rules; the session rules
+need no change.
 
 Views use ``@rate_limited(scope)``; see its docstring for JSON and form views.
 """
@@ -50,6 +73,7 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
 from checkout.conf import app_settings
+from checkout.proxies import FORWARDED_UNTRUSTED, PEER_NOT_TRUSTED, proxy_sighting_note
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +81,7 @@ __all__ = [
     "RateLimitResult",
     "RateRule",
     "client_ip",
+    "from_trusted_proxy",
     "rate_limit_form_error",
     "rate_limit_hit",
     "rate_limit_message",
@@ -166,7 +191,7 @@ def trusted_proxy_networks() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Netw
     )
 
 
-def _from_trusted_proxy(remote: str) -> bool:
+def from_trusted_proxy(remote: str) -> bool:
     """Whether ``remote`` may speak for the client (any peer when no proxy is listed)."""
     try:
         networks = trusted_proxy_networks()
@@ -184,15 +209,19 @@ def _from_trusted_proxy(remote: str) -> bool:
 
 
 def client_ip(request: HttpRequest) -> str:
-    """Return the client's address (IPv6 as its /64), honouring trusted proxies only."""
+    """Return the client's address (IPv6 as its /64), honouring trusted proxies only.
+
+    A request that carries ``X-Forwarded-For`` the settings do not let it use is noted
+    for ``checkout.W031``/``W032`` and the doctor (``checkout/proxies.py``).
+    """
     remote = str(request.META.get("REMOTE_ADDR") or "")
     proxies = app_settings.TRUSTED_PROXY_COUNT
-    if proxies > 0 and _from_trusted_proxy(remote):
-        forwarded = [
-            part.strip()
-            for part in str(request.META.get("HTTP_X_FORWARDED_FOR") or "").split(",")
-            if part.strip()
-        ]
+    header = str(request.META.get("HTTP_X_FORWARDED_FOR") or "")
+    trusted = proxies > 0 and from_trusted_proxy(remote)
+    if header.strip() and not trusted:
+        proxy_sighting_note(FORWARDED_UNTRUSTED if proxies == 0 else PEER_NOT_TRUSTED, peer=remote)
+    if trusted:
+        forwarded = [part.strip() for part in header.split(",") if part.strip()]
         if len(forwarded) >= proxies:
             candidate = _normalize_ip(forwarded[-proxies])
             if candidate:

@@ -4,7 +4,8 @@ Each view checks the size before reading, hands the raw bytes to the inbox servi
 (which verifies the signature and stores the event with its outbox row in one
 transaction) and answers 2xx. No order changes and no broker call happen in the request;
 a Celery task does the work after the relay publishes it. Every refusal is JSON with a
-reason, never a 500.
+reason, never a 500. A refusal of a delivery signed in its sender's format but with
+another secret is noted for ``checkout_doctor`` (``services/webhook_health.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from checkout.services.inbox import (
     webhook_receive_spectra,
     webhook_receive_stripe,
 )
+from checkout.services.webhook_health import signed_like_sender, webhook_refusal_note
 
 logger = logging.getLogger(__name__)
 
@@ -47,18 +49,24 @@ def _read_body(request: HttpRequest) -> bytes:
 
 
 def _intake(
-    request: HttpRequest, receive: Callable[..., Receipt], headers: tuple[str, ...]
+    request: HttpRequest,
+    source: str,
+    receive: Callable[..., Receipt],
+    headers: tuple[str, ...],
 ) -> JsonResponse:
     if request.method != "POST":
         response = _refuse(405, "method_not_allowed", "Only POST is accepted.")
         response["Allow"] = "POST"
         return response
+    sent = {h: request.headers[h] for h in headers if h in request.headers}
     try:
         body = _read_body(request)
-        receipt = receive(
-            body=body, headers={h: request.headers[h] for h in headers if h in request.headers}
-        )
+        receipt = receive(body=body, headers=sent)
     except WebhookRejected as exc:
+        if exc.reason == "invalid_signature" and signed_like_sender(source, sent):
+            # Signed by the sender with a secret this site does not have: the doctor
+            # tells "refused since ..." from "nothing arrived".
+            webhook_refusal_note(source=source)
         logger.warning(
             "webhook refused from %s: %s (%s)",
             request.META.get("REMOTE_ADDR"),
@@ -77,6 +85,7 @@ def spectra_webhook(request: HttpRequest) -> JsonResponse:
     """Receive one Spectra event (POST only)."""
     return _intake(
         request,
+        "spectra",
         webhook_receive_spectra,
         ("X-Webhook-Signature", "X-Webhook-Event", "Content-Type", "User-Agent"),
     )
@@ -85,4 +94,4 @@ def spectra_webhook(request: HttpRequest) -> JsonResponse:
 @csrf_exempt
 def stripe_webhook(request: HttpRequest) -> JsonResponse:
     """Receive one Stripe event (payment_intent.succeeded / payment_failed)."""
-    return _intake(request, webhook_receive_stripe, ("Stripe-Signature",))
+    return _intake(request, "stripe", webhook_receive_stripe, ("Stripe-Signature",))

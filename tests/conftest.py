@@ -10,6 +10,7 @@ database.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,21 @@ def browser(playwright_instance: Playwright) -> Iterator[Browser]:
     browser = playwright_instance.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
     yield browser
     browser.close()
+
+
+@pytest.fixture(autouse=True)
+def _forget_request_notes() -> Iterator[None]:
+    """Forget what requests taught the checks (refused webhook deliveries, proxies seen).
+
+    The app notes them in the cache for checkout.W031/W032 and the doctor; in one test
+    process the cache outlives a test, so one test's requests must not warn in the next.
+    """
+    yield
+    from checkout.proxies import proxy_sightings_forget
+    from checkout.services.webhook_health import webhook_refusals_forget
+
+    # A test that stopped its cache server has nothing to forget there.
+    with contextlib.suppress(Exception):
+        proxy_sightings_forget()
+        for source in ("spectra", "stripe"):
+            webhook_refusals_forget(source=source)

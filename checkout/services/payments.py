@@ -1,6 +1,7 @@
 """Stripe: SetupIntents and PaymentIntents through one ``StripeClient``, amounts in minor units.
 
-This module is the only place that talks to Stripe; amounts cross it as ``Decimal`` and
+This module is the only place that talks to Stripe about payments (webhook endpoints are
+``services/stripe_webhooks.py``); amounts cross it as ``Decimal`` and
 become Stripe's integer minor units through ``checkout.money`` (cents for USD, whole yen
 for JPY, fils for KWD), in the currency of the intent or refund at hand. The client
 is built from settings (``CHECKOUT_STRIPE_*``) and cached per configuration; pointing

@@ -3,9 +3,12 @@
 System checks (``manage.py check``) look at settings; the doctor talks to the services:
 the Spectra key authenticates and holds every scope the app uses, Stripe answers with the
 configured key, the site's templates give the payment page its scripts, the Celery
-broker is reachable, Spectra will deliver webhooks to us, and email can go out. Each
-check prints OK, WARN or FAIL with what to fix; any FAIL makes the command exit non-zero.
-Probes never change data. No secret is ever printed.
+broker is reachable, Spectra will deliver webhooks to us and its deliveries (and
+Stripe's) verify, the checkout's URLs are mounted where they belong, the rate limits see
+each shopper's own address, and email can go out. Each check prints OK, WARN or FAIL
+with what to fix; any FAIL makes the command exit non-zero. Probes never change data.
+No secret is ever printed. The checks that read the site itself live in
+``checkout/doctor/``.
 """
 
 from __future__ import annotations
@@ -24,6 +27,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from checkout.conf import app_settings
+from checkout.doctor import FAIL, OK, SKIP, WARN, Result
+from checkout.doctor.deliveries import check_spectra_deliveries, check_stripe_deliveries
+from checkout.doctor.site import check_client_address, check_urls
 from checkout.exceptions import (
     SpectraAuthenticationError,
     SpectraError,
@@ -32,7 +38,7 @@ from checkout.exceptions import (
 )
 from checkout.services.spectra import SpectraClient
 
-OK, WARN, FAIL, SKIP = "OK", "WARN", "FAIL", "SKIP"
+__all__ = ["FAIL", "OK", "SKIP", "WARN", "Result", "run_checks"]
 
 # A Spectra order id no tenant has: the orders:write probe PATCHes it with a status that
 # does not exist, so even a real order by that id could not change.
@@ -48,15 +54,6 @@ NON_DELIVERING_BACKENDS = {
     "django.core.mail.backends.dummy.EmailBackend": gettext_lazy("throws emails away"),
     "django.core.mail.backends.filebased.EmailBackend": gettext_lazy("writes emails to files"),
 }
-
-
-@dataclass(frozen=True)
-class Result:
-    """One check's verdict and what to do about it."""
-
-    name: str
-    status: str
-    detail: str
 
 
 @dataclass(frozen=True)
@@ -140,33 +137,36 @@ def check_spectra(client: SpectraClient) -> list[Result]:
     return results
 
 
-def check_webhook(client: SpectraClient, *, webhook_url: str) -> Result:
-    """Check Spectra has a subscription that delivers to our webhook URL."""
+def check_webhook(client: SpectraClient, *, webhook_url: str) -> list[Result]:
+    """Check Spectra has a subscription that delivers to our webhook URL, and that its
+    deliveries verify (where Spectra lists none, the deliveries are the evidence)."""
     name = _("Spectra webhook")
     try:
         path = reverse("checkout:webhook-spectra")
     except NoReverseMatch:
-        return Result(
-            name, FAIL, _("no URL named checkout:webhook-spectra: include checkout.urls.")
-        )
+        return [
+            Result(name, FAIL, _("no URL named checkout:webhook-spectra: include checkout.urls."))
+        ]
     if not app_settings.WEBHOOK_SECRET:
-        return Result(
-            name,
-            FAIL,
-            _(
-                "CHECKOUT_WEBHOOK_SECRET is not set, so every webhook is refused: run "
-                "'manage.py checkout_register_webhook' and store the secret it prints."
-            ),
-        )
+        return [
+            Result(
+                name,
+                FAIL,
+                _(
+                    "CHECKOUT_WEBHOOK_SECRET is not set, so every webhook is refused: run "
+                    "'manage.py checkout_register_webhook' and store the secret it prints."
+                ),
+            )
+        ]
     try:
         hooks = client.list_webhooks()
     except SpectraPermissionError as err:
-        return Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})
+        return [Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})]
     except SpectraRejection:
         # No GET /webhooks on this API (it is not documented): judge by what arrived.
-        return _webhook_by_deliveries(name)
+        return [check_spectra_deliveries(listed=False)]
     except SpectraError as err:
-        return Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})
+        return [Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})]
     urls = [h.url for h in hooks if h.active]
     if webhook_url:
         matched = [u for u in urls if u.rstrip("/") == webhook_url.rstrip("/")]
@@ -174,47 +174,22 @@ def check_webhook(client: SpectraClient, *, webhook_url: str) -> Result:
         matched = [u for u in urls if u.rstrip("/").endswith(path.rstrip("/"))]
     if not matched:
         wanted = webhook_url or f"https://<your-site>{path}"
-        return Result(
-            name,
-            FAIL,
-            _(
-                "no active subscription delivers to %(url)s: run 'manage.py "
-                "checkout_register_webhook --url <public URL>'."
+        return [
+            Result(
+                name,
+                FAIL,
+                _(
+                    "no active subscription delivers to %(url)s: run 'manage.py "
+                    "checkout_register_webhook --url <public URL>'."
+                )
+                % {"url": wanted},
             )
-            % {"url": wanted},
-        )
-    return Result(name, OK, _("delivers to %(url)s") % {"url": matched[0]})
-
-
-def _webhook_by_deliveries(name: str) -> Result:
-    """Without a subscription list, the last correctly signed delivery is the evidence."""
-    from checkout.models import WebhookEvent
-
-    last = (
-        WebhookEvent.objects.filter(source=WebhookEvent.Source.SPECTRA, signature_valid=True)
-        .order_by("-received_at")
-        .values_list("received_at", flat=True)
-        .first()
-    )
-    if last is None:
-        return Result(
-            name,
-            WARN,
-            _(
-                "this API does not list webhook subscriptions, and no signed delivery has "
-                "arrived yet: run 'manage.py checkout_register_webhook --url <public URL>' "
-                "once, then check again after an order moves."
-            ),
-        )
-    return Result(
-        name,
-        OK,
-        _(
-            "signed deliveries arrive (the last at %(when)s); this API does not list "
-            "subscriptions, so that is the evidence."
-        )
-        % {"when": last.isoformat(timespec="seconds")},
-    )
+        ]
+    return [
+        Result(name, OK, _("delivers to %(url)s") % {"url": matched[0]}),
+        # A subscription exists; whether its deliveries verify is another question.
+        check_spectra_deliveries(listed=True),
+    ]
 
 
 def check_stripe() -> Result:
@@ -530,13 +505,16 @@ def run_checks(options: DoctorOptions) -> list[Result]:
         spectra = check_spectra(client)
         results.extend(spectra)
         if all(r.status == OK for r in spectra):
-            results.append(check_webhook(client, webhook_url=options.webhook_url))
+            results.extend(check_webhook(client, webhook_url=options.webhook_url))
         else:
             results.append(
                 Result(_("Spectra webhook"), SKIP, _("needs a working key with webhooks:manage."))
             )
         client.close()
     results.append(check_stripe())
+    results.append(check_stripe_deliveries())
+    results.append(check_urls(webhook_url=options.webhook_url))
+    results.append(check_client_address())
     results.append(check_payment_page())
     results.append(check_payment_ui())
     results.append(check_broker(timeout=options.broker_timeout))
@@ -551,8 +529,9 @@ class Command(BaseCommand):
     # ``re``, which refuses a lazy translation proxy.
     help = (
         "Check the checkout's configuration end to end: Spectra key and scopes, Stripe, the "
-        "payment page's scripts, the Celery broker, the webhook registration and email. "
-        "Exits non-zero on a failure."
+        "payment page's scripts, the Celery broker, the webhook registrations and whether "
+        "their deliveries verify, the URL mounting, the client address behind proxies, and "
+        "email. Exits non-zero on a failure."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:

@@ -9,12 +9,16 @@ from typing import Any
 import pytest
 import requests
 from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
 
 from checkout.services.spectra import get_spectra_client
 from checkout.testing.servers import LocalstripeProcess, SandboxProcess, free_port
+from checkout.testing.signing import sign_webhook_body
 from tests.integration.install.smtp_stub import smtp_stub
 
-pytestmark = [pytest.mark.integration]
+# The doctor reads the stored webhook events: whether Spectra's and Stripe's deliveries verify.
+pytestmark = [pytest.mark.integration, pytest.mark.django_db]
 
 WEBHOOK_URL = "https://shop.example.com/webhooks/spectra/"
 WEBHOOK_LIST = (
@@ -78,8 +82,12 @@ def test_a_good_configuration_passes(configured: SandboxProcess) -> None:
         "Celery broker",
         "Email",
         "Payment form",
+        "URLs",
+        "Client address",
     ):
         assert line(output, name).startswith("[OK"), output
+    # Registered, but nothing has been delivered yet: nothing proves the secret matches.
+    assert line(output, "Spectra deliveries").startswith("[WARN"), output
     assert "Card Element (localstripe" in line(output, "Payment form")
     assert WEBHOOK_URL in output
     assert "All checks passed." in output
@@ -135,7 +143,6 @@ def test_an_unreachable_stripe_fails(configured: SandboxProcess, settings: Any) 
     assert line(output, "Stripe").startswith("[FAIL")
 
 
-@pytest.mark.django_db
 @pytest.mark.parametrize("sandbox_contract", ["documented"], indirect=True)
 def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
     from checkout.models import WebhookEvent
@@ -159,7 +166,6 @@ def test_the_doctor_needs_no_webhook_list(configured: SandboxProcess) -> None:
     assert "signed deliveries arrive" in output
 
 
-@pytest.mark.django_db  # the webhook line reads the last signed delivery where no list exists
 def test_an_unreachable_mail_server_fails_unless_told_not_to_try(
     configured: SandboxProcess, settings: Any
 ) -> None:
@@ -171,3 +177,25 @@ def test_an_unreachable_mail_server_fails_unless_told_not_to_try(
     output, error = doctor("--no-smtp")
     assert error is None, output
     assert "connection not tried" in line(output, "Email")
+
+
+@pytest.mark.default_contract(WEBHOOK_LIST)
+def test_deliveries_refused_for_a_stale_secret_fail_although_a_subscription_exists(
+    configured: SandboxProcess, client: Client
+) -> None:
+    # What Spectra sends when the subscription's secret is not the one the site stores.
+    body = b'{"event":"order.created","timestamp":"2026-05-18T14:23:00+00:00","data":{"id":7}}'
+    response = client.post(
+        reverse("checkout:webhook-spectra"),
+        data=body,
+        content_type="application/json",
+        headers={"X-Webhook-Signature": sign_webhook_body(body, "whsec_the_subscriptions")},
+    )
+    assert response.status_code == 401
+    output, error = doctor()
+    assert error is not None
+    assert line(output, "Spectra webhook").startswith("[OK"), output  # it is registered...
+    deliveries = line(output, "Spectra deliveries")
+    assert deliveries.startswith("[FAIL"), output  # ...but nothing it sends verifies
+    assert "the signing secret does not match the subscription's" in deliveries
+    assert "Spectra deliveries" in str(error)
