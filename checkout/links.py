@@ -22,8 +22,8 @@ def order_status_token(order: Order) -> str:
     return signing.dumps({"o": order.pk}, salt=STATUS_LINK_SALT, compress=True)
 
 
-def order_from_status_token(token: str) -> Order | None:
-    """Return the order a valid, unexpired token names, else None."""
+def order_pk_from_status_token(token: str) -> int | None:
+    """Return the primary key a valid, unexpired token names, else None."""
     try:
         data = signing.loads(
             token, salt=STATUS_LINK_SALT, max_age=app_settings.STATUS_TOKEN_MAX_AGE
@@ -32,9 +32,17 @@ def order_from_status_token(token: str) -> Order | None:
         return None
     if not isinstance(data, dict) or not isinstance(data.get("o"), int):
         return None
+    return int(data["o"])
+
+
+def order_from_status_token(token: str) -> Order | None:
+    """Return the order a valid, unexpired token names, else None."""
+    pk = order_pk_from_status_token(token)
+    if pk is None:
+        return None
     # The API's full answer (``raw``) is for staff; the page never shows it.
     try:
-        return Order.objects.defer("raw").get(pk=data["o"])
+        return Order.objects.defer("raw").get(pk=pk)
     except Order.DoesNotExist:
         return None
 

@@ -5,6 +5,7 @@ behind a signed link.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from django.http import (
@@ -13,6 +14,7 @@ from django.http import (
     HttpResponse,
 )
 from django.shortcuts import redirect, render
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
@@ -24,7 +26,7 @@ from checkout.exceptions import (
     ProviderError,
     ShopperError,
 )
-from checkout.links import order_from_status_token, order_status_url
+from checkout.links import order_pk_from_status_token, order_status_url
 from checkout.models import CheckoutAttempt, Order
 from checkout.services import cart as cart_service
 from checkout.services import orders
@@ -102,18 +104,30 @@ def checkout_confirmation(request: HttpRequest, public_id: Any) -> HttpResponse:
 @never_cache
 @require_GET
 def order_status(request: HttpRequest, token: str) -> HttpResponse:
-    """The guest order-status page behind a signed, expiring link."""
-    order = order_from_status_token(token)
-    if order is None:
-        raise Http404(_("This link is not valid or has expired."))
+    """The guest order-status page behind a signed, expiring link.
+
+    The link names the order; two columns say whether the cached details are still
+    current, and the whole order is read only when they must be rendered again.
+    """
+    pk = order_pk_from_status_token(token)
+    try:
+        if pk is None:
+            raise Order.DoesNotExist
+        head = Order.objects.values("order_number", "updated_at").get(pk=pk)
+    except Order.DoesNotExist:
+        raise Http404(_("This link is not valid or has expired.")) from None
+    # The API's full answer (``raw``) is for staff; the page never shows it.
+    order = SimpleLazyObject(lambda: Order.objects.defer("raw").get(pk=pk))
+    details = SimpleLazyObject(lambda: _order_context(order))  # type: ignore[arg-type]
     seconds = app_settings.FRAGMENT_CACHE_SECONDS
     context = {
         "order": order,
-        **_order_context(order),
+        "order_number": head["order_number"],
+        **{name: _detail(details, name) for name in ORDER_CONTEXT},
         # The details change only with the order; the link is what grants seeing them.
         "fragment_cache": {
             "seconds": seconds,
-            "key": f"order:{order.pk}:{order.updated_at.isoformat()}:{get_language()}",
+            "key": f"order:{pk}:{head['updated_at'].isoformat()}:{get_language()}",
         }
         if seconds
         else None,
@@ -122,6 +136,14 @@ def order_status(request: HttpRequest, token: str) -> HttpResponse:
     response["Referrer-Policy"] = "no-referrer"
     response["X-Robots-Tag"] = "noindex"
     return response
+
+
+# What _order_context gives a page; the status page reads each only when it renders them.
+ORDER_CONTEXT = ("shipping_method", "tracking_url", "status_steps", "status_label")
+
+
+def _detail(details: Any, name: str) -> Callable[[], Any]:
+    return lambda: details[name]
 
 
 def _order_context(order: Order) -> dict[str, Any]:

@@ -8,7 +8,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.db import connection
 from django.test import Client, override_settings
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from checkout.links import order_status_url
 from checkout.models import CheckoutAttempt, Order
@@ -268,6 +271,32 @@ def test_order_status_link_is_signed_and_expires(client: Client, settings: Any) 
     assert client.get("/orders/status/forged-token/").status_code == 404
     settings.CHECKOUT_STATUS_TOKEN_MAX_AGE = -1
     assert client.get(url).status_code == 404
+
+
+def test_cached_order_status_shows_the_orders_change_and_reads_little_while_current(
+    client: Client, settings: Any
+) -> None:
+    settings.CHECKOUT_FRAGMENT_CACHE_SECONDS = 120
+    order = _order()
+    url = order_status_url(order)
+    assert "Shipped" in client.get(url).content.decode()
+
+    # While the order is unchanged, the cached details are served: the page reads two of
+    # the order's columns to know that, never the whole order.
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get(url).content.decode()
+    assert "Shipped" in again
+    assert order.order_number in again
+    order_reads = [q["sql"] for q in queries.captured_queries if "checkout_order" in q["sql"]]
+    assert len(order_reads) == 1, order_reads
+    assert '"checkout_order"."items"' not in order_reads[0]
+
+    # Once it changes, the page shows the change at once (not after the cache expires).
+    Order.objects.filter(pk=order.pk).update(status="delivered", updated_at=timezone.now())
+    assert "Delivered" in client.get(url).content.decode()
+    assert 'checkout-is-done" aria-current="step">Delivered</li>' in (
+        client.get(url).content.decode()
+    )
 
 
 def test_cart_attach_hands_over_a_cart_built_elsewhere(rf: Any, shop: Any) -> None:
