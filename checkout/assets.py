@@ -5,11 +5,14 @@ The payment page needs its content, the checkout's stylesheet and script, and St
 templates (its ``base.html``, any override of ``checkout/base.html``) with a stand-in
 context and says what is missing. The system check ``checkout.E045``/``E046``/``W045``
 and ``checkout_doctor`` both report it, so a base template that would leave the payment
-page without its card field never passes silently.
+page without its card field never passes silently. An override that drops the
+``checkout-root`` element, to which the stylesheet's element rules are scoped, is a
+warning (``checkout.W046``): the page works, but its fieldsets lose the checkout's look.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from importlib import import_module
 from pathlib import Path
@@ -28,6 +31,8 @@ from checkout.conf import app_settings
 STATIC_STORAGE = ("contrib", "staticfiles", "storage.py")
 # The payment form's marker: present only when the page's own content was rendered.
 CONTENT_MARKER = "data-payment-form"
+# The element around checkout_content that checkout.css scopes its element rules to.
+ROOT_CLASS = re.compile(r'class="(?:[^"]*\s)?checkout-root(?:\s[^"]*)?"')
 
 
 @dataclass(frozen=True)
@@ -39,6 +44,8 @@ class PageAssets:
     not_ready: bool = False
     content_missing: bool = False
     missing: tuple[str, ...] = ()
+    # The page works without it; only the checkout's element rules (fieldset, legend) miss.
+    root_missing: bool = False
 
     @property
     def ok(self) -> bool:
@@ -118,4 +125,4 @@ def payment_page_assets() -> PageAssets:
         for name, url in expected_assets().items()
         if not url or f'="{escape(url)}"' not in page
     )
-    return PageAssets(missing=missing)
+    return PageAssets(missing=missing, root_missing=not ROOT_CLASS.search(page))

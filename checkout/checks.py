@@ -493,4 +493,15 @@ def check_payment_page_assets(
                 id="checkout.E046",
             )
         ]
+    if found.root_missing:
+        return [
+            Warning(
+                "The checkout's pages have no element of class checkout-root around "
+                "{% block checkout_content %}: the checkout's fieldsets and legends take your "
+                "site's or the browser's look.",
+                hint='An override of checkout/base.html must keep <div class="checkout-root"> '
+                "around {% block checkout_content %} (see docs/install.md, Theming).",
+                id="checkout.W046",
+            )
+        ]
     return []

@@ -11,7 +11,7 @@ import pytest
 from django.core import checks
 
 from checkout.assets import payment_page_assets, render_payment_page
-from checkout.management.commands.checkout_doctor import FAIL, OK, check_payment_page
+from checkout.management.commands.checkout_doctor import FAIL, OK, WARN, check_payment_page
 
 STRIPE_JS = "https://js.stripe.com/v3/"
 
@@ -72,7 +72,9 @@ def test_a_base_template_with_other_block_names_still_loads_everything(
     content = page.split('<div class="container">', 1)[1]
     assert "checkout/checkout.css" in content
     assert payment_page_assets().ok
-    assert not {"checkout.E045", "checkout.E046", "checkout.W045"} & checkout_ids()
+    assert not {"checkout.E045", "checkout.E046", "checkout.W045", "checkout.W046"} & (
+        checkout_ids()
+    )
     assert check_payment_page().status == OK
 
 
@@ -109,6 +111,32 @@ def test_an_override_that_drops_the_assets_fails_the_check(site_templates: Path)
     assert "Stripe.js" in messages[0].msg
     assert messages[0].is_serious()
     assert check_payment_page().status == FAIL
+
+
+def test_an_override_that_drops_the_checkout_root_is_a_warning(site_templates: Path) -> None:
+    """The stylesheet's element rules are scoped to .checkout-root: without it the page
+    still pays, but its fieldsets and legends lose the checkout's look."""
+    (site_templates / "base.html").write_text(DJANGO_STANDARD)
+    (site_templates / "checkout").mkdir()
+    (site_templates / "checkout" / "base.html").write_text(
+        '{% extends "base.html" %}{% load checkout_assets %}\n'
+        '{% block head %}{% checkout_assets "css" %}{% endblock %}\n'
+        "{% block content %}<section>{% block checkout_content %}{% endblock %}</section>"
+        "{% endblock %}\n"
+        '{% block scripts %}{% checkout_assets "js" %}{% block checkout_scripts %}'
+        "{% endblock %}{% endblock %}\n"
+    )
+    found = payment_page_assets()
+    assert found.missing == ()
+    assert found.root_missing
+    messages = [
+        m for m in checks.run_checks(tags=[checks.Tags.templates]) if m.id == "checkout.W046"
+    ]
+    assert len(messages) == 1
+    assert not messages[0].is_serious()
+    result = check_payment_page()
+    assert result.status == WARN
+    assert "checkout-root" in result.detail
 
 
 def test_a_base_template_that_cannot_render_is_a_warning_naming_the_error(

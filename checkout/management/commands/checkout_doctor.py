@@ -487,6 +487,15 @@ def check_payment_page() -> Result:
             _("does not load %(assets)s: shoppers would get no card field (see docs/install.md).")
             % {"assets": ", ".join(found.missing)},
         )
+    if found.root_missing:
+        return Result(
+            name,
+            WARN,
+            _(
+                "loads the checkout's CSS, JS and Stripe.js, but has no element of class "
+                "checkout-root around its content: keep it in your checkout/base.html."
+            ),
+        )
     return Result(name, OK, _("loads the checkout's CSS, JS and Stripe.js"))
 
 
