@@ -37,6 +37,7 @@ from checkout.exceptions import (
     SpectraRejection,
 )
 from checkout.services.spectra import SpectraClient
+from checkout.services.stripe_webhooks import same_webhook_url
 
 __all__ = ["FAIL", "OK", "SKIP", "WARN", "Result", "run_checks"]
 
@@ -169,7 +170,7 @@ def check_webhook(client: SpectraClient, *, webhook_url: str) -> list[Result]:
         return [Result(name, FAIL, _("cannot list webhooks: %(reason)s") % {"reason": err})]
     urls = [h.url for h in hooks if h.active]
     if webhook_url:
-        matched = [u for u in urls if u.rstrip("/") == webhook_url.rstrip("/")]
+        matched = [u for u in urls if same_webhook_url(u, webhook_url)]
     else:
         matched = [u for u in urls if u.rstrip("/").endswith(path.rstrip("/"))]
     if not matched:

@@ -20,10 +20,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from checkout.exceptions import SpectraError, SpectraNotFound
 from checkout.services.spectra import get_spectra_client
-
-
-def _same_url(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
+from checkout.services.stripe_webhooks import same_webhook_url
 
 
 class Command(BaseCommand):
@@ -48,7 +45,7 @@ class Command(BaseCommand):
         client = get_spectra_client()
         listed = True
         try:
-            earlier = [h for h in client.list_webhooks() if _same_url(h.url, url)]
+            earlier = [h for h in client.list_webhooks() if same_webhook_url(h.url, url)]
         except SpectraNotFound:
             listed, earlier = False, []  # no list route: nothing to compare against
         except SpectraError as exc:
