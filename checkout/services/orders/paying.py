@@ -7,8 +7,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_noop
@@ -248,18 +246,26 @@ def mark_authorized(
 def _claim_payment_try(attempt: CheckoutAttempt) -> int:
     """Count one more payment try on the attempt and return the new count.
 
+    A compare-and-set from the count this instance holds: one UPDATE, no transaction.
+    When another request counted a try since (a double click, or this instance was read
+    before it), the row's count is read and the next number claimed, so two tries never
+    share a number, nor an idempotency key.
+
     ``updated_at`` is left as it is: it is part of the fingerprint of the quote the
     payment page showed (``quote_shown``), and a try changes nothing else.
     """
-    with transaction.atomic():
-        claimed = CheckoutAttempt.objects.filter(pk=attempt.pk).update(
-            payment_tries=F("payment_tries") + 1
-        )
-        if not claimed:
-            raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone")
-        tries = CheckoutAttempt.objects.values_list("payment_tries", flat=True).get(pk=attempt.pk)
-    attempt.payment_tries = tries
-    return tries
+    seen = attempt.payment_tries
+    while not CheckoutAttempt.objects.filter(pk=attempt.pk, payment_tries=seen).update(
+        payment_tries=seen + 1
+    ):
+        try:
+            seen = CheckoutAttempt.objects.values_list("payment_tries", flat=True).get(
+                pk=attempt.pk
+            )
+        except CheckoutAttempt.DoesNotExist:
+            raise CheckoutAttempt.DoesNotExist(f"attempt {attempt.pk} is gone") from None
+    attempt.payment_tries = seen + 1
+    return seen + 1
 
 
 def _payment_failed(attempt: CheckoutAttempt, *, code: str, message: str, **data: Any) -> None:

@@ -89,6 +89,30 @@ def test_placed_order_is_stored_charged_once_and_confirmed(
     assert orders.attempt_for_cart(cart_id=attempt.cart_id, owner="s1") == attempt
 
 
+def test_a_try_from_a_row_read_before_the_last_try_still_gets_a_key_of_its_own(
+    live: Live, ready_attempt: MakeAttempt
+) -> None:
+    # Two requests read the attempt; the first try is declined. The second, with the
+    # count it read before (as the pay view passes its row, reload=False), must not reuse
+    # the first try's idempotency key: Stripe would answer with the declined intent.
+    attempt = ready_attempt()
+    read_earlier = CheckoutAttempt.objects.get(pk=attempt.pk)
+    with pytest.raises(PaymentDeclined):
+        orders.attempt_pay(
+            attempt=attempt, payment_method_id=live.payment_method("4000000000000341")
+        )
+
+    outcome = orders.attempt_pay(
+        attempt=read_earlier,
+        payment_method_id=live.payment_method("4242424242424242"),
+        reload=False,
+    )
+
+    assert outcome.status == "authorized"
+    assert CheckoutAttempt.objects.get(pk=attempt.pk).payment_tries == 2
+    assert len({i["id"] for i in live.intents()}) == 2
+
+
 def test_declined_card_then_another_card_with_a_new_payment_intent(
     live: Live, ready_attempt: MakeAttempt
 ) -> None:
