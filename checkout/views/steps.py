@@ -177,7 +177,7 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
     snapshot = guard.snapshot
     if snapshot is None or snapshot.quote is None or not snapshot.token:
         return None
-    get_token(request)  # the secret exists before it names the key
+    # The caller (_step_context) has made the page's CSRF token, so the secret exists.
     csrf = hashlib.sha256(str(request.META.get("CSRF_COOKIE", "")).encode()).hexdigest()
     # The information step's form is prefilled from the signed-in account (and the query
     # string picks a saved address): both name the key, since signing out keeps the
@@ -206,7 +206,11 @@ def _step_context(
 ) -> dict:
     """The context every step page shares; ``guard`` (a plain GET) allows fragment caching."""
     reachable = orders.attempt_next_step(attempt)
+    # One masked CSRF token for the whole page (Django's context processor would mask
+    # another); making it also makes the secret the fragment cache's key names.
+    csrf_token = get_token(request)
     return {
+        "csrf_token": csrf_token,
         "step": step,
         "steps": [
             {
