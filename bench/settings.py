@@ -23,6 +23,9 @@ _DEFAULTS = {
     # The regression guards' stack (sync workers, persistent connections) stays as it was
     # measured; the production server's own targets (bench/targets/latency.py) pool.
     "DATABASE_POOL": "false",
+    # ...and, like production's pooled connections (which Django never health-checks),
+    # sends no SELECT 1 before each request's first query (docs/performance.md).
+    "CONN_HEALTH_CHECKS": "false",
 }
 for _name, _value in _DEFAULTS.items():
     os.environ.setdefault(_name, _value)

@@ -13,7 +13,10 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # The production server is gunicorn with threads (config/gunicorn.conf.py): its threads
 # share a pool of connections rather than holding one each (docs/install.md, "Deployment").
 DATABASES = {"default": database_settings(conn_max_age=60, pool=True)}
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# Persistent connections (DATABASE_POOL=false) are checked with a SELECT 1 before each
+# request's first query; Django never checks a pooled one (the pool hands out working
+# connections), so with the pool this setting changes nothing.
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/1")}
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
