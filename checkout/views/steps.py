@@ -5,6 +5,7 @@ and only for the session that owns the checkout.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 from collections.abc import Callable
@@ -196,6 +197,25 @@ def _fragment_cache(request: HttpRequest, guard: _Guard | None) -> dict[str, Any
     return {"seconds": seconds, "key": ":".join(map(str, parts))}
 
 
+def _progress(step: str, reachable: str) -> list[dict[str, Any]]:
+    """The steps of the progress bar: each one's label, link and whether it is done."""
+    return [
+        {
+            "name": name,
+            "label": label,
+            "url": step_url(name),
+            "done": STEPS.index(name) < STEPS.index(step),
+            "current": name == step,
+            "reachable": STEPS.index(name) <= STEPS.index(reachable),
+        }
+        for name, label in (
+            ("information", _("Information")),
+            ("shipping", _("Shipping")),
+            ("payment", _("Payment")),
+        )
+    ]
+
+
 def _step_context(
     request: HttpRequest,
     step: str,
@@ -212,21 +232,8 @@ def _step_context(
     return {
         "csrf_token": csrf_token,
         "step": step,
-        "steps": [
-            {
-                "name": name,
-                "label": label,
-                "url": step_url(name),
-                "done": STEPS.index(name) < STEPS.index(step),
-                "current": name == step,
-                "reachable": STEPS.index(name) <= STEPS.index(reachable),
-            }
-            for name, label in (
-                ("information", _("Information")),
-                ("shipping", _("Shipping")),
-                ("payment", _("Payment")),
-            )
-        ],
+        # Built when the progress bar is rendered: a cached fragment already holds it.
+        "steps": functools.partial(_progress, step, reachable),
         "attempt": attempt,
         "quote": quote,
         "fragment_cache": _fragment_cache(request, guard),
