@@ -61,7 +61,6 @@ from checkout.views.common import (
     json_error,
     provider_message,
     recent_order,
-    remember_language,
     step_url,
     wants_json,
 )
@@ -272,12 +271,12 @@ def checkout_information(request: HttpRequest) -> HttpResponse:
             form = form.refreshed()
         elif form.is_valid():
             try:
-                remember_language(attempt)
                 orders.attempt_save_information(
                     attempt=attempt,
                     email=form.cleaned_data["email"],
                     phone=form.cleaned_data.get("phone") or "",
                     shipping_address=form.address(),
+                    language=get_language(),  # kept in the same write
                 )
             except ShopperError as err:
                 form.add_error(None, err.message)

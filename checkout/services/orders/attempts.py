@@ -359,9 +359,15 @@ def _clean_address(address: dict[str, Any]) -> dict[str, Any]:
 
 
 def attempt_save_information(
-    *, attempt: CheckoutAttempt, email: str, phone: str, shipping_address: dict[str, Any]
+    *,
+    attempt: CheckoutAttempt,
+    email: str,
+    phone: str,
+    shipping_address: dict[str, Any],
+    language: str = "",
 ) -> CheckoutAttempt:
-    """Store the contact details and shipping address (step 1).
+    """Store the contact details and shipping address (step 1), and ``language``, the
+    shopper's, in the same write (as ``attempt_remember_language`` keeps it).
 
     A changed address clears the chosen shipping rate: its price depends on the address.
     """
@@ -372,9 +378,11 @@ def attempt_save_information(
         and attempt.phone == phone.strip()
         and attempt.shipping_address == address
     ):
-        # Unchanged (a resubmitted form): no write, and a card hold stays. Checked on the
-        # caller's instance: nothing is written, so a change made meanwhile stands.
-        return attempt
+        # Unchanged (a resubmitted form): no write but the language's, and a card hold
+        # stays. Checked on the caller's instance: nothing else is written, so a change
+        # made meanwhile stands.
+        return attempt_remember_language(attempt=attempt, language=language)
+    code = supported_language(language)
     if attempt.state == State.COLLECTING and not attempt.payment_intent_id:
         # The common case, no card hold to release: one compare-and-set UPDATE that only
         # applies while the attempt is still collecting without a PaymentIntent.
@@ -386,6 +394,8 @@ def attempt_save_information(
         }
         if address != attempt.shipping_address:
             changes["shipping_rate"] = {}
+        if code and code != attempt.language:
+            changes["language"] = code
         if CheckoutAttempt.objects.filter(
             pk=attempt.pk, state=State.COLLECTING, payment_intent_id=""
         ).update(**changes):
@@ -398,8 +408,16 @@ def attempt_save_information(
     if address != attempt.shipping_address:
         attempt.shipping_rate = {}
     attempt.shipping_address = address
+    attempt.language = code or attempt.language
     attempt.save(
-        update_fields=["email", "phone", "shipping_address", "shipping_rate", "updated_at"]
+        update_fields=[
+            "email",
+            "phone",
+            "shipping_address",
+            "shipping_rate",
+            "language",
+            "updated_at",
+        ]
     )
     return attempt
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 from django.core import mail
 from django.core.mail import EmailMultiAlternatives
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import translation
 
 from checkout.models import CheckoutAttempt, EmailNotification, Order
@@ -117,6 +119,29 @@ def test_an_order_placed_in_german_gets_a_german_confirmation_email(
     # Staff see which language the shopper's emails go out in.
     staff_page = admin_client.get(f"/admin/checkout/order/{order.pk}/change/").content.decode()
     assert re.search(r'field-language">.*?<div class="readonly">de</div>', staff_page, re.S)
+
+
+def test_the_information_step_keeps_the_language_with_the_details_in_one_write(
+    shop: Any,
+) -> None:
+    client = Client(HTTP_ACCEPT_LANGUAGE="de")
+    add_to_cart(client)
+    client.get("/checkout/information/")
+
+    with CaptureQueriesContext(connection) as queries:
+        complete_information(client)
+
+    writes = [q["sql"] for q in queries.captured_queries if q["sql"].startswith("UPDATE")]
+    attempt_writes = [sql for sql in writes if '"checkout_checkoutattempt"' in sql]
+    assert len(attempt_writes) == 1, attempt_writes
+    attempt = CheckoutAttempt.objects.get()
+    assert attempt.language == "de"
+    assert attempt.email == "shopper@example.com"
+
+    # Sent again unchanged in French: only the language is written.
+    client.cookies["django_language"] = "fr"
+    complete_information(client)
+    assert CheckoutAttempt.objects.get().language == "fr"
 
 
 def test_the_language_at_payment_wins(shop: Any, localstripe: Any) -> None:
