@@ -338,6 +338,7 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         rates = []
         messages.error(request, provider_message())
     status = 200
+    form: ShippingMethodForm | SimpleLazyObject
     if request.method == "POST":
         form = ShippingMethodForm(request.POST, rates=rates)
         if form.is_valid():
@@ -353,33 +354,42 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
             else:
                 return redirect("checkout:checkout-payment")
         status = 400
+        selected = str(form["service_code"].value() or "")
     else:
         chosen = (attempt.shipping_rate or {}).get("service_code")
         codes = [r.service_code for r in rates]
         initial_code = chosen if chosen in codes else (codes[0] if codes else None)
-        form = ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
+        # Built when the page is rendered, not when its content comes from the cache.
+        form = SimpleLazyObject(
+            lambda: ShippingMethodForm(rates=rates, initial={"service_code": initial_code})
+        )
+        selected = str(initial_code or "")
     quote = _snapshot_quote(request, guard)
+
     # The summary prices the rate that is selected on the page (saved or not), and the
     # page's script switches between the rates' summaries as the shopper picks one.
-    previews = {
-        rate.service_code: orders.quote_for_rate(quote=quote, rate=rate)
-        for rate in rates
-        if quote is not None
-    }
-    selected = str(form["service_code"].value() or "")
+    def previews() -> dict[str, orders.Quote]:
+        if quote is None:
+            return {}
+        return {rate.service_code: orders.quote_for_rate(quote=quote, rate=rate) for rate in rates}
+
+    shown = next(
+        (
+            orders.quote_for_rate(quote=quote, rate=rate)
+            for rate in rates
+            if quote is not None and rate.service_code == selected
+        ),
+        quote,
+    )
     context = _step_context(
-        request,
-        "shipping",
-        attempt,
-        previews.get(selected, quote),
-        guard=guard if status == 200 else None,
+        request, "shipping", attempt, shown, guard=guard if status == 200 else None
     )
     context.update(
         {
             "form": form,
             "rates": rates,
             # A callable: computed only when the page is rendered, not when it is cached.
-            "rate_summaries": lambda: {code: _summary_figures(q) for code, q in previews.items()},
+            "rate_summaries": lambda: {code: _summary_figures(q) for code, q in previews().items()},
         }
     )
     return render(request, "checkout/shipping.html", context, status=status)
