@@ -14,8 +14,8 @@ ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")
 # share a pool of connections rather than holding one each (docs/install.md, "Deployment").
 DATABASES = {"default": database_settings(conn_max_age=60, pool=True)}
 # Persistent connections (DATABASE_POOL=false) are checked with a SELECT 1 before each
-# request's first query; Django never checks a pooled one (the pool hands out working
-# connections), so with the pool this setting changes nothing.
+# request's first query. Django never checks a connection from its pool, so with the
+# pool this setting changes nothing.
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=True)
 CACHES = {"default": env.cache("CACHE_URL", default="redis://127.0.0.1:6379/1")}
 
