@@ -14,7 +14,7 @@ import logging
 from decimal import Decimal
 from typing import Any
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
@@ -149,6 +149,25 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
     fields = order_fields_from_remote(remote)
     if attempt is not None:
         fields = _fields_from_attempt(fields, remote, attempt)
+    try:
+        # The usual case, a new order: its INSERT needs no savepoint of its own, because
+        # a unique constraint refusing it rolls the whole transaction back.
+        return _record(remote, attempt, fields, first_try=True)
+    except IntegrityError:
+        # Recorded meanwhile (the webhook sync, recovery), or the attempt is linked to
+        # another order: nothing was written. Record again against what is there now.
+        return _record(remote, attempt, fields, first_try=False)
+
+
+def _record(
+    remote: spectra.Order,
+    attempt: CheckoutAttempt | None,
+    fields: dict[str, Any],
+    *,
+    first_try: bool,
+) -> tuple[Order, bool]:
+    """``order_record``'s transaction; ``first_try``: insert the order, and let a
+    conflict raise ``IntegrityError`` out of it (the caller then tries again)."""
     with transaction.atomic():
         locked_attempt = None
         if attempt is not None:
@@ -159,19 +178,30 @@ def order_record(*, remote: spectra.Order, attempt: CheckoutAttempt | None) -> t
         # The customer's account: the attempt's signed-in user, or (opt-in) by email.
         fields["user_id"] = order_user_id(attempt=locked_attempt, email=fields["email"])
         language = locked_attempt.language if locked_attempt is not None else ""
-        # The usual case (a new order) is one INSERT; the unique constraints decide races.
         order = Order(attempt=locked_attempt, language=language, **fields)
-        created = insert_unless_conflict(order)
-        if not created:
+        if first_try:
+            order.save(force_insert=True)
+            created = True
+        else:
             found = (
                 Order.objects.select_for_update()
                 .filter(spectra_id=remote.id, is_test=remote.is_test)
                 .first()
             )
+            created = False
             if found is None:
-                # Not recorded yet, so the conflict was the attempt's own link: it already
-                # has another order (a contradiction, flagged below).
-                order = Order(attempt=None, language=language, **fields)
+                # Not recorded yet, so the conflict was the attempt's own link: when it
+                # already has another order, this one is recorded unlinked (a
+                # contradiction, flagged below).
+                linked_elsewhere = (
+                    locked_attempt is not None
+                    and Order.objects.filter(attempt=locked_attempt).exists()
+                )
+                order = Order(
+                    attempt=None if linked_elsewhere else locked_attempt,
+                    language=language,
+                    **fields,
+                )
                 created = insert_unless_conflict(order)
             if not created:
                 # Recorded before or concurrently (placement, recovery or webhook sync).

@@ -178,3 +178,48 @@ def test_a_charge_above_the_authorization_is_flagged() -> None:
         "amount_charged_exceeds_authorization",
     )
     assert order.events.filter(message__startswith="Needs review").exists()
+
+
+def test_an_order_recorded_first_by_the_webhook_keeps_the_placing_call_once() -> None:
+    """The placement's INSERT conflicts and its transaction is tried again: the POST
+    /orders call it recorded lands once on the order's timeline, and the email is not
+    scheduled a second time."""
+    remote = _remote(8)
+    existing, _created = orders.order_record(remote=remote, attempt=None)
+    attempt = _attempt(8)
+    call = OrderEvent(
+        attempt=attempt,
+        kind=OrderEvent.Kind.API_CALL,
+        message="POST /api/v1/orders → 201",
+        data={"method": "POST", "status": 201},
+    )
+    token = timeline._pending_calls.set([call])
+    try:
+        order, created = orders.order_record(remote=remote, attempt=attempt)
+    finally:
+        timeline._pending_calls.reset(token)
+    assert (created, order.pk, order.attempt_id) == (False, existing.pk, attempt.pk)
+    messages = list(order.events.values_list("message", flat=True))
+    assert messages.count("POST /api/v1/orders → 201") == 1
+    assert "Card ok." in messages
+    assert EmailNotification.objects.filter(order=order).count() == 1
+    assert Order.objects.filter(spectra_id=remote.id).count() == 1
+
+
+def test_a_second_order_for_an_attempt_is_recorded_unlinked_and_flagged() -> None:
+    """The attempt already has its order; another one the API names for it is recorded
+    (it exists), linked to no attempt, and the attempt goes to staff."""
+    attempt = _attempt(9)
+    first = _record(_remote(9), attempt)
+    attempt.refresh_from_db()
+    attempt.state = State.SUBMITTING
+    attempt.save(update_fields=["state"])
+    second, created = orders.order_record(remote=_remote(10), attempt=attempt)
+    assert created
+    assert second.pk != first.pk
+    assert second.attempt_id is None
+    first.refresh_from_db()
+    assert first.attempt_id == attempt.pk
+    attempt.refresh_from_db()
+    assert (attempt.state, attempt.failure_code) == (State.NEEDS_REVIEW, "order_linked_elsewhere")
+    assert second.events.filter(message__startswith="Needs review").exists()
