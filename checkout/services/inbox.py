@@ -14,7 +14,6 @@ records the outcome, error and traceback on the row (dj-stripe style).
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import hmac
 import json
@@ -25,13 +24,13 @@ from typing import Any
 
 from django.db import IntegrityError, connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import F, Field
+from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext_noop
 
 from checkout.conf import app_settings
 from checkout.exceptions import SpectraNotFound
-from checkout.models import CheckoutAttempt, OrderEvent, OutboxMessage, WebhookEvent
+from checkout.models import CheckoutAttempt, OrderEvent, WebhookEvent
 from checkout.services import orders
 from checkout.services.outbox import outbox_enqueue
 from checkout.services.relay import outbox_kick_on_commit
@@ -114,37 +113,33 @@ def _store(
     return Receipt(event=event, created=True)
 
 
-@functools.cache
-def _upsert_statement() -> tuple[str, list[Field[Any, Any]], list[Field[Any, Any]]]:
-    """Return ``_store_upsert``'s SQL and the fields it takes values for (built once).
-
-    PostgreSQL's quoting, whichever PostgreSQL database the router picked."""
-    quote = connections[router.db_for_write(WebhookEvent)].ops.quote_name
-    meta = WebhookEvent._meta
-    fields = [f for f in meta.concrete_fields if not f.primary_key]
-    table = quote(meta.db_table)
-    deliveries = quote(str(meta.get_field("deliveries").column))
-    dedup = quote(str(meta.get_field("dedup_key").column))
-    pk_column = quote(str(meta.pk.column))
-    # The outbox row: its kwargs name the new event's id, known only inside the statement.
-    out_meta = OutboxMessage._meta
-    out_fields = [f for f in out_meta.concrete_fields if not f.primary_key]
-    out_sql = [
-        "jsonb_build_object('webhook_event_id', ev.id)" if f.name == "kwargs" else "%s"
-        for f in out_fields
-    ]
-    # Identifiers come from the models' metadata; every value is a query parameter.
-    sql = (
-        f"WITH ev AS (INSERT INTO {table} ({', '.join(quote(str(f.column)) for f in fields)}) "  # noqa: S608
-        f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({dedup}) DO UPDATE SET {deliveries} = {table}.{deliveries} + 1 "
-        f"RETURNING {pk_column} AS id, {deliveries} AS deliveries, (xmax = 0) AS created), "
-        f"ob AS (INSERT INTO {quote(out_meta.db_table)} "
-        f"({', '.join(quote(str(f.column)) for f in out_fields)}) "
-        f"SELECT {', '.join(out_sql)} FROM ev WHERE ev.created) "
-        "SELECT id, deliveries, created FROM ev"
+# ``_store_upsert``'s statement, written out: every column of both tables (Django sets no
+# database defaults), identifiers as the models name them, every value a parameter.
+# tests/integration/webhooks/test_intake.py checks the column lists against the models.
+UPSERT_SQL = """
+WITH ev AS (
+    INSERT INTO checkout_webhookevent (
+        source, event_type, dedup_key, raw_body, headers, signature_valid,
+        spectra_order_id, object_id, outcome, deliveries, processing_attempts,
+        error, traceback, received_at, processed_at
     )
-    return sql, fields, out_fields
+    VALUES (
+        %(source)s, %(event_type)s, %(dedup_key)s, %(raw_body)s, %(headers)s::jsonb, true,
+        %(spectra_order_id)s, %(object_id)s, %(outcome)s, 1, 0,
+        '', '', %(now)s, NULL
+    )
+    ON CONFLICT (dedup_key) DO UPDATE SET deliveries = checkout_webhookevent.deliveries + 1
+    RETURNING id, deliveries, (xmax = 0) AS created
+), ob AS (
+    INSERT INTO checkout_outboxmessage (
+        task_name, kwargs, created_at, available_at, published_at, publish_attempts, last_error
+    )
+    SELECT %(task_name)s, jsonb_build_object('webhook_event_id', ev.id), %(now)s, NULL, NULL, 0, ''
+    FROM ev
+    WHERE ev.created
+)
+SELECT id, deliveries, created FROM ev
+"""
 
 
 def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper, *, about: str) -> Receipt:
@@ -155,20 +150,25 @@ def _store_upsert(event: WebhookEvent, connection: BaseDatabaseWrapper, *, about
     round trip, atomic as any single statement, no failed INSERT, savepoint or re-read for
     a duplicate. For a duplicate the returned event carries its id and delivery count only.
     """
-    sql, fields, out_fields = _upsert_statement()
-    values: list[Any] = [
-        f.get_db_prep_save(f.pre_save(event, add=True), connection) for f in fields
-    ]
-    message = OutboxMessage(task_name=PROCESS_TASK, kwargs={})
-    values += [
-        f.get_db_prep_save(f.pre_save(message, add=True), connection)
-        for f in out_fields
-        if f.name != "kwargs"
-    ]
+    now = timezone.now()
     with connection.cursor() as cursor:
-        cursor.execute(sql, values)
+        cursor.execute(
+            UPSERT_SQL,
+            {
+                "source": event.source,
+                "event_type": event.event_type,
+                "dedup_key": event.dedup_key,
+                "raw_body": event.raw_body,
+                "headers": json.dumps(event.headers),
+                "spectra_order_id": event.spectra_order_id,
+                "object_id": event.object_id,
+                "outcome": WebhookEvent.Outcome.RECEIVED.value,
+                "now": now,
+                "task_name": PROCESS_TASK,
+            },
+        )
         pk, count, created = cursor.fetchone()
-    event.pk, event.deliveries = pk, count
+    event.pk, event.deliveries, event.received_at = pk, count, now
     event._state.adding = False
     event._state.db = connection.alias
     if not created:

@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from checkout.models import OutboxMessage, WebhookEvent
+from checkout.services import inbox
 from checkout.testing.signing import sign_webhook_body
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db]
@@ -66,6 +67,34 @@ def test_valid_delivery_is_stored_once_with_its_task(client: Client) -> None:
     assert (
         OutboxMessage.objects.filter(task_name="checkout.tasks.webhook_event_process").count() == 1
     )
+
+
+def test_the_upsert_writes_every_column_the_models_declare() -> None:
+    """The intake's statement is written out by hand: a field added to either model must
+    be added to it too (Django sets no database defaults, so a missing column would fail
+    every delivery, or store a wrong value silently)."""
+    sql = " ".join(inbox.UPSERT_SQL.split())
+    for model in (WebhookEvent, OutboxMessage):
+        table = model._meta.db_table
+        written = sql.split(f"INSERT INTO {table} (", 1)[1].split(")", 1)[0]
+        columns = [c.strip() for c in written.split(",")]
+        declared = [f.column for f in model._meta.concrete_fields if not f.primary_key]
+        assert columns == declared, table
+
+
+def test_a_stored_delivery_reads_back_as_the_model_defaults_say(client: Client) -> None:
+    body = event_body(status="shipped")
+    post(client, body, sign_webhook_body(body, SECRET))
+    event = WebhookEvent.objects.get()
+    defaults = WebhookEvent(source="spectra", dedup_key="x", raw_body="")
+    for name in ("outcome", "processing_attempts", "error", "traceback", "processed_at"):
+        assert getattr(event, name) == getattr(defaults, name), name
+    assert event.headers["X-Webhook-Signature"].startswith("sha256=")
+    assert event.raw_body == body.decode()
+    message = OutboxMessage.objects.get()
+    assert message.kwargs == {"webhook_event_id": event.pk}
+    assert message.last_error == ""
+    assert message.created_at == event.received_at
 
 
 @pytest.mark.parametrize(
