@@ -35,6 +35,7 @@ its own total is higher than the authorization, and the shopper is asked to revi
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -220,6 +221,19 @@ def quote_for_rate(*, quote: Quote, rate: ShippingRate) -> Quote:
     )
 
 
+def quote_figures(quote: Quote) -> dict[str, Any]:
+    """The attempt's fields that hold a quote's figures (``attempt_quote`` keeps them)."""
+    return {
+        "currency": quote.currency,
+        "subtotal": quote.subtotal,
+        "shipping_total": quote.shipping_total,
+        "discount_total": quote.discount_total,
+        "tax_estimate": quote.tax_estimate,
+        "gift_card_amount": quote.gift_card_amount,
+        "amount_due": quote.amount_due,
+    }
+
+
 def needs_rates(attempt: CheckoutAttempt) -> bool:
     """Return whether the attempt's quote prices a chosen rate (so needs the rates)."""
     return bool(attempt.shipping_rate.get("service_code") and attempt.shipping_address)
@@ -362,15 +376,7 @@ def attempt_quote(
         shipping_rate=shipping_rate,
         currency=cart.currency,
     )
-    figures = {
-        "currency": cart.currency,
-        "subtotal": subtotal,
-        "shipping_total": shipping_total,
-        "discount_total": discount,
-        "tax_estimate": tax,
-        "gift_card_amount": gift_card_amount,
-        "amount_due": amount_due,
-    }
+    figures = quote_figures(quote)
     updates.update({k: v for k, v in figures.items() if getattr(attempt, k) != v})
     if updates and attempt.state == CheckoutAttempt.State.COLLECTING:
         written = CheckoutAttempt.objects.filter(
@@ -398,6 +404,9 @@ class CachedQuote:
     rates: tuple[ShippingRate, ...] | None  # None: not fetched (no address, or failed)
     item_count: int
     stamp: str  # names this computation (what a page rendered from it was rendered from)
+    # When the API's answers it was computed from are too old to reuse (time.time()); an
+    # entry cached before this field existed reads 0, as expired.
+    expires_at: float = 0.0
 
 
 def _version_key(cart_id: str) -> str:
@@ -467,21 +476,55 @@ def quote_cache_set(
     """Keep a freshly computed quote for the next GET; return its stamp ("" if not kept)."""
     if not token:
         return ""
-    stamp = uuid.uuid4().hex
     entry = CachedQuote(
         token=token,
         fingerprint=attempt_fingerprint(attempt),
         quote=quote,
         rates=tuple(rates) if rates is not None else None,
         item_count=item_count,
-        stamp=stamp,
+        stamp=uuid.uuid4().hex,
+        expires_at=time.time() + QUOTE_CACHE_SECONDS,
     )
+    return _quote_cache_put(cart_id, entry)
+
+
+def quote_cache_derive(
+    *,
+    cart_id: str,
+    cached: CachedQuote,
+    attempt: CheckoutAttempt,
+    quote: Quote,
+    rates: Sequence[ShippingRate],
+) -> str:
+    """Keep ``quote``, worked out from ``cached`` with no API call, as the quote of
+    ``attempt`` as it is now; return its stamp ("" if not kept).
+
+    Its figures are as old as the answers ``cached`` was computed from, so it is kept
+    only for what is left of ``cached``'s lifetime. If the cart changed meanwhile, its
+    version no longer matches and the entry is never read.
+    """
+    if cached.expires_at - time.time() < 1:
+        return ""
+    entry = replace(
+        cached,
+        fingerprint=attempt_fingerprint(attempt),
+        quote=quote,
+        rates=tuple(rates),
+        stamp=uuid.uuid4().hex,
+    )
+    return _quote_cache_put(cart_id, entry)
+
+
+def _quote_cache_put(cart_id: str, entry: CachedQuote) -> str:
+    seconds = int(entry.expires_at - time.time())
+    if seconds < 1:
+        return ""
     try:
-        cache.set(_quote_key(cart_id), entry, QUOTE_CACHE_SECONDS)
+        cache.set(_quote_key(cart_id), entry, seconds)
     except Exception:
         logger.exception("cart %s: could not cache the quote", cart_id)
         return ""
-    return stamp
+    return entry.stamp
 
 
 def promo_normalize(code: str) -> str:

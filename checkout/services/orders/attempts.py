@@ -41,9 +41,12 @@ from checkout.services.quotes import (
     needs_rates,
     promo_normalize,
     promo_validate,
+    quote_cache_derive,
     quote_cache_get,
     quote_cache_set,
     quote_calls,
+    quote_figures,
+    quote_for_rate,
     rate_to_dict,
 )
 from checkout.services.rounds import Round, api_round
@@ -465,8 +468,36 @@ def attempt_choose_shipping(
             code="shipping_unavailable",
             field="service_code",
         )
+    # The quote the shipping page showed (cached for the attempt as the shopper saw it),
+    # priced with the chosen rate: the tax does not depend on the rate, so it is the
+    # quote the payment page would ask the API for again.
+    _token, cached = quote_cache_get(cart_id=attempt.cart_id)
+    shown = cached if cached and cached.fingerprint == attempt_fingerprint(attempt) else None
+    quote = quote_for_rate(quote=shown.quote, rate=rate) if shown is not None else None
+    changes: dict[str, Any] = {"shipping_rate": rate_to_dict(rate), "updated_at": timezone.now()}
+    if quote is not None:
+        changes.update(quote_figures(quote))
+    if (
+        attempt.state == State.COLLECTING
+        and not attempt.payment_intent_id
+        # The common case: one compare-and-set UPDATE, on the row exactly as it was read
+        # (so as the quote was computed for), with no card hold to release.
+        and CheckoutAttempt.objects.filter(
+            pk=attempt.pk,
+            state=State.COLLECTING,
+            payment_intent_id="",
+            updated_at=attempt.updated_at,
+        ).update(**changes)
+    ):
+        for name, value in changes.items():
+            setattr(attempt, name, value)
+        if shown is not None and quote is not None:
+            quote_cache_derive(
+                cart_id=attempt.cart_id, cached=shown, attempt=attempt, quote=quote, rates=rates
+            )
+        return attempt
     attempt = _editable(attempt)
-    attempt.shipping_rate = rate_to_dict(rate)
+    attempt.shipping_rate = changes["shipping_rate"]
     attempt.save(update_fields=["shipping_rate", "updated_at"])
     return attempt
 

@@ -121,3 +121,53 @@ def test_choosing_shipping_prices_the_rate_from_the_rates_the_form_was_checked_a
     assert took < LATENCY_MS / 1000, took  # no second fetch of the rates
     assert attempt.shipping_rate["service_code"] == chosen.service_code
     assert Decimal(attempt.shipping_rate["price"]) == chosen.price
+
+
+def test_the_payment_step_after_choosing_shipping_asks_the_api_nothing(
+    live: Live, ready_attempt: Callable[..., CheckoutAttempt], slow_api: Callable[[], None]
+) -> None:
+    """The shipping page's quote, priced with the rate the shopper chose, is the payment
+    page's: its first visit waits for no API call, and shows (and keeps on the attempt)
+    what quoting afresh gives."""
+    attempt = ready_attempt()
+    orders.attempt_apply_promo(attempt=attempt, code="SAVE10")
+    # The shipping page as the shopper saw it: its quote is cached for the attempt.
+    page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
+    assert page.attempt is not None and page.rates
+    chosen = page.rates[-1]
+    assert chosen.service_code != page.attempt.shipping_rate["service_code"]
+    orders.attempt_choose_shipping(
+        attempt=page.attempt, service_code=chosen.service_code, rates=list(page.rates)
+    )
+    slow_api()
+    snapshot, took = _timed(
+        lambda: orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=False)
+    )
+    assert took < LATENCY_MS / 1000, took
+    assert snapshot.cached and snapshot.quote is not None
+    assert snapshot.quote.shipping_rate is not None
+    assert snapshot.quote.shipping_rate["service_code"] == chosen.service_code
+    saved = CheckoutAttempt.objects.get(pk=attempt.pk)
+    assert (saved.amount_due, saved.shipping_total, saved.discount_total) == (
+        snapshot.quote.amount_due,
+        snapshot.quote.shipping_total,
+        snapshot.quote.discount_total,
+    )
+    assert orders.attempt_quote(attempt=saved) == snapshot.quote
+
+
+def test_choosing_shipping_on_a_changed_cart_leaves_the_payment_step_to_quote_afresh(
+    live: Live, ready_attempt: Callable[..., CheckoutAttempt]
+) -> None:
+    attempt = ready_attempt()
+    page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
+    assert page.attempt is not None and page.rates
+    cart_changed(cart_id=attempt.cart_id)  # a line changed in another tab
+    orders.attempt_choose_shipping(
+        attempt=page.attempt, service_code=page.rates[-1].service_code, rates=list(page.rates)
+    )
+    snapshot = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=False)
+    assert not snapshot.cached
+    assert snapshot.quote == orders.attempt_quote(
+        attempt=CheckoutAttempt.objects.get(pk=attempt.pk)
+    )
