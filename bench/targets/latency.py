@@ -44,7 +44,8 @@ ENDPOINTS: dict[str, tuple[str, int, int, bytes]] = {
     "shipping_first": ("shipping page, first visit", 1, 200, b"ups_ground"),
     "payment_first": ("payment page, first visit", 1, 200, b"billing-"),
     "information_post": ("information POST", 0, 302, b""),
-    "shipping_post": ("shipping POST", 1, 302, b""),
+    # Checked against the rates its GET showed (cached with the quote): no call.
+    "shipping_post": ("shipping POST", 0, 302, b""),
     "payment_post": ("payment POST (billing, SetupIntent)", 1, 200, b"setup_intent_secret"),
     "pay": ("pay POST (PaymentIntent)", 1, 200, b'"authorized"'),
     # POST /orders, then the PaymentIntent is read and captured (issue 16's capture

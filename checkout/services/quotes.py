@@ -24,6 +24,13 @@ attempt saves ``updated_at``, so a changed address, rate or code misses the cach
 changed cart misses through its version. Entries also expire after
 ``QUOTE_CACHE_SECONDS`` so a price changed in Spectra shows up soon.
 
+Choosing a shipping rate changes the attempt but not the API's numbers: the rates the
+shipping page showed and the quote priced with the chosen one (``quote_for_rate``; the
+tax does not depend on the rate) are the payment page's quote. ``quote_cache_derive``
+keeps it for the attempt as it now is, for what is left of the lifetime of the answers
+it came from, so the shipping POST and the payment page's first visit ask the API
+nothing.
+
 Paying: ``attempt_pay`` authorizes the quote the shopper was shown (``quote_shown``) while
 it is current by the same rules, and quotes afresh otherwise; a checkout's prices held
 for a short while, as Saleor holds them until ``price_expiration``. The card is

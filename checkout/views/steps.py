@@ -328,7 +328,8 @@ def checkout_shipping(request: HttpRequest) -> HttpResponse:
         rates = (
             list(snapshot_rates)
             if snapshot_rates is not None and request.method == "GET"
-            else orders.attempt_shipping_rates(attempt=attempt)
+            # A POST is checked against the rates its page showed, while they are current.
+            else orders.attempt_rates_shown(attempt=attempt)
         )
     except ShopperError as err:
         messages.error(request, err.message)

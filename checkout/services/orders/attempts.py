@@ -448,6 +448,19 @@ def attempt_shipping_rates(*, attempt: CheckoutAttempt) -> list[ShippingRate]:
     )
 
 
+def attempt_rates_shown(*, attempt: CheckoutAttempt) -> list[ShippingRate]:
+    """Return the rates the shipping page showed for the attempt as it is now (cached
+    with its quote, as old as the quote cache allows), else the API's rates now."""
+    _token, cached = quote_cache_get(cart_id=attempt.cart_id)
+    if (
+        cached is not None
+        and cached.rates is not None
+        and cached.fingerprint == attempt_fingerprint(attempt)
+    ):
+        return list(cached.rates)
+    return attempt_shipping_rates(attempt=attempt)
+
+
 def attempt_choose_shipping(
     *,
     attempt: CheckoutAttempt,
@@ -456,8 +469,8 @@ def attempt_choose_shipping(
 ) -> CheckoutAttempt:
     """Store the chosen shipping rate, priced by the API (never by the browser).
 
-    ``rates``: the API's rates for the attempt's address, fetched in this request (the
-    page's form was checked against them); fetched here when not given.
+    ``rates``: the API's rates for the attempt's address that the page's form was checked
+    against (``attempt_rates_shown``); fetched here when not given.
     """
     if rates is None:
         rates = attempt_shipping_rates(attempt=attempt)

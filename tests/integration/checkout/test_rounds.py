@@ -171,3 +171,20 @@ def test_choosing_shipping_on_a_changed_cart_leaves_the_payment_step_to_quote_af
     assert snapshot.quote == orders.attempt_quote(
         attempt=CheckoutAttempt.objects.get(pk=attempt.pk)
     )
+
+
+def test_a_shipping_choice_is_checked_against_the_rates_its_page_showed(
+    live: Live, ready_attempt: Callable[..., CheckoutAttempt], slow_api: Callable[[], None]
+) -> None:
+    attempt = ready_attempt()
+    page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
+    assert page.attempt is not None and page.rates
+    slow_api()
+    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=page.attempt))
+    assert took < LATENCY_MS / 1000, took  # the page's rates, not the API's again
+    assert rates == list(page.rates)
+    # Once the cart changed, the page's rates are not the cart's: the API is asked.
+    cart_changed(cart_id=attempt.cart_id)
+    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=page.attempt))
+    assert took >= LATENCY_MS / 1000, took
+    assert [r.service_code for r in rates] == [r.service_code for r in page.rates]
