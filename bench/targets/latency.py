@@ -37,6 +37,7 @@ SLOW_MS = 300.0
 # Connections of the mix: enough to keep 2 workers x 32 threads busy at 300 ms answers.
 MIX_CONNECTIONS = 64
 WARM_UP = 8
+SLICES = 4
 
 # endpoint -> (title, API rounds on its critical path, expected status, marker in body)
 ENDPOINTS: dict[str, tuple[str, int, int, bytes]] = {
@@ -149,7 +150,7 @@ def critical_path(endpoint: str) -> Any:
 
     def run(ctx: Context, mode: Mode) -> dict[str, Any]:
         port = ctx.production_port()
-        n = 40 if mode.name == "full" else 16  # per speed, in two halves each
+        n = 40 if mode.name == "full" else 16  # per speed, in SLICES slices each
         warm = WARM_UP
         fast_specs = endpoint_specs(ctx, mode, endpoint, n + warm, port)
         slow_specs = endpoint_specs(ctx, mode, endpoint, n, port)
@@ -158,10 +159,11 @@ def critical_path(endpoint: str) -> Any:
         fast: list[float] = []
         slow: list[float] = []
         before = api_calls(ctx)
-        # Fast and slow in alternating halves, so a change in the machine's load during
-        # the run weighs on both sides alike.
-        for half in (0, 1):
-            part = slice(half * n // 2, (half + 1) * n // 2)
+        # Fast and slow in alternating slices, so a change in the machine's load during
+        # the run weighs on both sides alike (an endpoint of 0 rounds compares two
+        # medians of a few ms: two halves let one burst of load decide it).
+        for k in range(SLICES):
+            part = slice(k * n // SLICES, (k + 1) * n // SLICES)
             fast += _one_at_a_time(port, fast_specs[warm:][part], expect, marker)
             stub_call(ctx, "/_bench/config", {"delay_ms": CRITICAL_MS})
             try:
