@@ -133,7 +133,8 @@ def test_the_payment_step_after_choosing_shipping_asks_the_api_nothing(
     orders.attempt_apply_promo(attempt=attempt, code="SAVE10")
     # The shipping page as the shopper saw it: its quote is cached for the attempt.
     page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
-    assert page.attempt is not None and page.rates
+    assert page.attempt is not None
+    assert page.rates
     chosen = page.rates[-1]
     assert chosen.service_code != page.attempt.shipping_rate["service_code"]
     orders.attempt_choose_shipping(
@@ -144,7 +145,8 @@ def test_the_payment_step_after_choosing_shipping_asks_the_api_nothing(
         lambda: orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=False)
     )
     assert took < LATENCY_MS / 1000, took
-    assert snapshot.cached and snapshot.quote is not None
+    assert snapshot.cached
+    assert snapshot.quote is not None
     assert snapshot.quote.shipping_rate is not None
     assert snapshot.quote.shipping_rate["service_code"] == chosen.service_code
     saved = CheckoutAttempt.objects.get(pk=attempt.pk)
@@ -161,7 +163,8 @@ def test_choosing_shipping_on_a_changed_cart_leaves_the_payment_step_to_quote_af
 ) -> None:
     attempt = ready_attempt()
     page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
-    assert page.attempt is not None and page.rates
+    assert page.attempt is not None
+    assert page.rates
     cart_changed(cart_id=attempt.cart_id)  # a line changed in another tab
     orders.attempt_choose_shipping(
         attempt=page.attempt, service_code=page.rates[-1].service_code, rates=list(page.rates)
@@ -178,13 +181,15 @@ def test_a_shipping_choice_is_checked_against_the_rates_its_page_showed(
 ) -> None:
     attempt = ready_attempt()
     page = orders.checkout_snapshot(cart_id=attempt.cart_id, owner="s1", with_rates=True)
-    assert page.attempt is not None and page.rates
+    shown = page.attempt
+    assert shown is not None
+    assert page.rates
     slow_api()
-    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=page.attempt))
+    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=shown))
     assert took < LATENCY_MS / 1000, took  # the page's rates, not the API's again
     assert rates == list(page.rates)
     # Once the cart changed, the page's rates are not the cart's: the API is asked.
     cart_changed(cart_id=attempt.cart_id)
-    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=page.attempt))
+    rates, took = _timed(lambda: orders.attempt_rates_shown(attempt=shown))
     assert took >= LATENCY_MS / 1000, took
     assert [r.service_code for r in rates] == [r.service_code for r in page.rates]
