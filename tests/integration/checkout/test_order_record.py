@@ -60,7 +60,7 @@ def _attempt(n: int, *, state: str = State.SUBMITTING) -> CheckoutAttempt:
     return attempt
 
 
-def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
+def _record(remote: RemoteOrder, attempt: CheckoutAttempt, *, created: bool = True) -> Order:
     """Record as placement does: the POST /orders call is still pending on the timeline."""
     call = OrderEvent(
         attempt=attempt,
@@ -70,10 +70,10 @@ def _record(remote: RemoteOrder, attempt: CheckoutAttempt) -> Order:
     )
     token = timeline._pending_calls.set([call])
     try:
-        order, created = orders.order_record(remote=remote, attempt=attempt)
+        order, was_created = orders.order_record(remote=remote, attempt=attempt)
     finally:
         timeline._pending_calls.reset(token)
-    assert created
+    assert was_created is created
     return order
 
 
@@ -187,18 +187,8 @@ def test_an_order_recorded_first_by_the_webhook_keeps_the_placing_call_once() ->
     remote = _remote(8)
     existing, _created = orders.order_record(remote=remote, attempt=None)
     attempt = _attempt(8)
-    call = OrderEvent(
-        attempt=attempt,
-        kind=OrderEvent.Kind.API_CALL,
-        message="POST /api/v1/orders → 201",
-        data={"method": "POST", "status": 201},
-    )
-    token = timeline._pending_calls.set([call])
-    try:
-        order, created = orders.order_record(remote=remote, attempt=attempt)
-    finally:
-        timeline._pending_calls.reset(token)
-    assert (created, order.pk, order.attempt_id) == (False, existing.pk, attempt.pk)
+    order = _record(remote, attempt, created=False)
+    assert (order.pk, order.attempt_id) == (existing.pk, attempt.pk)
     messages = list(order.events.values_list("message", flat=True))
     assert messages.count("POST /api/v1/orders → 201") == 1
     assert "Card ok." in messages
